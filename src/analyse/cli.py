@@ -1,0 +1,155 @@
+"""The ``analyse`` command.
+
+Subcommands print what they did in plain words and exit non-zero when something failed.
+Errors raised deliberately by the library (:class:`~analyse.errors.AnalyseError`) are shown as
+one readable line, not as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from analyse import __version__
+from analyse.errors import AnalyseError
+
+DEFAULT_RAW = Path("data/raw")
+DEFAULT_PROCESSED = Path("data/processed")
+DEFAULT_REPORTS = Path("reports")
+
+
+def _cmd_areas(args: argparse.Namespace) -> int:
+    from analyse import geography
+
+    levels = geography.LEVELS if args.level == "all" else (args.level,)
+    for level in levels:
+        table = geography.areas(level)
+        for row in table.itertuples(index=False):
+            print(f"{row.area_level:<15} {row.area_code:<40} {row.area_name}")
+    return 0
+
+
+def _cmd_catalogue(args: argparse.Namespace) -> int:
+    from analyse.catalogue import list_agreements, load_agreement
+
+    if args.list:
+        for agreement_id in list_agreements():
+            print(agreement_id)
+        return 0
+    agreement = load_agreement(args.agreement)
+    print(f"{agreement.title} — {agreement.parties} (baseline {agreement.baseline_wave})")
+    for vision in agreement.visions:
+        print(f"\n* {vision.title}")
+        for obj in vision.objectives:
+            print(f"  - {obj.text}")
+            for ind_id in obj.indicators:
+                ind = agreement.indicator(ind_id)
+                arrow = "↑" if ind.direction == "increase" else "↓"
+                print(f"      {arrow} {ind_id:<24} {ind.source:<9} {ind.label}")
+            if obj.status_question:
+                print("      ◆ klyngestatus (årligt spørgsmål)")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    """The main job: everything that exists so far, in order, saying what was done."""
+    steps_done = []
+    raw = Path(args.raw)
+    synth = _optional("analyse.synth")
+    if synth is not None:
+        if not raw.exists() or not any(p for p in raw.iterdir() if p.name != "README.md"):
+            print(f"data/raw is empty: writing the synthetic default delivery to {raw} ...")
+            synth.write_delivery(out=raw, seed=synth.DEFAULT_SEED, scale=1.0, progress=True)
+            steps_done.append("wrote the synthetic default delivery")
+        else:
+            print(f"Using the existing raw delivery in {raw}.")
+    estimates = _optional("analyse.estimates")
+    if estimates is not None and hasattr(estimates, "build_from_raw"):
+        estimates.build_from_raw(raw=raw, processed=Path(args.processed), progress=True)
+        steps_done.append("built the estimates cube")
+    batch = _optional("analyse.batch")
+    if batch is not None and hasattr(batch, "run_briefs"):
+        result = batch.run_briefs(out=Path(args.out))
+        steps_done.append("rendered the briefs")
+        if result.failed:
+            return 1
+    if not steps_done:
+        print("Nothing to do yet: only the package, the geography and the catalogue exist.")
+    from analyse.catalogue import load_agreement
+
+    agreement = load_agreement()
+    print(
+        f"Catalogue loaded: {agreement.title}, {len(agreement.objectives)} målsætninger, "
+        f"{len(agreement.indicators)} indicators."
+    )
+    for step in steps_done:
+        print(f"- {step}")
+    return 0
+
+
+def _optional(module: str):
+    """Import a module that a later stage of the project adds; None while it does not exist."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="analyse",
+        description="Follow-up of the Sundhedsaftale: Sundhedsprofil estimates and HTML briefs.",
+    )
+    parser.add_argument("--version", action="version", version=f"analyse {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("run", help="the main job: default data if needed, cube, briefs")
+    p.add_argument("--raw", default=str(DEFAULT_RAW), help="raw delivery (default: data/raw)")
+    p.add_argument("--processed", default=str(DEFAULT_PROCESSED), help="cube directory")
+    p.add_argument("--out", default=str(DEFAULT_REPORTS), help="reports directory")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("areas", help="list the areas a brief can be made for")
+    p.add_argument(
+        "level",
+        nargs="?",
+        default="all",
+        choices=("all", "land", "region", "sundhedsklynge", "kommune"),
+    )
+    p.set_defaults(func=_cmd_areas)
+
+    p = sub.add_parser("catalogue", help="show an agreement's visions, målsætninger and indicators")
+    p.add_argument("--agreement", default="syddanmark-2024-2027")
+    p.add_argument("--list", action="store_true", help="list the agreements that ship")
+    p.set_defaults(func=_cmd_catalogue)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except AnalyseError as exc:
+        print(f"analyse: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("analyse: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
