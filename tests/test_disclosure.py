@@ -350,9 +350,7 @@ def test_suppress_secondary_repeats_until_no_cell_is_recoverable():
     assert status(result, area_code="A", group="Kvinder") == (True, PRIMARY_N)
 
 
-def test_suppress_crossed_sex_age_margins():
-    # 2 × 2 table with both margins shown: one hidden cell forces its row and column partner,
-    # which force the fourth cell (a 2 × 2 table cannot be protected with fewer).
+def sex_age_table():
     cells = {
         "Kvinder, 16-24 år": 12,
         "Kvinder, 25+ år": 100,
@@ -365,10 +363,25 @@ def test_suppress_crossed_sex_age_margins():
         cell("25+ år", 210, breakdown="age_group"),
     ]
     rows += [cell(g, n, breakdown="sex_age") for g, n in cells.items()]
-    result = suppress(frame(*rows), hierarchy=None, crossed={"sex_age": ("sex", "age_group")})
+    return frame(*rows)
+
+
+def test_suppress_crossed_sex_age_margins_by_default():
+    # 2 × 2 table with both margins shown: one hidden cell forces its row and column partner,
+    # which force the fourth cell (a 2 × 2 table cannot be protected with fewer).
+    result = suppress(sex_age_table(), hierarchy=None)
     crossed = result[result["breakdown"] == "sex_age"]
     assert crossed["suppressed"].all()
     assert not result.loc[result["breakdown"] != "sex_age", "suppressed"].any()
+
+
+def test_suppress_without_margins_only_protects_the_grand_total():
+    # crossed={}: only "sex_age cells add up to the total" is known. Hiding Kvinder 16-24 (12)
+    # hides the smallest other cell, Mænd 16-24 (90), and stops — yet Kvinder (112) minus
+    # Kvinder 25+ (100) would give the 12 back. This is why the margins are declared.
+    result = suppress(sex_age_table(), hierarchy=None, crossed={})
+    hidden = result.loc[result["suppressed"], "group"].tolist()
+    assert hidden == ["Kvinder, 16-24 år", "Mænd, 16-24 år"]
 
 
 def test_suppress_lone_child_hides_its_parent():
@@ -519,6 +532,21 @@ def test_assert_publishable_catches_tampering():
     small.loc[0, "n"] = 10  # a shown value with a rounded count below 20
     with pytest.raises(DisclosureError, match="fewer than 20"):
         assert_publishable(small)
+
+
+def test_assert_publishable_reads_formatted_tables():
+    result = suppress(frame(cell(n=195), cell("Kvinder", 15), cell("Mænd", 180)), hierarchy=None)
+    formatted = result.copy()
+    for column in ["estimate", "se", "ci_low", "ci_high"]:
+        formatted[column] = [
+            disclosure.value_or_mark(v, lambda x: f"{100 * x:.1f} %".replace(".", ","))
+            for v in result[column]
+        ]
+    assert formatted["estimate"].tolist() == ["25,0 %", "–", "–"]
+    assert_publishable(formatted)
+    formatted.loc[2, "estimate"] = "31,0 %"  # a hidden value typed back in as text
+    with pytest.raises(DisclosureError, match="suppressed cell"):
+        assert_publishable(formatted)
 
 
 def test_texts_for_sentences_and_tables():

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from html.parser import HTMLParser
 from numbers import Real
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -189,6 +190,8 @@ def _round_half_up(values: np.ndarray, base: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 _GEOGRAPHY = "geography"
+#: Crossed breakdowns of the cube and their two margin breakdowns (see :func:`suppress`).
+DEFAULT_CROSSED: Mapping[str, tuple[str, str]] = MappingProxyType({"sex_age": ("sex", "age_group")})
 
 
 def area_hierarchy() -> pd.DataFrame:
@@ -239,7 +242,7 @@ def suppress(
     breakdown_column: str | None = "breakdown",
     total_breakdown: str = "total",
     total_label: str = "I alt",
-    crossed: Mapping[str, Sequence[str]] | None = None,
+    crossed: Mapping[str, Sequence[str]] | None = DEFAULT_CROSSED,
     cross_separator: str = ", ",
     hierarchy: pd.DataFrame | str | None = _GEOGRAPHY,
     value_columns: Sequence[str] = ("estimate", "se", "ci_low", "ci_high"),
@@ -270,9 +273,11 @@ def suppress(
       such as "ukendt" is not shown*: the total minus the shown groups then recovers the hidden
       group plus the few unknowns, which is close enough to be a disclosure, so over-suppressing
       slightly is the safe choice;
-    * crossed breakdowns (``crossed={"sex_age": ("sex", "age_group")}``, group labels joined by
-      ``cross_separator``, e.g. ``"Kvinder, 16-24 år"``): the cells of each row add up to the
-      margin of the first breakdown, the cells of each column to the margin of the second;
+    * crossed breakdowns (default ``{"sex_age": ("sex", "age_group")}``, group labels joined
+      by ``cross_separator``, e.g. ``"Kvinder, 16-24 år"``): the cells of each row add up to the
+      margin of the first breakdown, the cells of each column to the margin of the second. A
+      crossed label without the separator adds no margin constraints (the crossed cells still
+      add up to the total);
     * areas: per ``keys`` × breakdown × group, the children of each parent in ``hierarchy``
       (default :func:`area_hierarchy`: klynge and region = their kommuner, Denmark = its
       regions).
@@ -298,7 +303,7 @@ def suppress(
     total_breakdown, total_label
         The breakdown holding the overall total and the label of a total row.
     crossed
-        Crossed breakdowns and their two margin breakdowns.
+        Crossed breakdowns and their two margin breakdowns (``None`` or ``{}``: none).
     cross_separator
         Separator between the two margin labels in a crossed group label.
     hierarchy
@@ -658,7 +663,14 @@ def publication_problems(
     values = [c for c in value_columns if c in table.columns]
     if not values:
         return problems
-    shown = table[values].apply(pd.to_numeric, errors="coerce").notna().any(axis=1).to_numpy()
+    # A formatted frame ("12,3 %") counts as shown too; only missing values, the table mark
+    # and the sentence text count as hidden.
+    hidden_texts = ["", SUPPRESSED_MARK, SUPPRESSED_TEXT]
+    shown = np.zeros(len(table), dtype=bool)
+    for column in values:
+        cells = table[column]
+        as_text = cells.astype("string").str.strip()
+        shown |= (cells.notna() & ~as_text.isin(hidden_texts)).to_numpy(dtype=bool, na_value=False)
     if "suppressed" in table.columns:
         flagged = table["suppressed"].fillna(True).astype(bool).to_numpy()
         _add_problem(problems, shown & flagged, "a value is shown for a suppressed cell")
