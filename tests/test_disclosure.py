@@ -629,6 +629,20 @@ def test_check_outputs_finds_raw_variables_with_values(tmp_path):
     ]
 
 
+def test_check_outputs_finds_json_columns_and_records(tmp_path):
+    columns = {"koen": [1, 2, 1], "score": list(range(40))}
+    (tmp_path / "columns.json").write_text(json.dumps(columns), encoding="utf-8")
+    records = {"data": [{"x": i} for i in range(39)]}
+    (tmp_path / "records.json").write_text(json.dumps(records), encoding="utf-8")
+    findings = check_outputs(tmp_path, raw_variable_names=RAW_NAMES, respondent_count=40)
+    found = sorted((f.file.rsplit("/", 1)[-1], f.kind, f.location) for f in findings)
+    # "score" has 40 values (= respondents); "data" has 39 records (fewer: fine).
+    assert found == [
+        ("columns.json", "raw_variable", "$"),
+        ("columns.json", "respondent_table", "$.score"),
+    ]
+
+
 def test_check_outputs_finds_id_columns_and_notebook_tables(tmp_path):
     (tmp_path / "ids.csv").write_text("respondent_id,x\n17,1\n", encoding="utf-8")
     html_table = (

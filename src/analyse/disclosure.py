@@ -987,15 +987,26 @@ class _Scanner:
                                 str(path), "id_column", f"key {key!r} names a respondent id", where
                             )
                         )
+                    # A raw name holding a list is a column of raw values ({"koen": [1, 2]});
+                    # a raw name with a single value is found by the line scan.
+                    if str(key).casefold() in self.raw_names and isinstance(value, list):
+                        findings.append(
+                            Finding(
+                                str(path),
+                                "raw_variable",
+                                f"key {key!r} holds values of a raw variable",
+                                where,
+                            )
+                        )
                     stack.append((value, f"{where}.{key}"))
             elif isinstance(node, list):
-                records = sum(isinstance(item, dict | list) for item in node)
-                if self.respondent_count is not None and records >= self.respondent_count:
+                # Records or a column of single values: either way one element per respondent.
+                if self.respondent_count is not None and len(node) >= self.respondent_count:
                     findings.append(
                         Finding(
                             str(path),
                             "respondent_table",
-                            f"list of {records} records, at least one per respondent "
+                            f"list of {len(node)} elements, at least one per respondent "
                             f"({self.respondent_count} respondents)",
                             where,
                         )
