@@ -535,7 +535,13 @@ def sii_grouped(
             stacklevel=2,
         )
 
-    method = f"PHEindicatormethods phe_sii: weighted linear regression on the ridit{', ' + ('log' if value_type == 'rate' else 'logit') + ' transformed' if transform else ''}; simulated CI ({repetitions} draws)"
+    scale_note = (
+        {"rate": ", log scale", "proportion": ", logit scale"}[value_type] if transform else ""
+    )
+    method = (
+        f"PHEindicatormethods phe_sii: weighted linear regression on the ridit{scale_note}; "
+        f"simulated CI ({repetitions} draws)"
+    )
     rng = np.random.default_rng(seed)
     records = []
     batches = 10 if reliability_stat else 1
