@@ -833,7 +833,7 @@ def test_bgv_rejects_missing_population_column(twentyfive_groups):
 # ---------------------------------------------------------------------------------------------
 
 
-def test_simple_gap_reproduces_healthequal_d_example(nonordered_sample):
+def test_simple_gap_reproduces_healthequal_d_and_r_examples(nonordered_sample):
     # healthequal reference/d.html example on NonorderedSample (reference group aceh,
     # favourable indicator): d 30.92258, se 7.217724, ci 16.7761 .. 45.06906
     row = simple_gap(
@@ -844,6 +844,12 @@ def test_simple_gap_reproduces_healthequal_d_example(nonordered_sample):
     assert row["d_ci_low"] == pytest.approx(16.7761, rel=1e-5)
     assert row["d_ci_high"] == pytest.approx(45.06906, rel=1e-6)
     assert row["reference_group"] == "aceh"
+    # healthequal reference/r.html, same call with r(): r 1.481696, se 0.1110345 (log scale),
+    # ci 1.191918 .. 1.841924
+    assert row["r"] == pytest.approx(1.481696, rel=1e-6)
+    assert row["r_log_se"] == pytest.approx(0.1110345, rel=1e-6)
+    assert row["r_ci_low"] == pytest.approx(1.191918, rel=1e-6)
+    assert row["r_ci_high"] == pytest.approx(1.841924, rel=1e-6)
 
 
 def test_simple_gap_two_groups_by_hand():
