@@ -53,6 +53,25 @@ def _cmd_catalogue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data_synth(args: argparse.Namespace) -> int:
+    from analyse import synth
+
+    print(
+        f"Writing a synthetic Sundhedsprofil delivery to {args.out} "
+        f"(seed {args.seed}, scale {args.scale}, format {args.format}) ..."
+    )
+    written = synth.write_delivery(
+        out=args.out,
+        seed=args.seed,
+        scale=args.scale,
+        fmt=args.format,
+        force=args.force,
+        progress=True,
+    )
+    print(f"Done: {len(written)} files in {args.out}. These are synthetic data, not real people.")
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     """The main job: everything that exists so far, in order, saying what was done."""
     steps_done = []
@@ -114,6 +133,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--processed", default=str(DEFAULT_PROCESSED), help="cube directory")
     p.add_argument("--out", default=str(DEFAULT_REPORTS), help="reports directory")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("data", help="data utilities (the synthetic default delivery)")
+    data_sub = p.add_subparsers(dest="data_command", metavar="DATA_COMMAND", required=True)
+    from analyse.synth import DEFAULT_FORMAT, DEFAULT_SEED, FORMATS
+
+    p = data_sub.add_parser("synth", help="write the seeded synthetic raw delivery")
+    p.add_argument("--out", default=str(DEFAULT_RAW), help="output folder (default: data/raw)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"seed (default: {DEFAULT_SEED})")
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="fraction of the real sample sizes (0.05 for tests)",
+    )
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default=DEFAULT_FORMAT,
+        help=f"file format (default: {DEFAULT_FORMAT})",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="replace an earlier synthetic delivery in --out"
+    )
+    p.set_defaults(func=_cmd_data_synth)
 
     p = sub.add_parser("areas", help="list the areas a brief can be made for")
     p.add_argument(
