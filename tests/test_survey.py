@@ -445,6 +445,23 @@ def test_logistic_domain_equals_fit_with_other_rows_missing(apistrat):
     pd.testing.assert_frame_equal(fit.coefficients, expected.coefficients)
 
 
+def test_logistic_matrix_per_domain_equals_logistic_with_domain(apistrat):
+    # The cube path: one model matrix for all rows, one engine call per domain.
+    import patsy
+
+    outcome, matrix = patsy.dmatrices("I(api00 > 700) ~ ell + meals", apistrat)
+    codes = survey.design_codes(apistrat, STRAT)
+    for stype in ("E", "M"):
+        domain = (apistrat["stype"] == stype).to_numpy()
+        engine = survey.logistic_matrix(
+            np.asarray(outcome)[:, 1], np.asarray(matrix), apistrat["pw"].to_numpy(), codes, domain
+        )
+        fit = survey.logistic(apistrat, "I(api00 > 700) ~ ell + meals", STRAT, domain=domain)
+        np.testing.assert_allclose(engine.params, fit.coefficients["estimate"], rtol=1e-12)
+        np.testing.assert_allclose(engine.vcov, fit.vcov.to_numpy(), rtol=1e-10)
+        assert engine.df == fit.df
+
+
 def test_logistic_predict_matches_r(strat_fit, apistrat):
     # R: pr <- predict(fit, newdata = apistrat[1:3, ], type = "response"); coef(pr); SE(pr)
     prediction = strat_fit.predict(apistrat.iloc[:3])

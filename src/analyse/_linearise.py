@@ -97,8 +97,17 @@ class DesignCodes:
 
     def degrees_of_freedom(self, rows: np.ndarray) -> int:
         """PSUs minus strata among the rows in the boolean mask ``rows`` (R ``degf`` of a subset)."""
-        units = np.unique(self.unit[rows])
-        return int(units.size - np.unique(self.unit_stratum[units]).size)
+        return _psus_minus_strata(rows, self.unit, self.unit_stratum, self.n_strata)
+
+
+def _psus_minus_strata(
+    rows: np.ndarray, unit: np.ndarray, unit_stratum: np.ndarray, n_strata: int
+) -> int:
+    """Number of PSUs minus number of strata that have at least one row in ``rows``."""
+    # bincount instead of np.unique: linear time, which matters at 900,000 rows.
+    used_units = np.bincount(unit[rows], minlength=unit_stratum.shape[0]) > 0
+    used_strata = np.bincount(unit_stratum[used_units], minlength=n_strata) > 0
+    return int(used_units.sum() - used_strata.sum())
 
 
 def _codes(values: np.ndarray | None, n: int) -> np.ndarray:
@@ -162,9 +171,8 @@ def encode_design(
     scale = np.where(multi, f * n_psu / safe, f)
     centre = np.where(multi, f / safe, 0.0)
 
-    positive = weights > 0
-    units_used = np.unique(unit[positive])
-    df = int(units_used.size - np.unique(unit_stratum[units_used]).size)
+    # R's degf counts only rows with weight > 0 (zero weights mark rows outside a subset).
+    df = _psus_minus_strata(weights > 0, unit, unit_stratum, n_strata)
     return DesignCodes(
         stratum=stratum,
         unit=unit,
@@ -195,17 +203,41 @@ def variance_sparse(z: sp.spmatrix, codes: DesignCodes) -> np.ndarray:
     return np.maximum(np.asarray(var).ravel(), 0.0)
 
 
-def covariance_dense(z: np.ndarray, codes: DesignCodes) -> np.ndarray:
-    """Design covariance matrix (k x k) of the columns of a dense linearised matrix (n_rows x k)."""
+def _group_sum(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    """Column sums of ``values`` (m x k) within ``groups`` (m codes 0..n_groups-1)."""
+    m = groups.shape[0]
+    indicator = sp.csr_matrix((np.ones(m), (groups, np.arange(m))), shape=(n_groups, m))
+    return np.asarray(indicator @ values)
+
+
+def covariance_dense(
+    z: np.ndarray, codes: DesignCodes, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Design covariance matrix (k x k) of the columns of a dense linearised matrix.
+
+    ``z`` has one row per design row (n_rows x k), or, when ``rows`` (integer positions or a
+    boolean mask) is given, one row per selected row; all other rows count as zero. Only the
+    selected rows are touched, so a small domain of a 900,000-row design costs little, while the
+    PSU counts per stratum (``n_h``) remain those of the whole design.
+    """
     z = np.asarray(z, dtype=float)
     if z.ndim == 1:
         z = z[:, None]
-    if codes.rows_are_units:
-        unit_totals = z
+    if rows is None:
+        stratum_of = codes.unit_stratum
+        if codes.rows_are_units:
+            unit_totals = z
+        else:
+            unit_totals = _group_sum(z, codes.unit, codes.n_units)
     else:
-        unit_totals = np.asarray(codes.row_to_unit() @ z)
-    s1 = np.asarray(codes.unit_to_stratum() @ unit_totals)
-    weighted = unit_totals * np.sqrt(codes.scale[codes.unit_stratum])[:, None]
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+        local, units = pd.factorize(codes.unit[rows])
+        unit_totals = _group_sum(z, local, units.shape[0])
+        stratum_of = codes.unit_stratum[units]
+    s1 = _group_sum(unit_totals, stratum_of, codes.n_strata)
+    weighted = unit_totals * np.sqrt(codes.scale[stratum_of])[:, None]
     second = weighted.T @ weighted
     centred = s1 * np.sqrt(codes.centre)[:, None]
     return second - centred.T @ centred

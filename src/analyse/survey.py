@@ -40,6 +40,7 @@ __all__ = [
     "DesignCodes",
     "DomainResult",
     "LogisticFit",
+    "LogisticMatrixFit",
     "compare_to_parent",
     "compare_waves",
     "design_codes",
@@ -47,6 +48,7 @@ __all__ = [
     "domain_ratio",
     "domain_total",
     "logistic",
+    "logistic_matrix",
     "mean",
     "proportion",
     "total",
@@ -750,9 +752,7 @@ class LogisticFit:
         if se_method == "svypredmeans":
             # svypredmeans adds the sampling variance of averaging over the sample (the
             # covariance between the two parts is ignored, as in R).
-            z = np.zeros((len(all_weights), len(influence)))
-            z[rows] = np.column_stack(influence)
-            covariance = covariance + covariance_dense(z, codes)
+            covariance = covariance + covariance_dense(np.column_stack(influence), codes, rows)
         return np.asarray(estimates), covariance
 
     def marginal_mean(
@@ -850,6 +850,77 @@ class LogisticFit:
         )
 
 
+@dataclass(frozen=True)
+class LogisticMatrixFit:
+    """Arrays from :func:`logistic_matrix`: ``params``, ``vcov``, ``df``, ``n``, convergence."""
+
+    params: np.ndarray
+    vcov: np.ndarray
+    df: int
+    n: int
+    converged: bool
+    iterations: int
+
+
+def logistic_matrix(
+    y: np.ndarray,
+    x: np.ndarray,
+    weights: np.ndarray,
+    codes: DesignCodes,
+    rows: np.ndarray | None = None,
+) -> LogisticMatrixFit:
+    """Matrix-level engine of :func:`logistic` for many fits on one design (no formula parsing).
+
+    Build the model matrix once for the whole data (e.g. with patsy) and call this per domain
+    with a boolean ``rows`` mask; ``codes`` comes from :func:`design_codes` on the whole data.
+
+    Parameters
+    ----------
+    y : array, shape (n,) or (m,)
+        0/1 response for all design rows, or for the ``rows`` only (then length ``rows.sum()``).
+    x : array, shape (n, p) or (m, p)
+        Model matrix, aligned like ``y``.
+    weights : array, shape (n,)
+        Design weights of all rows.
+    codes : DesignCodes
+        The whole design.
+    rows : array of bool, shape (n,), optional
+        Rows in the fit (domain and complete cases). Default: rows with finite ``y`` and ``x``.
+
+    Returns
+    -------
+    LogisticMatrixFit
+        Coefficients, sandwich covariance (R ``svy.varcoef``) and ``df = degf + 1 - p`` where
+        degf counts PSUs - strata among the fitted rows with weight > 0 (``summary.svyglm``).
+    """
+    weights = np.asarray(weights, dtype=float)
+    y = np.asarray(y, dtype=float)
+    x = np.asarray(x, dtype=float)
+    n = weights.shape[0]
+    if rows is None:
+        rows = np.isfinite(y) & np.isfinite(x).all(axis=1)
+    rows = np.asarray(rows, dtype=bool)
+    if y.shape[0] == n and rows.sum() != n:
+        y, x = y[rows], x[rows]
+    w = weights[rows]
+    # R rescales weights to mean 1 for numerical stability; estimates and SEs do not change.
+    w_scaled = w / w.mean()
+    beta, mu, iterations, converged = _irls(x, y, w_scaled)
+    information = (x.T * (w_scaled * mu * (1 - mu))) @ x
+    a_inv = np.linalg.inv(information)
+    influence = (x * (w_scaled * (y - mu))[:, None]) @ a_inv
+    vcov = covariance_dense(influence, codes, rows=rows)
+    df = codes.degrees_of_freedom(rows & (weights > 0)) + 1 - x.shape[1]
+    return LogisticMatrixFit(
+        params=beta,
+        vcov=vcov,
+        df=int(df),
+        n=int(rows.sum()),
+        converged=converged,
+        iterations=iterations,
+    )
+
+
 def logistic(
     data: pd.DataFrame,
     formula: str,
@@ -927,10 +998,9 @@ def logistic(
     terms = list(matrix.columns)
     if np.linalg.matrix_rank(x) < x.shape[1]:
         raise ParameterError(f"the terms of {formula!r} are collinear in the fitted rows")
-    w = weights_all[rows]
-    # R rescales weights to mean 1 for numerical stability; estimates and SEs do not change.
-    w_scaled = w / w.mean()
-    beta, mu, iterations, converged = _irls(x, y, w_scaled)
+    engine = logistic_matrix(y, x, weights_all, codes, rows=rows)
+    beta, vcov, df = engine.params, engine.vcov, engine.df
+    converged, iterations = engine.converged, engine.iterations
     if not converged:
         warnings.warn(
             f"logistic({formula!r}) did not converge in {iterations} iterations "
@@ -938,12 +1008,6 @@ def logistic(
             RuntimeWarning,
             stacklevel=2,
         )
-    information = (x.T * (w_scaled * mu * (1 - mu))) @ x
-    a_inv = np.linalg.inv(information)
-    influence = np.zeros((len(data), x.shape[1]))
-    influence[rows] = (x * (w_scaled * (y - mu))[:, None]) @ a_inv
-    vcov = covariance_dense(influence, codes)
-    df = codes.degrees_of_freedom(rows & (weights_all > 0)) + 1 - x.shape[1]
     se = np.sqrt(np.diag(vcov))
     quantile = _t_quantile(level, df)
     t = beta / se
