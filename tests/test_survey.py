@@ -126,6 +126,16 @@ def test_mean_by_matches_svyby(apistrat):
     assert (result["df"] == 197).all()
 
 
+def test_mean_by_follows_categorical_level_order(apistrat):
+    # svyby orders groups by factor level; unused levels give no row.
+    data = apistrat.assign(
+        school=pd.Categorical(apistrat["stype"], categories=["M", "H", "E", "Other"])
+    )
+    result = survey.mean(data, "api00", STRAT, by="school")
+    assert list(result["school"]) == ["M", "H", "E"]
+    np.testing.assert_allclose(result["estimate"], [636.60, 625.82, 674.43], rtol=EXACT)
+
+
 def test_mean_by_cluster_matches_svyby(apiclus1):
     # R: b <- svyby(~api00, ~stype, dclus1, svymean); coef(b); SE(b)
     result = survey.mean(apiclus1, "api00", CLUS1, by="stype")

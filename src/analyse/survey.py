@@ -220,13 +220,13 @@ def domain_matrix(
                 f"by column {column!r} has missing values ({_row_note(missing)}); "
                 "give them a category (e.g. 'Uoplyst') or drop them explicitly"
             )
-    index = pd.MultiIndex.from_frame(data[columns])
-    codes, uniques = index.factorize(sort=True)
-    matrix = sp.csr_matrix((np.ones(n), codes, np.arange(n + 1)), shape=(n, len(uniques)))
-    keys = uniques.to_frame(index=False)
+    # groupby numbers groups in sorted order and respects the order of categorical levels, as
+    # svyby does with factor levels; observed=True keeps only combinations that occur.
+    grouped = data[columns].groupby(columns, sort=True, observed=True)
+    codes = grouped.ngroup().to_numpy()
+    keys = grouped.size().index.to_frame(index=False)
     keys.columns = columns
-    for column in columns:
-        keys[column] = keys[column].astype(data[column].dtype)
+    matrix = sp.csr_matrix((np.ones(n), codes, np.arange(n + 1)), shape=(n, len(keys)))
     return matrix, keys
 
 
@@ -997,7 +997,13 @@ def logistic(
     x = matrix.to_numpy(dtype=float)
     terms = list(matrix.columns)
     if np.linalg.matrix_rank(x) < x.shape[1]:
-        raise ParameterError(f"the terms of {formula!r} are collinear in the fitted rows")
+        empty = [term for term, column in zip(terms, x.T, strict=True) if not column.any()]
+        hint = (
+            f"; these columns are all zero (a category without respondents?): {empty}"
+            if empty
+            else ""
+        )
+        raise ParameterError(f"the terms of {formula!r} are collinear in the fitted rows{hint}")
     engine = logistic_matrix(y, x, weights_all, codes, rows=rows)
     beta, vcov, df = engine.params, engine.vcov, engine.df
     converged, iterations = engine.converged, engine.iterations
