@@ -587,6 +587,13 @@ def calibrate(pop: Population, iterations: int = 40) -> Truth:
     )
 
 
+@lru_cache(maxsize=1)
+def calibrated_model() -> tuple[Population, Truth]:
+    """The population and its calibrated truth (deterministic, so computed once per process)."""
+    pop = build_population()
+    return pop, calibrate(pop)
+
+
 def _shift_to(counts, alpha, eta, totals, target) -> float:
     """Common shift δ of all kommune intercepts so the national prevalence equals ``target``."""
     delta = 0.0
@@ -1282,8 +1289,7 @@ def generate(
         raise ParameterError(
             f"unknown wave(s) {unknown}; the survey has {', '.join(map(str, WAVES))}"
         )
-    pop = build_population()
-    truth = calibrate(pop)
+    pop, truth = calibrated_model()
     streams = np.random.SeedSequence(seed).spawn(len(WAVES) + 2)
     generated = {}
     for year, stream in zip(WAVES, streams, strict=False):
