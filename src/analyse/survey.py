@@ -51,6 +51,7 @@ __all__ = [
     "logistic_matrix",
     "mean",
     "proportion",
+    "proportion_interval",
     "total",
 ]
 
@@ -250,6 +251,20 @@ def _logit_interval(
     low = np.where(boundary, estimate, low)
     high = np.where(boundary, estimate, high)
     return low, high
+
+
+def proportion_interval(
+    estimate: np.ndarray, se: np.ndarray, df: float, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Logit confidence interval of proportions (``svyciprop(method = "logit")``) with t(df).
+
+    Public so that code building many estimates outside :func:`proportion` (the cube) uses the
+    same interval. Never outside [0, 1]; collapses to the point at 0 and 1.
+    """
+    level = _check_level(level)
+    return _logit_interval(
+        np.asarray(estimate, float), np.asarray(se, float), _t_quantile(level, df)
+    )
 
 
 def _frame(

@@ -1,0 +1,247 @@
+"""Register indicators and klynge activity status: reading, validation and area estimates.
+
+Register indicators arrive as counts per year × kommune × group (numerator, denominator). They
+are whole-population counts, not a sample, so the confidence interval expresses the random
+variation of a proportion (Wilson score interval, as in public-health profiles such as
+PHEindicatormethods' ``phe_proportion``), not sampling error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analyse import disclosure, geography
+from analyse.catalogue import Agreement
+from analyse.errors import DataValidationError, ParameterError
+
+REGISTER_COLUMNS = ("indikator", "aar", "kommunekode", "koen", "uddannelse", "taeller", "naevner")
+STATUS_COLUMNS = ("aar", "sundhedsklynge", "maalsaetning", "status", "tekst")
+TOTAL_LABEL = "I alt"
+
+
+def wilson_interval(
+    numerator: np.ndarray, denominator: np.ndarray, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a proportion (Wilson 1927; Newcombe 1998, method 3).
+
+    Equal to PHEindicatormethods ``phe_proportion(..., type = "standard")`` with its default
+    Wilson method.
+    """
+    if not 0 < level < 1:
+        raise ParameterError(f"level must be between 0 and 1, got {level}")
+    x = np.asarray(numerator, dtype=float)
+    n = np.asarray(denominator, dtype=float)
+    z = stats.norm.ppf(0.5 + level / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        centre = 2 * x + z**2
+        spread = z * np.sqrt(z**2 + 4 * x * (1 - p))
+        low = (centre - spread) / (2 * (n + z**2))
+        high = (centre + spread) / (2 * (n + z**2))
+    return np.clip(low, 0, 1), np.clip(high, 0, 1)
+
+
+def _read_table(path: Path, columns: tuple[str, ...], what: str) -> pd.DataFrame:
+    if not path.exists():
+        raise DataValidationError(f"the {what} file is missing", file=str(path))
+    try:
+        table = pd.read_csv(path, sep=None, engine="python", encoding="utf-8-sig", dtype=str)
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataValidationError(
+            f"cannot read the {what} file as CSV: {exc}", file=str(path)
+        ) from exc
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise DataValidationError(
+            f"missing required column(s) {', '.join(missing)}; expected {', '.join(columns)}",
+            file=str(path),
+        )
+    if table.empty:
+        raise DataValidationError(f"the {what} file has no rows", file=str(path))
+    return table
+
+
+def _integers(table: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    values = pd.to_numeric(table[column], errors="coerce")
+    bad = values.isna() | (values < 0) | (values != np.floor(values))
+    if bad.any():
+        raise DataValidationError(
+            "must be a whole number ≥ 0",
+            file=str(path),
+            column=column,
+            rows=np.flatnonzero(bad.to_numpy()) + 2,
+            count=int(bad.sum()),
+            hint="row numbers count the header as row 1",
+        )
+    return values.astype("int64")
+
+
+def read_register(path: str | Path, agreement: Agreement) -> pd.DataFrame:
+    """Read and validate the register table (``registerdata.csv``).
+
+    Raises
+    ------
+    DataValidationError
+        Missing columns, unknown indicators or kommune codes, counts that are not whole numbers
+        ≥ 0, numerators above denominators, duplicated cells — naming file, column, rule and rows.
+    """
+    path = Path(path)
+    table = _read_table(path, REGISTER_COLUMNS, "register")
+    known = {ind.id for ind in agreement.indicators_by_source("register")}
+    unknown = ~table["indikator"].isin(known)
+    if unknown.any():
+        raise DataValidationError(
+            f"unknown register indicator(s) {sorted(table.loc[unknown, 'indikator'].unique())}; "
+            f"the agreement has {', '.join(sorted(known))}",
+            file=str(path),
+            column="indikator",
+            rows=np.flatnonzero(unknown) + 2,
+            count=int(unknown.sum()),
+        )
+    out = pd.DataFrame(
+        {
+            "indicator": table["indikator"],
+            "year": _integers(table, "aar", path),
+            "kommune_code": _integers(table, "kommunekode", path),
+            "sex": table["koen"],
+            "education": table["uddannelse"],
+            "numerator": _integers(table, "taeller", path),
+            "denominator": _integers(table, "naevner", path),
+        }
+    )
+    bad_kommune = ~out["kommune_code"].isin(geography.kommuner()["kommune_code"])
+    if bad_kommune.any():
+        raise DataValidationError(
+            "unknown kommune code",
+            file=str(path),
+            column="kommunekode",
+            rows=np.flatnonzero(bad_kommune) + 2,
+            count=int(bad_kommune.sum()),
+        )
+    over = out["numerator"] > out["denominator"]
+    if over.any():
+        raise DataValidationError(
+            "numerator (taeller) is larger than denominator (naevner)",
+            file=str(path),
+            column="taeller",
+            rows=np.flatnonzero(over) + 2,
+            count=int(over.sum()),
+        )
+    dup = out.duplicated(["indicator", "year", "kommune_code", "sex", "education"], keep=False)
+    if dup.any():
+        raise DataValidationError(
+            "the same indicator × year × kommune × sex × education appears more than once",
+            file=str(path),
+            rows=np.flatnonzero(dup) + 2,
+            count=int(dup.sum()),
+        )
+    return out
+
+
+def register_estimates(
+    register: pd.DataFrame,
+    *,
+    rules: disclosure.Rules | None = None,
+    level: float = 0.95,
+    suppress: bool = True,
+) -> pd.DataFrame:
+    """Proportions per indicator × year × area × breakdown (total, sex, education), suppressed.
+
+    Returns the cube layout of :func:`analyse.estimates.build` (``estimate``, ``ci_low``,
+    ``ci_high``, ``n`` = denominator, ``cases`` = numerator before suppression) with
+    ``method = "wilson"``; ``se`` is the binomial √(p(1−p)/n) for use in trend tests.
+    """
+    pieces = []
+    for level_name in geography.LEVELS:
+        members = geography.membership(level_name)
+        merged = register.merge(members[["area_code", "kommune_code"]], on="kommune_code")
+        for breakdown, column in (("total", None), ("sex", "sex"), ("education", "education")):
+            keys = ["indicator", "year", "area_code"] + ([column] if column else [])
+            if column == "education" and (merged["education"] == TOTAL_LABEL).all():
+                continue
+            source = merged if column != "education" else merged[merged["education"] != TOTAL_LABEL]
+            sums = (
+                source.groupby(keys, observed=True)[["numerator", "denominator"]]
+                .sum()
+                .reset_index()
+            )
+            sums["area_level"] = level_name
+            sums["breakdown"] = breakdown
+            sums["group"] = sums[column] if column else TOTAL_LABEL
+            pieces.append(sums.drop(columns=[column] if column else []))
+    cells = pd.concat(pieces, ignore_index=True)
+    cells = cells[cells["denominator"] > 0].reset_index(drop=True)
+    p = cells["numerator"] / cells["denominator"]
+    low, high = wilson_interval(cells["numerator"], cells["denominator"], level)
+    out = pd.DataFrame(
+        {
+            "indicator": cells["indicator"],
+            "year": cells["year"],
+            "area_level": cells["area_level"],
+            "area_code": cells["area_code"],
+            "breakdown": cells["breakdown"],
+            "group": cells["group"],
+            "estimate": p,
+            "se": np.sqrt(p * (1 - p) / cells["denominator"]),
+            "ci_low": low,
+            "ci_high": high,
+            "n": cells["denominator"].astype("int64"),
+            "cases": cells["numerator"].astype("int64"),
+            "method": "wilson",
+            "level": level,
+        }
+    )
+    if not suppress:
+        return out
+    return disclosure.suppress(
+        out, rules, keys=("indicator", "year"), crossed=None, weighted_columns=()
+    )
+
+
+def read_status(path: str | Path, agreement: Agreement) -> pd.DataFrame:
+    """Read and validate the klynge activity status (``klyngestatus.csv``).
+
+    Returns ``year``, ``sundhedsklynge`` (name), ``sundhedsklynge_code``, ``objective``,
+    ``status`` (category id), ``status_label`` (Danish) and ``text``.
+    """
+    path = Path(path)
+    table = _read_table(path, STATUS_COLUMNS, "klynge status")
+    klynger = geography.areas("sundhedsklynge")
+    code_by_name = dict(zip(klynger["area_name"], klynger["area_code"], strict=True))
+    problems = [
+        ("sundhedsklynge", ~table["sundhedsklynge"].isin(code_by_name), "unknown sundhedsklynge"),
+        (
+            "maalsaetning",
+            ~table["maalsaetning"].isin([o.id for o in agreement.objectives if o.status_question]),
+            "not a målsætning followed up by a status question",
+        ),
+        (
+            "status",
+            ~table["status"].isin(agreement.status_categories),
+            "unknown status category; use " + ", ".join(agreement.status_categories),
+        ),
+    ]
+    for column, mask, rule in problems:
+        if mask.any():
+            raise DataValidationError(
+                rule,
+                file=str(path),
+                column=column,
+                rows=np.flatnonzero(mask) + 2,
+                count=int(mask.sum()),
+            )
+    return pd.DataFrame(
+        {
+            "year": _integers(table, "aar", path),
+            "sundhedsklynge": table["sundhedsklynge"],
+            "sundhedsklynge_code": table["sundhedsklynge"].map(code_by_name),
+            "objective": table["maalsaetning"],
+            "status": table["status"],
+            "status_label": table["status"].map(agreement.status_categories),
+            "text": table["tekst"].fillna(""),
+        }
+    )
