@@ -1,9 +1,8 @@
-"""Social inequality measures for grouped (disaggregated) data.
+"""Social inequality measures for grouped (disaggregated) data and for survey microdata.
 
-One row per population group (e.g. five education groups) goes in; one row per ``by`` grouping
-(e.g. area x wave x indicator) comes out, with named result columns plus ``method`` and ``level``.
-
-Two families live here:
+Grouped data: one row per population group (e.g. five education groups) goes in; one row per
+``by`` grouping (e.g. area x wave x indicator) comes out, with named result columns plus
+``method`` and ``level``. Two families live here:
 
 * the PHEindicatormethods (UKHSA) slope index of inequality for grouped data, ``sii_grouped``:
   weighted linear regression on the ridit, Monte Carlo confidence intervals (``phe_sii``);
@@ -16,9 +15,10 @@ Two families live here:
 ``ridit`` (the relative rank: midpoint of each group's cumulative population share) is shared by
 all of them and by the survey-microdata SII.
 
-The survey-microdata SII (``sii_survey``: survey-weighted logistic model on the weighted ridit,
-built on ``analyse.survey.logistic``) and ``gap_change`` belong in this module too but are added
-separately; see the placeholder section at the end of this file.
+Survey microdata (one row per respondent, design-based standard errors as ``analyse.survey``):
+``sii_survey`` (survey-weighted logistic model on the weighted ridit, WHO/healthequal convention;
+Moreno-Betancur et al. 2015), ``gap_change`` (does the gap narrow between waves) and
+``inequality_for_cube`` (every measure per indicator x wave x area, for ``analyse.estimates``).
 
 References
 ----------
@@ -38,22 +38,32 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 from scipy.stats import norm
+from scipy.stats import t as t_dist
 
+from analyse import catalogue, geography
+from analyse.disclosure import REASON_FEW_CASES, REASON_FEW_RESPONDENTS, Rules
 from analyse.errors import DataValidationError, ParameterError
+from analyse.survey import Design, DesignCodes, design_codes
 
 __all__ = [
+    "EDUCATION_LEVELS",
+    "LABOUR_MARKET_LEVELS",
     "bgv",
     "concentration_index",
+    "gap_change",
+    "inequality_for_cube",
     "paf",
     "ridit",
     "sii_grouped",
     "sii_logistic_grouped",
+    "sii_survey",
     "simple_gap",
 ]
 
@@ -1278,11 +1288,1369 @@ def sii_logistic_grouped(
 
 
 # ---------------------------------------------------------------------------------------------
-# Survey microdata (to be added on top of analyse.survey.logistic)
+# Survey microdata: SII/RII from a survey-weighted logistic model on the weighted ridit, the
+# cube of inequality measures per indicator x wave x area, and the change in the gap
 # ---------------------------------------------------------------------------------------------
 #
-# sii_survey(data, indicator, dimension, weight=, strata=, psu=None, by=None) belongs here
-# (DESIGN.md section 4): the survey-weighted logistic model of the indicator on the weighted
-# ridit of the dimension within each `by` cell (use `ridit(groups, weights, order)` per cell),
-# predictions at rank 0 and 1, design-based delta-method se; columns `sii`, `se`, `rii`, ...
-# gap_change (the rank x year interaction with its design-based test) follows the same route.
+# Every measure below is a smooth function of weighted tallies per cell (e.g. area x wave) x key
+# (group x outcome, and wave for the interaction models). Each measure's linearised (influence)
+# value for respondent i in a cell is therefore w_i * F(cell, key_i), and its design variance
+# needs only the sums of w and w^2 per cell x stratum x key (or of w per cell x PSU x key when
+# PSUs are given). One pass of bincounts over the respondents serves thousands of cells; the
+# logistic fits are Newton-Raphson on at most a few dozen weighted "key rows" per cell. The
+# numbers are identical to fitting each cell with analyse.survey.logistic (R svyglm), which the
+# tests check.
+
+#: The five education groups of Sundhedsprofilen, from least to most advantaged (DESIGN.md §4).
+EDUCATION_LEVELS = (
+    "Grundskole",
+    "Gymnasial eller erhvervsfaglig",
+    "Kort videregående",
+    "Mellemlang videregående",
+    "Lang videregående",
+)
+#: Labour-market attachment (a non-ordered dimension).
+LABOUR_MARKET_LEVELS = (
+    "Beskæftiget",
+    "Arbejdsløs",
+    "Under uddannelse",
+    "Førtidspensionist",
+    "Alderspensionist",
+    "Anden uden for arbejdsmarkedet",
+)
+#: Education is only meaningful once most people have finished it (DESIGN.md §4).
+EDUCATION_MIN_AGE = 25
+#: Area levels of the cube, as in :mod:`analyse.geography`.
+CUBE_LEVELS = ("land", "region", "sundhedsklynge", "kommune")
+
+GAP_NARROWER = "mindre"
+GAP_UNCHANGED = "uændret"
+GAP_WIDER = "større"
+GAP_UNKNOWN = "kan ikke vurderes"
+
+# Danish reasons shown instead of a measure that is not computed.
+REASON_EDUCATION_AGE = "uddannelse opgøres kun for personer på 25 år og derover"
+REASON_TOO_FEW_GROUPS = "færre end to grupper med svar"
+REASON_NO_VARIATION = "modellen kan ikke tilpasses: ingen variation i udfaldet"
+REASON_NOT_CONVERGED = "modellen konvergerede ikke"
+REASON_FEW_WAVES = "færre end to sammenlignelige bølger"
+REASON_NOT_COMPUTED = "uligheden kunne ikke beregnes i begge bølger"
+_GROUP_WORD = {
+    "education": "uddannelsesgruppe",
+    "labour_market": "gruppe for arbejdsmarkedstilknytning",
+}
+_NEWTON_TOLERANCE = 1e-10
+_NEWTON_MAX_ITER = 50
+
+
+def _group_word(dimension: str) -> str:
+    return _GROUP_WORD.get(dimension, "gruppe")
+
+
+def _dimension_codes(
+    data: pd.DataFrame, dimension: str, order: Sequence[Hashable] | None, function: str
+) -> tuple[np.ndarray, list[Hashable]]:
+    """Integer code of each row's group (0 = least advantaged; -1 = missing) and the labels."""
+    labels = data[dimension]
+    present = set(labels.dropna().unique())
+    if order is not None:
+        order = list(order)
+        if len(set(order)) != len(order):
+            raise ParameterError(f"{function}: order= lists a group twice: {order}")
+    elif isinstance(labels.dtype, pd.CategoricalDtype):
+        order = list(labels.cat.categories)
+    elif present <= set(EDUCATION_LEVELS):
+        order = list(EDUCATION_LEVELS)
+    elif present <= set(LABOUR_MARKET_LEVELS):
+        order = list(LABOUR_MARKET_LEVELS)
+    elif pd.api.types.is_numeric_dtype(labels) and not pd.api.types.is_bool_dtype(labels):
+        order = sorted(present)
+    else:
+        raise ParameterError(
+            f"{function}: cannot tell the order of the groups in column {dimension!r}: give "
+            "order= (labels from least to most advantaged) or make the column an ordered pandas "
+            "Categorical"
+        )
+    lookup = {label: position for position, label in enumerate(order)}
+    codes = labels.astype(object).map(lookup)
+    unknown = labels.notna().to_numpy() & codes.isna().to_numpy()
+    if unknown.any():
+        raise DataValidationError(
+            f"has groups that are not in the order {order}",
+            column=dimension,
+            rows=np.flatnonzero(unknown).tolist(),
+            hint=f"First unknown group: {labels[unknown].iloc[0]!r}",
+        )
+    return codes.fillna(-1).to_numpy(dtype=np.int64), order
+
+
+def _binary_indicator(data: pd.DataFrame, column: str) -> np.ndarray:
+    """The indicator as float 1/0/NaN, or raise naming the rows with other values."""
+    values = _numeric(data, column, allow_missing=True).to_numpy()
+    bad = ~np.isnan(values) & (values != 0) & (values != 1)
+    if bad.any():
+        raise DataValidationError(
+            "must be coded 1/0 (missing = NaN)", column=column, rows=np.flatnonzero(bad).tolist()
+        )
+    return values
+
+
+def _check_rules(rules: Any, function: str) -> Rules:
+    if rules is None:
+        return Rules()
+    if not isinstance(rules, Rules):
+        raise ParameterError(
+            f"{function}: rules must be an analyse.disclosure.Rules, got {type(rules).__name__}"
+        )
+    return rules
+
+
+def _optional_direction(direction: str | None, function: str) -> str | None:
+    return None if direction is None else _check_direction(direction, function)
+
+
+def _by_cells(
+    data: pd.DataFrame, by_cols: list[str], function: str
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Cell code of every row for the ``by`` grouping (sorted like svyby) and the cell keys."""
+    if not by_cols:
+        return np.zeros(len(data), dtype=np.int64), pd.DataFrame(index=range(1))
+    for column in by_cols:
+        missing = data[column].isna().to_numpy()
+        if missing.any():
+            raise DataValidationError(
+                "has missing values; give them a category or drop the rows first",
+                column=column,
+                rows=np.flatnonzero(missing).tolist(),
+            )
+    grouped = data[by_cols].groupby(by_cols, sort=True, observed=True)
+    keys = grouped.size().index.to_frame(index=False)
+    keys.columns = by_cols
+    return grouped.ngroup().to_numpy(dtype=np.int64), keys
+
+
+# ---- tallies and their design covariance ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Tally:
+    """Weighted tallies of respondents per cell x key, with what the design variance needs.
+
+    ``block_*`` arrays describe blocks = cell x stratum (each row its own PSU: sums of w and w^2
+    per key suffice) or cell x PSU (sums of w per key); ``degf`` is PSUs - strata per cell.
+    """
+
+    n_cells: int
+    n_keys: int
+    weight: np.ndarray
+    count: np.ndarray
+    block_cell: np.ndarray
+    block_stratum: np.ndarray
+    block_weight: np.ndarray
+    block_weight2: np.ndarray | None
+    degf: np.ndarray
+    codes: DesignCodes
+
+
+def _unique_pairs(first: np.ndarray, second: np.ndarray, n_second: int) -> np.ndarray:
+    return np.unique(first.astype(np.int64) * n_second + second)
+
+
+def _tally(
+    rows: np.ndarray,
+    cells: np.ndarray,
+    keys: np.ndarray,
+    n_cells: int,
+    n_keys: int,
+    weights: np.ndarray,
+    codes: DesignCodes,
+) -> _Tally:
+    """Tally the respondents ``rows`` (positions in the design) into their cells and keys.
+
+    A respondent may appear in several cells (overlapping areas), never twice in one cell.
+    """
+    w = weights[rows]
+    flat = cells * n_keys + keys
+    size = n_cells * n_keys
+    weight = np.bincount(flat, w, minlength=size).reshape(n_cells, n_keys)
+    count = np.bincount(flat, minlength=size).reshape(n_cells, n_keys)
+    stratum = codes.stratum[rows]
+    n_strata = codes.n_strata
+    positive = w > 0
+    used_strata = _unique_pairs(cells[positive], stratum[positive], n_strata) // n_strata
+    strata_per_cell = np.bincount(used_strata, minlength=n_cells)
+    if codes.rows_are_units:
+        blocks, block_of = np.unique(cells * n_strata + stratum, return_inverse=True)
+        block_stratum = blocks % n_strata
+        units_per_cell = np.bincount(cells[positive], minlength=n_cells)
+    else:
+        unit = codes.unit[rows]
+        blocks, block_of = np.unique(cells * codes.n_units + unit, return_inverse=True)
+        block_stratum = codes.unit_stratum[blocks % codes.n_units]
+        used_units = _unique_pairs(cells[positive], unit[positive], codes.n_units)
+        units_per_cell = np.bincount(used_units // codes.n_units, minlength=n_cells)
+    block_cell = blocks // (n_strata if codes.rows_are_units else codes.n_units)
+    block_flat = block_of * n_keys + keys
+    block_size = len(blocks) * n_keys
+    block_weight = np.bincount(block_flat, w, minlength=block_size).reshape(len(blocks), n_keys)
+    block_weight2 = None
+    if codes.rows_are_units:
+        block_weight2 = np.bincount(block_flat, w * w, minlength=block_size).reshape(
+            len(blocks), n_keys
+        )
+    return _Tally(
+        n_cells=n_cells,
+        n_keys=n_keys,
+        weight=weight,
+        count=count,
+        block_cell=block_cell,
+        block_stratum=block_stratum,
+        block_weight=block_weight,
+        block_weight2=block_weight2,
+        degf=units_per_cell - strata_per_cell,
+        codes=codes,
+    )
+
+
+def _sum_by(values: np.ndarray, index: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros((n, *values.shape[1:]))
+    np.add.at(out, index, values)
+    return out
+
+
+def _covariance(tally: _Tally, influence: np.ndarray, full: bool = False) -> np.ndarray:
+    """Design covariance per cell of measures whose influence value is w_i * F[cell, key_i, m].
+
+    ``influence`` is F with shape (cells, keys, measures). Returns the variances (cells x
+    measures) or, with ``full``, the covariance matrices (cells x measures x measures). The
+    formula is that of :mod:`analyse._linearise` (stratified between-PSU variance, lonely PSUs
+    as R's ``"adjust"``, PSU counts n_h of the whole design), so rows outside a cell count as
+    zeros, exactly like a domain in R ``survey``.
+    """
+    codes = tally.codes
+    influence = np.where(np.isfinite(influence), influence, 0.0)
+    n_blocks, n_measures = len(tally.block_cell), influence.shape[2]
+    scale = codes.scale[tally.block_stratum]
+    centre = codes.centre[tally.block_stratum]
+    totals = np.zeros((n_blocks, n_measures))
+    shape = (n_blocks, n_measures, n_measures) if full else (n_blocks, n_measures)
+    second = np.zeros(shape)
+    for key in range(tally.n_keys):
+        f_key = influence[tally.block_cell, key, :]
+        totals += tally.block_weight[:, key, None] * f_key
+        if tally.block_weight2 is not None:
+            factor = scale * tally.block_weight2[:, key]
+            if full:
+                second += factor[:, None, None] * f_key[:, :, None] * f_key[:, None, :]
+            else:
+                second += factor[:, None] * f_key**2
+    if tally.block_weight2 is None:
+        # blocks are PSUs: the second moment is that of the PSU totals
+        second = (
+            scale[:, None, None] * totals[:, :, None] * totals[:, None, :]
+            if full
+            else scale[:, None] * totals**2
+        )
+        strata, stratum_of = np.unique(
+            tally.block_cell * codes.n_strata + tally.block_stratum, return_inverse=True
+        )
+        totals = _sum_by(totals, stratum_of, len(strata))
+        total_cell = strata // codes.n_strata
+        centre = codes.centre[strata % codes.n_strata]
+    else:
+        total_cell = tally.block_cell
+    centred = (
+        centre[:, None, None] * totals[:, :, None] * totals[:, None, :]
+        if full
+        else centre[:, None] * totals**2
+    )
+    covariance = _sum_by(second, tally.block_cell, tally.n_cells) - _sum_by(
+        centred, total_cell, tally.n_cells
+    )
+    if not full:
+        covariance = np.maximum(covariance, 0.0)  # rounding can leave -1e-30 for a zero variance
+    return covariance
+
+
+def _fit_logistic(
+    weight: np.ndarray, x: np.ndarray, y: np.ndarray, fit: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted logistic regression per cell on its key rows, by Newton-Raphson.
+
+    ``weight`` (cells x keys) is the summed weight of the respondents of each key, ``x`` (cells x
+    keys x p) the model row of a key, ``y`` (keys) its 0/1 outcome; ``fit`` marks the cells to
+    fit. Returns the coefficients, the influence array F (cells x keys x p; the estimating
+    function of respondent i is w_i F[cell, key_i], i.e. A^-1 x (y - p)), whether each cell
+    converged, and the fitted probabilities. This is the pseudo-likelihood fit of R ``svyglm``
+    (family quasibinomial) on the respondents, since they share x and y within a key.
+    """
+    n_cells, _, p = x.shape
+    total = weight.sum(axis=1, keepdims=True)
+    # Weights scaled to sum 1 per cell for stable numbers; the solution does not change.
+    scaled = np.where(fit[:, None] & (total > 0), weight / np.where(total > 0, total, 1), 0.0)
+    beta = np.zeros((n_cells, p))
+    converged = ~fit
+    identity = np.broadcast_to(np.eye(p), (n_cells, p, p))
+    for _ in range(_NEWTON_MAX_ITER):
+        mu = expit(np.einsum("ckp,cp->ck", x, beta))
+        information = np.einsum("ck,ckp,ckq->cpq", scaled * mu * (1 - mu), x, x)
+        score = np.einsum("ck,ckp->cp", scaled * (y - mu), x)
+        active = ~converged
+        information = np.where(active[:, None, None], information, identity)
+        score = np.where(active[:, None], score, 0.0)
+        try:
+            step = np.linalg.solve(information, score[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            step = np.stack(
+                [
+                    np.linalg.lstsq(a, b, rcond=None)[0]
+                    for a, b in zip(information, score, strict=True)
+                ]
+            )
+        beta = beta + step
+        converged = converged | np.all(
+            np.abs(step) <= _NEWTON_TOLERANCE * (1 + np.abs(beta)), axis=1
+        )
+        if converged.all():
+            break
+    converged = converged & fit & np.isfinite(beta).all(axis=1)
+    mu = expit(np.einsum("ckp,cp->ck", x, beta))
+    information = np.einsum("ck,ckp,ckq->cpq", weight * mu * (1 - mu), x, x)
+    information = np.where(converged[:, None, None], information, identity)
+    inverse = np.linalg.inv(information)
+    influence = np.einsum("cpq,ckq->ckp", inverse, x) * (y - mu)[:, :, None]
+    influence[~converged] = np.nan
+    beta[~converged] = np.nan
+    return beta, influence, converged, mu
+
+
+def _t_quantiles(level: float, df: np.ndarray) -> np.ndarray:
+    df = np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(df > 0, t_dist.ppf(0.5 + level / 2, np.where(df > 0, df, 1)), np.nan)
+
+
+# ---- measures per cell ----------------------------------------------------------------------
+
+
+def _rule_reasons(
+    n: np.ndarray, cases: np.ndarray, considered: np.ndarray, rules: Rules, word: str
+) -> np.ndarray:
+    """Danish reason per cell where a considered group breaks the disclosure rules, else ''."""
+    few = (n < rules.min_n) & considered
+    few_cases = (
+        ((cases < rules.min_cases) | (n - cases < rules.min_cases)) & considered
+        if rules.min_cases > 0
+        else np.zeros_like(few)
+    )
+    few_text = f"for få svar i en {word} ({REASON_FEW_RESPONDENTS.format(min_n=rules.min_n)})"
+    cases_text = f"for få svar i en {word} ({REASON_FEW_CASES.format(min_cases=rules.min_cases)})"
+    reasons = np.full(n.shape[0], "", dtype=object)
+    reasons[few_cases.any(axis=1)] = cases_text
+    reasons[few.any(axis=1)] = few_text
+    return reasons
+
+
+def _interval_columns(
+    out: dict[str, np.ndarray], name: str, estimate: np.ndarray, se: np.ndarray, q: np.ndarray
+) -> None:
+    out[name] = estimate
+    out[f"{name}_se"] = se
+    out[f"{name}_ci_low"] = estimate - q * se
+    out[f"{name}_ci_high"] = estimate + q * se
+
+
+def _group_arrays(tally: _Tally, n_groups: int) -> dict[str, np.ndarray]:
+    """Per cell x group: weight, cases' weight, respondents, cases (keys are group*2 + y)."""
+    weight = tally.weight.reshape(tally.n_cells, n_groups, 2)
+    count = tally.count.reshape(tally.n_cells, n_groups, 2)
+    return {
+        "weight": weight.sum(axis=2),
+        "case_weight": weight[:, :, 1],
+        "n": count.sum(axis=2),
+        "cases": count[:, :, 1],
+    }
+
+
+def _take(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """values[c, index[c]] for (cells x groups) or (cells x keys x groups) arrays."""
+    if values.ndim == 2:
+        return np.take_along_axis(values, index[:, None], axis=1)[:, 0]
+    return np.take_along_axis(values, index[:, None, None], axis=2)[:, :, 0]
+
+
+def _cell_measures(
+    tally: _Tally,
+    labels: list[Hashable],
+    *,
+    ordered: bool,
+    direction: str,
+    rules: Rules,
+    word: str,
+    level: float,
+    population: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """All inequality measures per cell from a tally with keys group*2 + outcome.
+
+    See :func:`inequality_for_cube` for the measures and the returned columns.
+    """
+    n_groups = len(labels)
+    n_cells, n_keys = tally.n_cells, tally.n_keys
+    sign = _direction_sign(direction)
+    g = _group_arrays(tally, n_groups)
+    total_weight = g["weight"].sum(axis=1)
+    n_total = g["n"].sum(axis=1)
+    considered = np.ones_like(g["n"], dtype=bool) if ordered else g["n"] > 0
+    present = g["n"] > 0
+    reasons = _rule_reasons(g["n"], g["cases"], considered, rules, word)
+    n_present = present.sum(axis=1)
+    reasons[(reasons == "") & (n_present < 2)] = REASON_TOO_FEW_GROUPS
+    if ordered:
+        reasons[(reasons == "") & (n_present < n_groups)] = (
+            f"for få svar i en {word} ({REASON_FEW_RESPONDENTS.format(min_n=rules.min_n)})"
+        )
+    cases_weight = g["case_weight"].sum(axis=1)
+    no_variation = (cases_weight <= 0) | (cases_weight >= total_weight)
+    reasons[(reasons == "") & no_variation & (n_total > 0)] = REASON_NO_VARIATION
+    reasons[(reasons == "") & (n_total == 0)] = "ingen svar"
+    ok = reasons == ""
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prevalence = g["case_weight"] / g["weight"]  # cells x groups
+        mean = cases_weight / total_weight
+        share = g["weight"] / total_weight[:, None]
+        rank = np.cumsum(share, axis=1) - share / 2
+        key_group = np.arange(n_keys) // 2
+        key_y = (np.arange(n_keys) % 2).astype(float)
+        onehot = (key_group[:, None] == np.arange(n_groups)[None, :]).astype(float)
+        # influence of each group's prevalence and of the overall mean
+        f_group = (
+            onehot[None] * (key_y[None, :, None] - prevalence[:, None, :]) / g["weight"][:, None, :]
+        )
+        f_mean = (key_y[None, :] - mean[:, None]) / total_weight[:, None]
+    f_group = np.where(np.isfinite(f_group), f_group, 0.0)
+    f_mean = np.where(np.isfinite(f_mean), f_mean, 0.0)
+
+    if ordered:
+        reference = np.full(n_cells, n_groups - 1)
+        comparison = np.zeros(n_cells, dtype=np.int64)
+    else:
+        score = np.where(present, sign * np.nan_to_num(prevalence), -np.inf)
+        reference = np.argmax(score, axis=1)
+        comparison = np.argmin(np.where(present, score, np.inf), axis=1)
+    y_ref, y_cmp = _take(prevalence, reference), _take(prevalence, comparison)
+    f_ref, f_cmp = _take(f_group, reference), _take(f_group, comparison)
+
+    influences: dict[str, np.ndarray] = {}
+    estimates: dict[str, np.ndarray] = {}
+    estimates["prevalence"], influences["prevalence"] = mean, f_mean
+    estimates["d"] = sign * (y_ref - y_cmp)
+    influences["d"] = sign * (f_ref - f_cmp)
+    if sign > 0:
+        numerator, denominator, f_num, f_den = y_ref, y_cmp, f_ref, f_cmp
+    else:
+        numerator, denominator, f_num, f_den = y_cmp, y_ref, f_cmp, f_ref
+    with np.errstate(divide="ignore", invalid="ignore"):
+        estimates["log_r"] = np.log(numerator / denominator)
+        influences["log_r"] = f_num / numerator[:, None] - f_den / denominator[:, None]
+        par = y_ref - mean
+        no_gain = sign * par < 0  # reference not better than average: nothing to gain (WHO)
+        estimates["par"] = np.where(no_gain, 0.0, par)
+        influences["par"] = f_ref - f_mean
+        estimates["paf"] = estimates["par"] / mean
+        influences["paf"] = f_ref / mean[:, None] - (y_ref / mean**2)[:, None] * f_mean
+    if ordered:
+        centre = np.sum(share * rank, axis=1)  # 0.5 for a ridit
+        spread = np.sum(share * (rank - centre[:, None]) ** 2, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope_coef = share * (rank - centre[:, None]) / spread[:, None]
+            slope = np.sum(slope_coef * prevalence, axis=1)
+            intercept = mean - slope * centre
+            estimates["sii_linear"] = slope
+            influences["sii_linear"] = np.einsum("ckg,cg->ck", f_group, slope_coef)
+            estimates["rii_linear"] = (intercept + slope) / intercept
+            # concentration index: ratio estimator of u_i = 2 (r_i - 1/2) y_i, ranks held fixed
+            u = 2 * (rank[:, key_group] - 0.5) * key_y[None, :]
+            aci = np.sum(tally.weight * u, axis=1) / total_weight
+            estimates["aci"] = aci
+            influences["aci"] = (u - aci[:, None]) / total_weight[:, None]
+            estimates["rci"] = aci / mean
+            influences["rci"] = (
+                influences["aci"] / mean[:, None] - (aci / mean**2)[:, None] * f_mean
+            )
+    else:
+        with np.errstate(invalid="ignore"):
+            deviation = np.where(present, np.nan_to_num(prevalence) - mean[:, None], 0.0)
+            estimates["bgv"] = np.sum(share * deviation**2, axis=1)
+            influences["bgv"] = np.einsum("ckg,cg->ck", f_group, 2 * share * deviation)
+
+    names = list(influences)
+    variance = _covariance(tally, np.stack([influences[k] for k in names], axis=2))
+    se = dict(zip(names, np.sqrt(variance).T, strict=True))
+    q = _t_quantiles(level, tally.degf)
+
+    out: dict[str, Any] = {
+        "n": n_total,
+        "n_groups": n_present,
+        "prevalence": mean,
+        "prevalence_se": se["prevalence"],
+        "reference_group": np.array([labels[i] for i in reference], dtype=object),
+        "comparison_group": np.array([labels[i] for i in comparison], dtype=object),
+    }
+    _interval_columns(out, "d", estimates["d"], se["d"], q)
+    out["r"] = np.exp(estimates["log_r"])
+    out["r_ci_low"] = np.exp(estimates["log_r"] - q * se["log_r"])
+    out["r_ci_high"] = np.exp(estimates["log_r"] + q * se["log_r"])
+
+    if ordered:
+        x = np.stack([np.ones((n_cells, n_keys)), rank[:, key_group]], axis=2)
+        beta, f_beta, converged, _ = _fit_logistic(tally.weight, x, key_y, ok)
+        reasons[ok & ~converged] = REASON_NOT_CONVERGED
+        ok = reasons == ""
+        vcov = _covariance(tally, f_beta, full=True)
+        p0, p1 = expit(beta[:, 0]), expit(beta[:, 0] + beta[:, 1])
+        grad_sii = np.stack([p1 * (1 - p1) - p0 * (1 - p0), p1 * (1 - p1)], axis=1)
+        grad_log_rii = np.stack([p0 - p1, 1 - p1], axis=1)
+        sii_se = np.sqrt(np.einsum("cp,cpq,cq->c", grad_sii, vcov, grad_sii))
+        log_rii_se = np.sqrt(np.einsum("cp,cpq,cq->c", grad_log_rii, vcov, grad_log_rii))
+        q_model = _t_quantiles(level, tally.degf + 1 - 2)
+        _interval_columns(out, "sii", p1 - p0, sii_se, q_model)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_rii = np.log(p1 / p0)
+        out["rii"] = np.exp(log_rii)
+        out["rii_log_se"] = log_rii_se
+        out["rii_ci_low"] = np.exp(log_rii - q_model * log_rii_se)
+        out["rii_ci_high"] = np.exp(log_rii + q_model * log_rii_se)
+        out["p0"], out["p1"] = p0, p1
+        out["model_df"] = tally.degf + 1 - 2
+        _interval_columns(out, "sii_linear", estimates["sii_linear"], se["sii_linear"], q)
+        out["rii_linear"] = estimates["rii_linear"]
+        _interval_columns(out, "aci", estimates["aci"], se["aci"], q)
+        _interval_columns(out, "rci", estimates["rci"], se["rci"], q)
+    else:
+        _interval_columns(out, "bgv", estimates["bgv"], se["bgv"], q)
+    _interval_columns(out, "paf", estimates["paf"], se["paf"], q)
+    _interval_columns(out, "par", estimates["par"], se["par"], q)
+    if population is not None:
+        out["population"] = population
+        # the calibrated population is taken as known, so the interval scales with it
+        out["par_persons"] = estimates["par"] * population
+        out["par_persons_ci_low"] = out["par_ci_low"] * population
+        out["par_persons_ci_high"] = out["par_ci_high"] * population
+    out["df"] = tally.degf
+    frame = pd.DataFrame(out)
+    measure_columns = [
+        c
+        for c in frame.columns
+        if c not in ("n", "n_groups", "prevalence", "prevalence_se", "population", "df")
+    ]
+    frame.loc[~ok, measure_columns] = np.nan
+    frame["reason"] = reasons
+    return frame
+
+
+# ---- public functions -----------------------------------------------------------------------
+
+
+def _prepare_survey(
+    data: Any,
+    indicator: str,
+    dimension: str,
+    weight: str,
+    strata: str | None,
+    psu: str | None,
+    by: str | Sequence[str] | None,
+    order: Sequence[Hashable] | None,
+    level: float,
+    function: str,
+) -> tuple[list[str], np.ndarray, np.ndarray, list[Hashable], DesignCodes, float]:
+    by_cols = _as_list(by)
+    _check_frame(data, [indicator, dimension, weight, strata, psu, *by_cols], function)
+    level = _check_level(level, function)
+    for name, column in (("indicator", indicator), ("dimension", dimension)):
+        if column in by_cols:
+            raise ParameterError(f"{function}: the {name} column {column!r} cannot also be in by")
+    codes = design_codes(data, Design(weight=weight, strata=strata, psu=psu))
+    y = _binary_indicator(data, indicator)
+    groups, labels = _dimension_codes(data, dimension, order, function)
+    if len(labels) < 2:
+        raise ParameterError(f"{function}: the dimension needs at least two groups, got {labels}")
+    return by_cols, y, groups, labels, codes, level
+
+
+def sii_survey(
+    data: pd.DataFrame,
+    indicator: str,
+    dimension: str = "education",
+    *,
+    weight: str = "weight",
+    strata: str | None = "stratum",
+    psu: str | None = None,
+    by: str | Sequence[str] | None = None,
+    order: Sequence[Hashable] | None = None,
+    direction: str | None = None,
+    rules: Rules | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Slope and relative index of inequality from survey microdata (logistic model on the ridit).
+
+    Method (WHO *Handbook on health inequality monitoring*, 2024, and its R package
+    healthequal; Moreno-Betancur et al. 2015; Mackenbach & Kunst 1997): within each ``by`` group
+    the respondents with a known indicator and group get the weighted ridit of their group: the
+    midpoint of the group's range in the cumulative distribution of survey weights, groups
+    ranked from the least advantaged (rank 0, first in ``order``) to the most advantaged
+    (rank 1), as healthequal ranks. The survey-weighted logistic model ``indicator ~ ridit`` is
+    fitted in the group as a domain of the whole design (R ``svyglm(y ~ ridit, design =
+    subset(design, group), family = quasibinomial())``); SII = P(1) - P(0) and RII = P(1) / P(0)
+    from the predicted prevalences at rank 0 and 1 (healthequal's sign: a positive SII means a
+    higher prevalence among the advantaged, whatever the indicator's desired direction). The
+    standard errors are delta-method ones from the design-based (sandwich) covariance of the
+    coefficients, the SII's as R ``svycontrast`` of the two predictions, the RII's on the log
+    scale; intervals use the t distribution with the model's design degrees of freedom.
+
+    The linear variant ``sii_linear``/``rii_linear`` is the PHEindicatormethods one on grouped
+    data: weighted least squares of the groups' weighted prevalences on their ridits with the
+    population shares as weights; it equals :func:`sii_grouped`'s point estimate on the same
+    grouped table.
+
+    Parameters
+    ----------
+    data
+        One row per respondent; not modified.
+    indicator
+        0/1 indicator column (NaN = missing: dropped as a domain, the design is kept).
+    dimension
+        Ordered grouping column (default ``"education"``; NaN = unknown, e.g. under 25).
+    weight, strata, psu
+        Design columns, as :class:`analyse.survey.Design` (``psu=None``: each respondent is a
+        PSU).
+    by
+        Column(s) defining separate analyses (e.g. ``["year", "kommune_code"]``); the ridit is
+        computed within each group.
+    order
+        Group labels from least to most advantaged. Default: the categories of a pandas
+        Categorical, the five education groups of :data:`EDUCATION_LEVELS`, or ascending numbers.
+    direction
+        The indicator's desired direction (``"increase"``/``"decrease"``), if known; it does not
+        change the SII, but fills ``least_advantaged_worse_off``.
+    rules
+        Disclosure rules (default ``analyse.disclosure.Rules()``): where any group has fewer
+        than ``min_n`` respondents, or fewer than ``min_cases`` with or without the outcome, no
+        measure is computed and ``reason`` says why.
+    level
+        Confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``by`` group: the ``by`` columns, ``sii``, ``se``, ``ci_low``, ``ci_high``,
+        ``rii``, ``rii_log_se``, ``rii_ci_low``, ``rii_ci_high``, ``p0``, ``p1`` (predicted
+        prevalence at rank 0 and 1), ``sii_linear``, ``rii_linear``, ``prevalence``, ``n``
+        (respondents with a known indicator and group), ``n_groups``, ``df`` (the model's
+        residual design df), ``least_advantaged_worse_off``, ``reason`` ('' when computed),
+        ``direction``, ``method`` and ``level``.
+
+    Raises
+    ------
+    ParameterError
+        Unknown column, invalid level/direction/rules, the order of the groups unknown, bad
+        design columns.
+    DataValidationError
+        An indicator not coded 1/0, a group not in ``order``, missing values in ``by``.
+
+    References
+    ----------
+    World Health Organization. Handbook on health inequality monitoring: with a special focus on
+    low- and middle-income countries, 2nd ed. Geneva: WHO; 2024. R package healthequal.
+    Moreno-Betancur M, Latouche A, Menvielle G, Kunst AE, Rey G. Relative index of inequality
+    and slope index of inequality: a structured regression framework for estimation.
+    Epidemiology. 2015;26(4):518-527.
+    Mackenbach JP, Kunst AE. Soc Sci Med. 1997;44(6):757-771.
+    """
+    function = "sii_survey"
+    direction = _optional_direction(direction, function)
+    rules = _check_rules(rules, function)
+    by_cols, y, groups, labels, codes, level = _prepare_survey(
+        data, indicator, dimension, weight, strata, psu, by, order, level, function
+    )
+    cells, keys = _by_cells(data, by_cols, function)
+    usable = ~np.isnan(y) & (groups >= 0)
+    rows = np.flatnonzero(usable)
+    tally = _tally(
+        rows,
+        cells[rows],
+        groups[rows] * 2 + y[rows].astype(np.int64),
+        len(keys),
+        2 * len(labels),
+        data[weight].to_numpy(dtype=float),
+        codes,
+    )
+    measures = _cell_measures(
+        tally,
+        labels,
+        ordered=True,
+        direction=direction or "increase",
+        rules=rules,
+        word=_group_word(dimension),
+        level=level,
+    )
+    out = keys.reset_index(drop=True).copy()
+    out["sii"] = measures["sii"]
+    out["se"] = measures["sii_se"]
+    out["ci_low"] = measures["sii_ci_low"]
+    out["ci_high"] = measures["sii_ci_high"]
+    for column in ("rii", "rii_log_se", "rii_ci_low", "rii_ci_high", "p0", "p1"):
+        out[column] = measures[column]
+    out["sii_linear"] = measures["sii_linear"]
+    out["rii_linear"] = measures["rii_linear"]
+    out["prevalence"] = measures["prevalence"]
+    out["n"] = measures["n"]
+    out["n_groups"] = measures["n_groups"]
+    out["df"] = measures["model_df"]
+    if direction is None:
+        out["least_advantaged_worse_off"] = pd.NA
+    else:
+        worse = measures["sii"] * _direction_sign(direction) > 0
+        out["least_advantaged_worse_off"] = worse.where(measures["sii"].notna(), pd.NA)
+    out["reason"] = measures["reason"]
+    out["direction"] = direction
+    out["method"] = (
+        "svyglm quasibinomial on the weighted ridit (WHO healthequal convention); delta-method se"
+    )
+    out["level"] = level
+    return out
+
+
+def _interaction_model(
+    tally: _Tally, n_groups: int, times: np.ndarray, rules: Rules, word: str
+) -> dict[str, np.ndarray]:
+    """Fit ``y ~ ridit * t`` per cell; keys are (wave * n_groups + group) * 2 + y.
+
+    The ridit is computed within each cell x wave. Waves without respondents in a cell are left
+    out; the cell is fitted when at least two waves remain and every group of every remaining
+    wave meets the disclosure rules. Returns the coefficients' estimates and covariances, the
+    residual df, the mean of the remaining waves' t and a reason per cell.
+    """
+    n_cells, n_waves = tally.n_cells, len(times)
+    weight = tally.weight.reshape(n_cells, n_waves, n_groups, 2)
+    count = tally.count.reshape(n_cells, n_waves, n_groups, 2)
+    n = count.sum(axis=3)  # cells x waves x groups
+    has_wave = n.sum(axis=2) > 0
+    reasons = np.full(n_cells, "", dtype=object)
+    for wave in range(n_waves):
+        wave_reasons = _rule_reasons(
+            n[:, wave], count[:, wave, :, 1], np.ones_like(n[:, wave], dtype=bool), rules, word
+        )
+        take = (reasons == "") & has_wave[:, wave] & (wave_reasons != "")
+        reasons[take] = wave_reasons[take]
+    reasons[(reasons == "") & (has_wave.sum(axis=1) < 2)] = REASON_FEW_WAVES
+    group_weight = weight.sum(axis=3)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = group_weight / group_weight.sum(axis=2, keepdims=True)
+    share = np.nan_to_num(share)
+    rank = np.cumsum(share, axis=2) - share / 2  # cells x waves x groups
+    key = np.arange(tally.n_keys)
+    key_y = (key % 2).astype(float)
+    key_group = (key // 2) % n_groups
+    key_wave = key // (2 * n_groups)
+    r = rank[:, key_wave, key_group]
+    t = np.broadcast_to(times[key_wave], r.shape)
+    x = np.stack([np.ones_like(r), r, t, r * t], axis=2)
+    beta, influence, converged, _ = _fit_logistic(tally.weight, x, key_y, reasons == "")
+    reasons[(reasons == "") & ~converged] = REASON_NOT_CONVERGED
+    vcov = _covariance(tally, influence, full=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_t = (has_wave * times[None, :]).sum(axis=1) / has_wave.sum(axis=1)
+    return {
+        "beta": beta,
+        "vcov": vcov,
+        "df": tally.degf + 1 - 4,
+        "mean_t": mean_t,
+        "waves": has_wave,
+        "reason": reasons,
+    }
+
+
+def _gap_core(
+    y: np.ndarray,
+    groups: np.ndarray,
+    labels: list[Hashable],
+    weights: np.ndarray,
+    codes: DesignCodes,
+    rows: np.ndarray,
+    cells: np.ndarray,
+    n_cells: int,
+    years: np.ndarray,
+    waves: list[int],
+    baseline: int,
+    latest: int,
+    *,
+    direction: str | None,
+    rules: Rules,
+    word: str,
+    level: float,
+) -> pd.DataFrame:
+    """gap_change for respondent/cell pairs (``rows``, ``cells``); one output row per cell."""
+    n_groups = len(labels)
+    keep = ~np.isnan(y[rows]) & (groups[rows] >= 0)
+    rows, cells, row_years = rows[keep], cells[keep], years[rows[keep]]
+    outcome = y[rows].astype(np.int64)
+    group = groups[rows]
+
+    # SII per cell in the baseline and the latest wave (independent samples)
+    ends = {}
+    for name, wave in (("baseline", baseline), ("latest", latest)):
+        in_wave = row_years == wave
+        tally = _tally(
+            rows[in_wave],
+            cells[in_wave],
+            group[in_wave] * 2 + outcome[in_wave],
+            n_cells,
+            2 * n_groups,
+            weights,
+            codes,
+        )
+        ends[name] = _cell_measures(
+            tally,
+            labels,
+            ordered=True,
+            direction=direction or "increase",
+            rules=rules,
+            word=word,
+            level=level,
+        )
+    base, last = ends["baseline"], ends["latest"]
+    z = _z(level)
+    alpha = 1 - level
+    change = (last["sii"] - base["sii"]).to_numpy()
+    change_se = np.hypot(base["sii_se"], last["sii_se"]).to_numpy()
+    abs_change = (last["sii"].abs() - base["sii"].abs()).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        abs_p = 2 * norm.sf(np.abs(abs_change / change_se))
+    computed = np.isfinite(abs_change) & np.isfinite(change_se)
+    significant = computed & (abs_p < alpha)
+    gap = np.where(
+        ~computed,
+        GAP_UNKNOWN,
+        np.where(
+            significant & (abs_change < 0),
+            GAP_NARROWER,
+            np.where(significant & (abs_change > 0), GAP_WIDER, GAP_UNCHANGED),
+        ),
+    )
+
+    # rank x wave interaction models: baseline vs latest (t = 0/1) and all waves (t = years)
+    models = {}
+    for name, model_waves, times in (
+        ("two", [baseline, latest], np.array([0.0, 1.0])),
+        ("trend", waves, np.asarray(waves, dtype=float) - baseline),
+    ):
+        wave_index = pd.Index(model_waves).get_indexer(row_years)
+        inside = wave_index >= 0
+        tally = _tally(
+            rows[inside],
+            cells[inside],
+            (wave_index[inside] * n_groups + group[inside]) * 2 + outcome[inside],
+            n_cells,
+            2 * n_groups * len(model_waves),
+            weights,
+            codes,
+        )
+        models[name] = _interaction_model(tally, n_groups, times, rules, word)
+
+    out: dict[str, Any] = {
+        "baseline": baseline,
+        "latest": latest,
+        "sii_baseline": base["sii"].to_numpy(),
+        "se_baseline": base["sii_se"].to_numpy(),
+        "sii_latest": last["sii"].to_numpy(),
+        "se_latest": last["sii_se"].to_numpy(),
+        "sii_change": change,
+        "sii_change_se": change_se,
+        "sii_change_ci_low": change - z * change_se,
+        "sii_change_ci_high": change + z * change_se,
+        "abs_sii_change": abs_change,
+        "abs_sii_change_ci_low": abs_change - z * change_se,
+        "abs_sii_change_ci_high": abs_change + z * change_se,
+        "abs_sii_change_p": abs_p,
+        "gap": gap,
+    }
+    for name, prefix in (("two", "interaction"), ("trend", "trend_interaction")):
+        model = models[name]
+        coef = model["beta"][:, 3]
+        se = np.sqrt(model["vcov"][:, 3, 3])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p_value = np.where(
+                model["df"] > 0,
+                2 * t_dist.sf(np.abs(coef / se), np.where(model["df"] > 0, model["df"], 1)),
+                np.nan,
+            )
+        out[prefix] = coef
+        out[f"{prefix}_se"] = se
+        out[f"{prefix}_p"] = p_value
+        if name == "trend":
+            slope_mid = model["beta"][:, 1] + coef * model["mean_t"]
+            oriented = np.sign(slope_mid) * coef
+            fitted = np.isfinite(p_value)
+            sig = fitted & (p_value < alpha)
+            out["trend_waves"] = [
+                ", ".join(str(w) for w, has in zip(waves, row, strict=True) if has)
+                for row in model["waves"]
+            ]
+            out["gap_trend"] = np.where(
+                ~fitted,
+                GAP_UNKNOWN,
+                np.where(
+                    sig & (oriented < 0),
+                    GAP_NARROWER,
+                    np.where(sig & (oriented > 0), GAP_WIDER, GAP_UNCHANGED),
+                ),
+            )
+            out["trend_reason"] = model["reason"]
+    if direction is None:
+        out["least_advantaged_worse_off"] = pd.array([pd.NA] * n_cells, dtype="boolean")
+    else:
+        worse = last["sii"] * _direction_sign(direction) > 0
+        out["least_advantaged_worse_off"] = worse.astype("boolean").where(last["sii"].notna())
+    reason = np.where(base["reason"] != "", "bølge " + str(baseline) + ": " + base["reason"], "")
+    reason = np.where(
+        (reason == "") & (last["reason"] != ""),
+        "bølge " + str(latest) + ": " + last["reason"],
+        reason,
+    )
+    out["reason"] = reason
+    out["n_baseline"] = base["n"].to_numpy()
+    out["n_latest"] = last["n"].to_numpy()
+    frame = pd.DataFrame(out)
+    frame["direction"] = direction
+    frame["method"] = (
+        "change in |SII| (svyglm on the ridit per wave, independent waves); "
+        "ridit x wave interaction in svyglm quasibinomial, design-based Wald t-test"
+    )
+    frame["level"] = level
+    return frame
+
+
+def gap_change(
+    data: pd.DataFrame,
+    indicator: str,
+    dimension: str = "education",
+    *,
+    baseline: int = 2021,
+    latest: int | None = None,
+    waves: Sequence[int] | None = None,
+    year: str = "year",
+    weight: str = "weight",
+    strata: str | None = "stratum",
+    psu: str | None = None,
+    by: str | Sequence[str] | None = None,
+    order: Sequence[Hashable] | None = None,
+    direction: str | None = None,
+    rules: Rules | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Whether the social gap (SII on the ridit) narrows between waves, per ``by`` group.
+
+    Two questions, each answered with ``mindre`` (narrower), ``uændret`` or ``større`` (wider),
+    or ``kan ikke vurderes`` (see ``docs/methods.md`` §5 for the rule):
+
+    * ``gap`` -- baseline wave against the latest: the change in the absolute SII,
+      ``|SII_latest| - |SII_baseline|``, with se = sqrt(se_b^2 + se_l^2) (independent waves,
+      DESIGN.md §4; delta method) and a two-sided z-test at ``1 - level``: significant and
+      negative = ``mindre``, significant and positive = ``større``, otherwise ``uændret``.
+      The SIIs are those of :func:`sii_survey`. Also reported: the signed change in SII with
+      its interval, and the design-based Wald test of the ridit x wave interaction in the
+      survey-weighted logistic model ``indicator ~ ridit * latest_wave`` on the two waves
+      (``interaction``: the change in the log-odds slope; ``interaction_p``).
+    * ``gap_trend`` -- over all comparable ``waves``: the ridit x year interaction in
+      ``indicator ~ ridit * (year - baseline)`` (survey-weighted, ridit within each wave), its
+      design-based Wald t-test, oriented by the sign of the ridit slope at the mean year: a
+      significant interaction of the same sign as that slope means the gap (on the log-odds
+      scale) grows (``større``), of the opposite sign that it shrinks (``mindre``).
+
+    The indicator's desired direction does not enter the rule: a gap that favours the more
+    educated and one that favours the less educated are both gaps, and ``mindre`` always means
+    closer to equality. ``least_advantaged_worse_off`` (latest wave, needs ``direction``) says
+    which side the gap is on.
+
+    Parameters
+    ----------
+    data
+        Respondents of several waves; not modified.
+    indicator, dimension, weight, strata, psu, order, rules, level
+        As :func:`sii_survey`. Strata must be wave-specific (e.g. ``"2021-461"``): the waves
+        are independent samples.
+    baseline, latest
+        The agreement's baseline wave (default 2021) and the wave it is compared with (default:
+        the latest wave in ``waves``).
+    waves
+        The comparable waves of the indicator (the catalogue's ``comparable_waves``); default
+        all waves with data. ``baseline`` and ``latest`` must be among them.
+    year
+        Column with the wave (year).
+    by
+        Column(s) of separate analyses (e.g. the area); ``year`` must not be among them.
+    direction
+        ``"increase"``/``"decrease"``, fills ``least_advantaged_worse_off``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``by`` group: the ``by`` columns, ``baseline``, ``latest``,
+        ``sii_baseline``, ``se_baseline``, ``sii_latest``, ``se_latest``, ``sii_change``,
+        ``sii_change_se``, ``sii_change_ci_low``, ``sii_change_ci_high``, ``abs_sii_change``,
+        ``abs_sii_change_ci_low``, ``abs_sii_change_ci_high``, ``abs_sii_change_p``, ``gap``,
+        ``interaction``, ``interaction_se``, ``interaction_p``, ``trend_interaction``,
+        ``trend_interaction_se``, ``trend_interaction_p``, ``trend_waves``, ``gap_trend``,
+        ``trend_reason``, ``least_advantaged_worse_off``, ``reason``, ``n_baseline``,
+        ``n_latest``, ``direction``, ``method``, ``level``.
+
+    Raises
+    ------
+    ParameterError
+        As :func:`sii_survey`; also ``year`` in ``by``, baseline/latest not among the waves or
+        baseline not before latest.
+    DataValidationError
+        As :func:`sii_survey`; a ``year`` that is not a whole number.
+
+    References
+    ----------
+    WHO. Handbook on health inequality monitoring, 2024 (monitoring change in inequality).
+    Moreno-Betancur M et al. Epidemiology. 2015;26(4):518-527 (the SII/RII regression
+    framework, including interactions with time). Lumley T. Complex surveys, Wiley 2010, ch. 5.
+    """
+    function = "gap_change"
+    direction = _optional_direction(direction, function)
+    rules = _check_rules(rules, function)
+    by_cols, y, groups, labels, codes, level = _prepare_survey(
+        data, indicator, dimension, weight, strata, psu, by, order, level, function
+    )
+    _check_frame(data, [year], function)
+    if year in by_cols:
+        raise ParameterError(f"{function}: the wave column {year!r} cannot also be in by")
+    years = _numeric(data, year, allow_missing=True).to_numpy()
+    waves, baseline, latest = _check_waves(years, y, waves, baseline, latest, function)
+    cells, keys = _by_cells(data, by_cols, function)
+    rows = np.flatnonzero(np.isin(years, waves))
+    result = _gap_core(
+        y,
+        groups,
+        labels,
+        data[weight].to_numpy(dtype=float),
+        codes,
+        rows,
+        cells[rows],
+        len(keys),
+        years,
+        waves,
+        baseline,
+        latest,
+        direction=direction,
+        rules=rules,
+        word=_group_word(dimension),
+        level=level,
+    )
+    return pd.concat([keys.reset_index(drop=True), result], axis=1)
+
+
+def _check_waves(
+    years: np.ndarray,
+    y: np.ndarray,
+    waves: Sequence[int] | None,
+    baseline: int,
+    latest: int | None,
+    function: str,
+) -> tuple[list[int], int, int]:
+    observed = sorted({int(v) for v in years[~np.isnan(years) & ~np.isnan(y)]})
+    waves = observed if waves is None else sorted({int(w) for w in waves})
+    if latest is None:
+        if not waves:
+            raise ParameterError(f"{function}: no waves with data")
+        latest = waves[-1]
+    for name, wave in (("baseline", baseline), ("latest", latest)):
+        if isinstance(wave, bool) or not isinstance(wave, int | np.integer):
+            raise ParameterError(f"{function}: {name} must be a year (whole number), got {wave!r}")
+        if wave not in waves:
+            raise ParameterError(
+                f"{function}: {name} wave {wave} is not among the comparable waves {waves}"
+            )
+    if baseline >= latest:
+        raise ParameterError(
+            f"{function}: the baseline wave ({baseline}) must come before the latest ({latest})"
+        )
+    return [int(w) for w in waves], int(baseline), int(latest)
+
+
+# ---- the cube --------------------------------------------------------------------------------
+
+
+def _area_table(levels: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Areas of the levels (area_level, area_code) and their kommune memberships."""
+    unknown = [lvl for lvl in levels if lvl not in geography.LEVELS]
+    if unknown:
+        raise ParameterError(
+            f"unknown area level(s) {unknown}; use some of {', '.join(geography.LEVELS)}"
+        )
+    membership = pd.concat([geography.membership(lvl) for lvl in levels], ignore_index=True)
+    areas = membership[["area_level", "area_code"]].drop_duplicates().reset_index(drop=True)
+    area_index = pd.MultiIndex.from_frame(areas).get_indexer(
+        pd.MultiIndex.from_frame(membership[["area_level", "area_code"]])
+    )
+    return areas, membership["kommune_code"].to_numpy(dtype=np.int64), area_index
+
+
+def _expand_to_areas(
+    rows: np.ndarray,
+    kommune: np.ndarray,
+    member_kommune: np.ndarray,
+    member_area: np.ndarray,
+    allowed_area: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (respondent, area) for every area (allowed ones only) a respondent's kommune is in."""
+    keep = allowed_area[member_area]
+    member_kommune, member_area = member_kommune[keep], member_area[keep]
+    order = np.argsort(kommune[rows], kind="stable")
+    sorted_rows = rows[order]
+    sorted_kommune = kommune[sorted_rows]
+    start = np.searchsorted(sorted_kommune, member_kommune, side="left")
+    stop = np.searchsorted(sorted_kommune, member_kommune, side="right")
+    lengths = stop - start
+    total = int(lengths.sum())
+    offsets = np.repeat(start - np.cumsum(lengths) + lengths, lengths)
+    positions = offsets + np.arange(total)
+    return sorted_rows[positions], np.repeat(member_area, lengths)
+
+
+def _population_mask(respondents: pd.DataFrame, population: Any, age: str, sex: str) -> np.ndarray:
+    ages = respondents[age].to_numpy(dtype=float)
+    mask = ages >= population.age_min
+    if population.age_max is not None:
+        mask &= ages <= population.age_max
+    if population.sex != "all":
+        mask &= (
+            respondents[sex] == {"female": "Kvinder", "male": "Mænd"}[population.sex]
+        ).to_numpy()
+    return mask
+
+
+def inequality_for_cube(
+    respondents: pd.DataFrame,
+    agreement: Any = "syddanmark-2024-2027",
+    waves: Sequence[int] | None = None,
+    levels: Sequence[str] = CUBE_LEVELS,
+    *,
+    dimensions: Sequence[str] = ("education", "labour_market"),
+    weight: str = "weight",
+    strata: str | None = "stratum",
+    psu: str | None = None,
+    year: str = "year",
+    kommune: str = "kommune_code",
+    age: str = "age",
+    sex: str = "sex",
+    rules: Rules | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Inequality measures for every survey indicator x wave x area x dimension (the cube).
+
+    For each survey indicator of the agreement, each of its comparable waves (the national-only
+    wave for ``land`` only) and each area of ``levels`` (a respondent counts in every area its
+    kommune belongs to; areas are domains of the whole design):
+
+    * ``education`` (ordered; respondents aged 25+ in the indicator's population, five groups
+      of :data:`EDUCATION_LEVELS`): D and R between the least and the most advantaged group,
+      direction aware as :func:`simple_gap`; SII and RII from the survey-weighted logistic
+      model on the weighted ridit (:func:`sii_survey`) and the linear PHEindicatormethods
+      variant (:func:`sii_grouped`'s point estimate); absolute and relative concentration index
+      on the ridit (ACI = 2 sum_j p_j (r_j - 1/2) y_j, RCI = ACI / mean: healthequal's
+      ``aci``/``rci`` on the weighted group table); PAR = y_ref - mean and PAF = PAR / mean
+      against the most advantaged group (0 when it is not better off, as :func:`paf`);
+    * ``labour_market`` (non-ordered, the indicator's population): D and R of the worst-off
+      against the best-off group, between-group variance, PAR and PAF against the best-off
+      group.
+
+    Standard errors are design-based (Taylor linearisation of each measure as a function of
+    the weighted tallies, group shares and ridits held fixed except in the mean; Lumley 2010)
+    with t intervals on the cell's design df (the logistic SII/RII: the model's residual df);
+    R and RII intervals on the log scale. ``par_persons`` = PAR x ``population``, the
+    "potential for improvement" as a number of persons (negative: fewer persons with an
+    indicator that should decrease), where ``population`` is the calibrated population the
+    measure refers to: the sum of the weights of all the area's respondents in the wave in the
+    measure's population (25+ for education), answers missing or not. Its interval scales the
+    PAR interval (the calibrated population is taken as known).
+
+    Disclosure (:class:`analyse.disclosure.Rules`): where a group (for labour-market attachment:
+    a group with any respondents) has fewer than ``min_n`` respondents or fewer than
+    ``min_cases`` with or without the outcome, the cell's measures are NaN and ``reason`` says
+    why in Danish.
+
+    Parameters
+    ----------
+    respondents
+        Canonical respondents (``analyse.clean``): ``year``, ``kommune_code``, ``stratum``,
+        ``weight``, ``sex``, ``age``, ``education``, ``labour_market`` and the indicator
+        variables. Not modified.
+    agreement
+        An :class:`analyse.catalogue.Agreement` or its id.
+    waves
+        Restrict to these waves (default: every comparable wave with data).
+    levels
+        Area levels (default all four).
+    dimensions
+        ``"education"`` and/or ``"labour_market"``.
+    weight, strata, psu, year, kommune, age, sex
+        Column names.
+    rules, level
+        Disclosure rules and confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per indicator x wave x area x dimension: ``indicator``, ``year``,
+        ``area_level``, ``area_code``, ``dimension``, ``direction``, ``n``, ``n_groups``,
+        ``population``, ``prevalence``, ``prevalence_se``, ``reference_group``,
+        ``comparison_group``, ``d``, ``d_se``, ``d_ci_low``, ``d_ci_high``, ``r``, ``r_ci_low``,
+        ``r_ci_high``, ``sii``, ``sii_se``, ``sii_ci_low``, ``sii_ci_high``, ``rii``,
+        ``rii_log_se``, ``rii_ci_low``, ``rii_ci_high``, ``p0``, ``p1``, ``sii_linear`` (+
+        ``_se``, ``_ci_low``, ``_ci_high``), ``rii_linear``, ``aci``/``rci`` (+ se and limits),
+        ``bgv`` (+ se and limits; labour market), ``paf``, ``par`` (+ se and limits),
+        ``par_persons``, ``par_persons_ci_low``, ``par_persons_ci_high``, ``df``, ``reason``
+        ('' when computed), ``method``, ``level``. Columns that do not apply to a dimension are
+        NaN.
+
+    Raises
+    ------
+    ParameterError
+        Unknown agreement, level, dimension or column; invalid rules or level.
+    DataValidationError
+        Indicators not coded 1/0, unknown groups, kommune codes not in the geography.
+    """
+    function = "inequality_for_cube"
+    rules = _check_rules(rules, function)
+    level = _check_level(level, function)
+    if isinstance(agreement, str):
+        agreement = catalogue.load_agreement(agreement)
+    unknown_dimensions = [d for d in dimensions if d not in ("education", "labour_market")]
+    if unknown_dimensions:
+        raise ParameterError(
+            f"{function}: unknown dimension(s) {unknown_dimensions}; use 'education' and/or "
+            "'labour_market'"
+        )
+    indicators = agreement.indicators_by_source("survey")
+    _check_frame(
+        respondents,
+        [weight, strata, psu, year, kommune, age, sex, *dimensions]
+        + sorted({ind.variable for ind in indicators}),
+        function,
+    )
+    codes = design_codes(respondents, Design(weight=weight, strata=strata, psu=psu))
+    weights = respondents[weight].to_numpy(dtype=float)
+    years = _numeric(respondents, year, allow_missing=True).to_numpy()
+    kommune_codes = _numeric(respondents, kommune, allow_missing=True).to_numpy()
+    areas, member_kommune, member_area = _area_table(levels)
+    known = np.isin(kommune_codes, member_kommune)
+    if not known.all():
+        raise DataValidationError(
+            "has kommune codes that are not in the geography",
+            column=kommune,
+            rows=np.flatnonzero(~known).tolist(),
+        )
+    kommune_int = kommune_codes.astype(np.int64)
+    ages = _numeric(respondents, age, allow_missing=True).to_numpy()
+    group_codes = {d: _dimension_codes(respondents, d, None, function) for d in dimensions}
+    area_levels = areas["area_level"].to_numpy()
+    n_areas = len(areas)
+    frames = []
+    for indicator in indicators:
+        y = _binary_indicator(respondents, indicator.variable)
+        in_population = _population_mask(respondents, indicator.population, age, sex)
+        wave_list = [
+            w
+            for w in agreement.comparable_waves(indicator.id, "land")
+            if waves is None or w in waves
+        ]
+        wave_list = [w for w in wave_list if (years == w).any()]
+        level_waves = {lvl: set(agreement.comparable_waves(indicator.id, lvl)) for lvl in levels}
+        for dimension in dimensions:
+            groups, labels = group_codes[dimension]
+            base = in_population & (ages >= EDUCATION_MIN_AGE if dimension == "education" else True)
+            pair_rows, pair_cells = [], []
+            for position, wave in enumerate(wave_list):
+                allowed = np.array([wave in level_waves[lvl] for lvl in area_levels])
+                rows = np.flatnonzero(base & (years == wave))
+                r, a = _expand_to_areas(rows, kommune_int, member_kommune, member_area, allowed)
+                pair_rows.append(r)
+                pair_cells.append(position * n_areas + a)
+            rows = np.concatenate(pair_rows) if pair_rows else np.zeros(0, np.int64)
+            cells = np.concatenate(pair_cells) if pair_cells else np.zeros(0, np.int64)
+            n_cells = len(wave_list) * n_areas
+            population = np.bincount(cells, weights[rows], minlength=n_cells)
+            usable = ~np.isnan(y[rows]) & (groups[rows] >= 0)
+            u_rows, u_cells = rows[usable], cells[usable]
+            tally = _tally(
+                u_rows,
+                u_cells,
+                groups[u_rows] * 2 + y[u_rows].astype(np.int64),
+                n_cells,
+                2 * len(labels),
+                weights,
+                codes,
+            )
+            measures = _cell_measures(
+                tally,
+                labels,
+                ordered=dimension == "education",
+                direction=indicator.direction,
+                rules=rules,
+                word=_group_word(dimension),
+                level=level,
+                population=population,
+            )
+            cell_wave = np.repeat(np.asarray(wave_list, dtype=np.int64), n_areas)
+            cell_area = np.tile(np.arange(n_areas), len(wave_list))
+            allowed_cell = np.array(
+                [
+                    w in level_waves[lvl]
+                    for w, lvl in zip(cell_wave, area_levels[cell_area], strict=True)
+                ],
+                dtype=bool,
+            )
+            if dimension == "education" and (
+                indicator.population.age_max is not None
+                and indicator.population.age_max < EDUCATION_MIN_AGE
+            ):
+                measures["reason"] = REASON_EDUCATION_AGE
+            head = pd.DataFrame(
+                {
+                    "indicator": indicator.id,
+                    "year": cell_wave,
+                    "area_level": area_levels[cell_area],
+                    "area_code": areas["area_code"].to_numpy()[cell_area],
+                    "dimension": dimension,
+                    "direction": indicator.direction,
+                }
+            )
+            frames.append(pd.concat([head, measures], axis=1)[allowed_cell])
+    cube = pd.concat(frames, ignore_index=True)
+    columns = [c for c in _CUBE_COLUMNS if c in cube.columns]
+    cube = cube.reindex(columns=columns)
+    cube["method"] = np.where(
+        cube["dimension"] == "education",
+        "education 25+: D/R least vs most advantaged; SII/RII svyglm on the weighted ridit "
+        "(healthequal) and linear (PHEindicatormethods); ACI/RCI; PAF/PAR vs most advantaged",
+        "labour market: D/R worst vs best group; BGV; PAF/PAR vs best group",
+    )
+    cube["level"] = level
+    return cube
+
+
+_CUBE_COLUMNS = [
+    "indicator", "year", "area_level", "area_code", "dimension", "direction", "n", "n_groups",
+    "population", "prevalence", "prevalence_se", "reference_group", "comparison_group",
+    "d", "d_se", "d_ci_low", "d_ci_high", "r", "r_ci_low", "r_ci_high",
+    "sii", "sii_se", "sii_ci_low", "sii_ci_high", "rii", "rii_log_se", "rii_ci_low",
+    "rii_ci_high", "p0", "p1", "sii_linear", "sii_linear_se", "sii_linear_ci_low",
+    "sii_linear_ci_high", "rii_linear", "aci", "aci_se", "aci_ci_low", "aci_ci_high",
+    "rci", "rci_se", "rci_ci_low", "rci_ci_high", "bgv", "bgv_se", "bgv_ci_low", "bgv_ci_high",
+    "paf", "paf_se", "paf_ci_low", "paf_ci_high", "par", "par_se", "par_ci_low", "par_ci_high",
+    "par_persons", "par_persons_ci_low", "par_persons_ci_high", "df", "reason",
+]  # fmt: skip
