@@ -8,12 +8,14 @@ writes; a user with another layout copies it and adds a ``rename:`` section.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from analyse.errors import DataValidationError
@@ -31,8 +33,31 @@ _VARIABLE_KEYS = {
     "range",
     "out_of_range",
     "first_wave",
+    "required",
 }
-_TOP_KEYS = {"name", "description", "waves", "rename", "variables", "recodes", "derivations"}
+# The parameters each derivation reads from the codebook (see analyse.clean and docs/methods.md §2).
+DERIVATION_PARAMETERS = {
+    "poor_mental_health": ("item", "mcs_below"),
+    "high_stress": ("items", "reverse_items", "max_missing_items", "cutoff"),
+    "loneliness": ("items", "cutoff"),
+    "severe_obesity": ("height", "weight", "bmi_cutoff", "bmi_range"),
+    "alcohol_over_10": ("items", "units_above"),
+    "daily_smoking": ("item", "daily_code"),
+    "other_nicotine_use": ("items", "use_codes"),
+    "physically_active": ("moderate", "vigorous", "minutes", "vigorous_factor"),
+}
+# Derivation parameters that name codebook variables.
+ITEM_KEYS = {"item", "items", "reverse_items", "height", "weight", "moderate", "vigorous"}
+_TOP_KEYS = {
+    "name",
+    "description",
+    "waves",
+    "rename",
+    "missing_labels",
+    "variables",
+    "recodes",
+    "derivations",
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +73,7 @@ class Variable:
     range: tuple[float, float] | None = None
     out_of_range: str = "implausible"
     first_wave: int | None = None
+    required: bool = False
 
     def asked_in(self, year: int) -> bool:
         """Whether the item was part of the questionnaire in that wave."""
@@ -75,6 +101,7 @@ class Codebook:
     variables: dict[str, Variable]
     recodes: dict[str, Recode]
     derivations: dict[str, dict[str, Any]]
+    missing_labels: dict[int, str] = field(default_factory=dict)
 
     def variable(self, name: str) -> Variable:
         return self.variables[name]
@@ -87,6 +114,84 @@ class Codebook:
     def canonical_names(self) -> dict[str, str]:
         """Raw name → canonical name for the variables that have one."""
         return {name: var.canonical for name, var in self.variables.items() if var.canonical}
+
+    def raw_name(self, canonical: str) -> str:
+        """The codebook's raw variable name for a canonical column (``"weight"`` → ``"vaegt_kal"``).
+
+        Raises
+        ------
+        DataValidationError
+            When no variable of the codebook has that canonical name.
+        """
+        for name, var in self.variables.items():
+            if var.canonical == canonical:
+                return name
+        raise DataValidationError(
+            f"no variable has canonical name {canonical!r}; the cleaning needs one",
+            file=self.path,
+        )
+
+    @property
+    def required(self) -> list[str]:
+        """Raw names that every survey file must contain."""
+        return [name for name, var in self.variables.items() if var.required]
+
+    def id_columns(self) -> set[str]:
+        """Names under which a file may hold the respondent id (read as text, never as numbers)."""
+        ids = {name for name, var in self.variables.items() if var.type == "id"}
+        return ids | {source for source, target in self.rename.items() if target in ids}
+
+    def match_columns(self, columns: Iterable[str]) -> ColumnMatch:
+        """Match a file's column names to the codebook's variables.
+
+        A column matches, in this order: a codebook name exactly; a ``rename:`` entry exactly; a
+        codebook name or ``rename:`` entry ignoring upper/lower case (SAS exports often
+        upper-case names). Columns that match nothing are listed as unknown (reported, not fatal).
+
+        Raises
+        ------
+        DataValidationError
+            When two columns of the file match the same codebook variable.
+        """
+        exact = {name: name for name in self.variables}
+        exact.update(self.rename)
+        folded = {key.casefold(): target for key, target in exact.items()}
+        mapping: dict[str, str] = {}
+        unknown: list[str] = []
+        for column in columns:
+            target = exact.get(column) or folded.get(str(column).casefold())
+            if target is None:
+                unknown.append(str(column))
+            else:
+                mapping[column] = target
+        seen: dict[str, str] = {}
+        for column, target in mapping.items():
+            if target in seen:
+                raise DataValidationError(
+                    f"both {seen[target]!r} and {column!r} match the codebook variable "
+                    f"{target!r}; keep one of them or correct the codebook's rename section",
+                    column=column,
+                )
+            seen[target] = column
+        renamed = {col: target for col, target in mapping.items() if col != target}
+        return ColumnMatch(mapping=mapping, unknown=unknown, renamed=renamed)
+
+    def availability(self, waves: Iterable[int] | None = None) -> pd.DataFrame:
+        """Which variables were asked in which wave (True/False), one row per variable."""
+        years = list(waves) if waves is not None else list(self.waves)
+        rows = {year: [var.asked_in(year) for var in self.variables.values()] for year in years}
+        table = pd.DataFrame(rows, index=pd.Index(list(self.variables), name="variable"))
+        table.columns.name = "year"
+        return table
+
+
+@dataclass(frozen=True)
+class ColumnMatch:
+    """How a file's columns map onto the codebook (see :meth:`Codebook.match_columns`)."""
+
+    mapping: dict[str, str]
+    unknown: list[str]
+    renamed: dict[str, str]
 
 
 def codebook_path(name: str = DEFAULT_CODEBOOK) -> Path:
@@ -162,6 +267,7 @@ def _load(path: str) -> Codebook:
             range=tuple(rng) if rng is not None else None,
             out_of_range=oor,
             first_wave=spec.get("first_wave"),
+            required=bool(spec.get("required", False)),
         )
 
     recodes: dict[str, Recode] = {}
@@ -189,6 +295,23 @@ def _load(path: str) -> Codebook:
         if target not in variables:
             fail("rename", f"renames to {target!r}, which is not a variable of the codebook")
 
+    derivations = raw.get("derivations") or {}
+    if not isinstance(derivations, dict):
+        fail("derivations", "expected a mapping: indicator → parameters")
+    for indicator, keys in DERIVATION_PARAMETERS.items():
+        where = f"derivations.{indicator}"
+        spec = derivations.get(indicator)
+        if not isinstance(spec, dict):
+            fail(where, "missing; the cleaning derives this indicator from the items it names")
+        absent = [key for key in keys if key not in spec]
+        if absent:
+            fail(where, f"missing parameter(s) {', '.join(absent)}")
+        for key in ITEM_KEYS & set(spec):
+            items = spec[key] if isinstance(spec[key], list) else [spec[key]]
+            strangers = [item for item in items if item not in variables]
+            if strangers:
+                fail(where, f"{key} names {strangers}, which are not variables of the codebook")
+
     return Codebook(
         name=str(raw.get("name", Path(path).stem)),
         description=str(raw.get("description", "")),
@@ -197,5 +320,6 @@ def _load(path: str) -> Codebook:
         rename={str(k): str(v) for k, v in rename.items()},
         variables=variables,
         recodes=recodes,
-        derivations=dict(raw.get("derivations") or {}),
+        derivations=dict(derivations),
+        missing_labels={int(k): str(v) for k, v in (raw.get("missing_labels") or {}).items()},
     )

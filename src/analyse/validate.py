@@ -1,0 +1,411 @@
+"""Validation of survey deliveries: fatal rules that stop the cleaning, and the data-quality report.
+
+Fatal problems raise :class:`~analyse.errors.DataValidationError` with the file, the column, the
+rule, how many rows break it and a few example rows. Rows are counted from 1 = the first
+respondent in the file (in a CSV that is line 2, after the header).
+
+Soft problems (implausible height or weight, BMI outside the plausible range, too many missing
+PSS items, "ved ikke" answers, unknown columns …) do not stop anything: the value is set missing
+and counted in a :class:`DataQualityReport`, which holds aggregates only — never a respondent's
+row — so it can be shown and shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analyse.codebook import Codebook, Variable
+from analyse.errors import DataValidationError
+
+# How many distinct offending values an error message quotes (codes, not personal data).
+QUOTED_VALUES = 3
+
+
+def _rows(mask: np.ndarray) -> np.ndarray:
+    """1-based row numbers where ``mask`` is true."""
+    return np.flatnonzero(mask) + 1
+
+
+def _quote(values: Iterable) -> str:
+    distinct = []
+    for value in values:
+        text = _format_value(value)
+        if text not in distinct:
+            distinct.append(text)
+        if len(distinct) == QUOTED_VALUES:
+            break
+    return ", ".join(distinct)
+
+
+def _format_value(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+# ================================================================================================
+# Fatal rules
+# ================================================================================================
+
+
+def check_not_empty(n_rows: int, file: str | None) -> None:
+    """A survey file must hold at least one respondent."""
+    if n_rows == 0:
+        raise DataValidationError(
+            "the wave has no respondents: the file holds a header but no data rows", file=file
+        )
+
+
+def check_required_columns(
+    present: Iterable[str], codebook: Codebook, file: str | None, unknown: Iterable[str] = ()
+) -> None:
+    """Every variable the codebook marks ``required`` must be a column of the file."""
+    present = set(present)
+    absent = [name for name in codebook.required if name not in present]
+    if absent:
+        labels = "; ".join(f"{name} ({codebook.variables[name].label})" for name in absent)
+        unknown = list(unknown)
+        hint = (
+            "If your file uses other names, add them to the codebook's rename section, e.g. "
+            f"rename: {{{unknown[0]}: {absent[0]}}}"
+            if unknown
+            else "Check that this is a Sundhedsprofil respondent file"
+        )
+        raise DataValidationError(
+            f"missing required column(s): {labels}",
+            file=file,
+            column=absent[0],
+            hint=hint,
+        )
+
+
+def check_numeric(values: pd.Series, column: str, file: str | None, decimal: str | None = None):
+    """Convert a column to numbers; text that is not a number is fatal.
+
+    Returns
+    -------
+    numpy float array with NaN for blanks.
+    """
+    if values.dtype.kind in "biuf":
+        return values.to_numpy(dtype=float)
+    if isinstance(values.dtype, pd.BooleanDtype) or values.dtype.kind == "b":
+        return values.astype("float").to_numpy()
+    try:
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):
+        pass
+    text = values.astype("str").str.strip()
+    blank = values.isna().to_numpy() | (text == "").to_numpy()
+    numbers = pd.to_numeric(text.where(~blank), errors="coerce").to_numpy(dtype=float)
+    bad = ~blank & np.isnan(numbers)
+    if bad.any():
+        examples = _quote(text[bad].tolist())
+        hint = None
+        if any("," in str(v) for v in text[bad].head(20)) and decimal != ",":
+            hint = "The file seems to use a decimal comma: read it with decimal=','"
+        raise DataValidationError(
+            f"holds text where a number is expected (e.g. {examples})",
+            file=file,
+            column=column,
+            rows=_rows(bad),
+            count=int(bad.sum()),
+            hint=hint,
+        )
+    return numbers
+
+
+def check_no_missing(values: np.ndarray | pd.Series, what: str, column: str, file: str | None):
+    """Values that every respondent must have (id, year, kommune, stratum, age)."""
+    missing = pd.isna(values)
+    missing = np.asarray(missing)
+    if missing.any():
+        raise DataValidationError(
+            f"{what} is missing",
+            file=file,
+            column=column,
+            rows=_rows(missing),
+            count=int(missing.sum()),
+        )
+
+
+def check_whole_numbers(values: np.ndarray, variable: Variable, column: str, file: str | None):
+    """Codes and integer variables must be whole numbers."""
+    bad = ~np.isnan(values) & (values != np.round(values))
+    if bad.any():
+        raise DataValidationError(
+            f"holds values that are not whole numbers (e.g. {_quote(values[bad])}); "
+            f"{variable.label} is a whole number in the codebook",
+            file=file,
+            column=column,
+            rows=_rows(bad),
+            count=int(bad.sum()),
+        )
+
+
+def check_codes(values: np.ndarray, variable: Variable, column: str, file: str | None):
+    """Codes (after missing codes are removed) must be codes of the codebook."""
+    known = np.array(sorted(variable.codes), dtype=float)
+    bad = ~np.isnan(values) & ~np.isin(values, known)
+    if bad.any():
+        allowed = ", ".join(str(c) for c in sorted(variable.codes))
+        missing = ", ".join(_format_value(float(c)) for c in variable.missing)
+        raise DataValidationError(
+            f"codes outside the codebook (e.g. {_quote(values[bad])}); {variable.label} has "
+            f"codes {allowed}" + (f" and missing codes {missing}" if missing else ""),
+            file=file,
+            column=column,
+            rows=_rows(bad),
+            count=int(bad.sum()),
+            hint="Correct the file, or add the code to the codebook if it is a real answer",
+        )
+
+
+def out_of_range(values: np.ndarray, variable: Variable, column: str, file: str | None):
+    """Values outside the variable's valid range.
+
+    Returns
+    -------
+    Boolean mask of implausible values (to be set missing and counted).
+
+    Raises
+    ------
+    DataValidationError
+        When the codebook marks values outside the range as ``invalid`` (e.g. age, year).
+    """
+    if variable.range is None:
+        return np.zeros(values.shape, dtype=bool)
+    low, high = variable.range
+    outside = (values < low) | (values > high)  # NaN compares False
+    if outside.any() and variable.out_of_range == "invalid":
+        raise DataValidationError(
+            f"values outside the valid range {_format_value(float(low))}–"
+            f"{_format_value(float(high))} (e.g. {_quote(values[outside])}) for {variable.label}",
+            file=file,
+            column=column,
+            rows=_rows(outside),
+            count=int(outside.sum()),
+        )
+    return outside
+
+
+def check_weights(weights: np.ndarray, column: str, file: str | None) -> None:
+    """Calibration weights must be present, finite and positive for every respondent."""
+    missing = np.isnan(weights)
+    if missing.any():
+        raise DataValidationError(
+            "weight is missing; every respondent needs a calibration weight",
+            file=file,
+            column=column,
+            rows=_rows(missing),
+            count=int(missing.sum()),
+        )
+    bad = ~np.isfinite(weights) | (weights <= 0)
+    if bad.any():
+        raise DataValidationError(
+            f"weight is zero, negative or infinite (e.g. {_quote(weights[bad])}); calibration "
+            "weights must be positive",
+            file=file,
+            column=column,
+            rows=_rows(bad),
+            count=int(bad.sum()),
+        )
+
+
+def check_kommune_codes(codes: np.ndarray, known: Iterable[int], column: str, file: str | None):
+    """Kommune codes must be codes of the 98 kommuner (analyse.geography)."""
+    bad = ~np.isin(codes, np.fromiter(known, dtype=float))
+    if bad.any():
+        raise DataValidationError(
+            f"unknown kommune codes (e.g. {_quote(codes[bad])}); expected the three-digit codes "
+            "of the 98 kommuner (101 København … 860 Hjørring)",
+            file=file,
+            column=column,
+            rows=_rows(bad),
+            count=int(bad.sum()),
+        )
+
+
+def check_waves(years: np.ndarray, codebook: Codebook, column: str, file: str | None) -> None:
+    """Every year must be a wave the codebook knows (its items' availability depends on it)."""
+    if not codebook.waves:
+        return
+    bad = ~np.isin(years, np.array(codebook.waves, dtype=float))
+    if bad.any():
+        raise DataValidationError(
+            f"year {_quote(years[bad])} is not a wave of the codebook "
+            f"({', '.join(map(str, codebook.waves))})",
+            file=file,
+            column=column,
+            rows=_rows(bad),
+            count=int(bad.sum()),
+            hint="Correct the year, or add the wave to the codebook's waves",
+        )
+
+
+def check_unique_ids(
+    ids: pd.Series, years: np.ndarray, column: str, file: str | None, row_numbers=None
+) -> None:
+    """A respondent id may occur only once within a wave."""
+    keys = pd.DataFrame({"id": ids.to_numpy(), "year": years})
+    duplicated = keys.duplicated(keep=False).to_numpy()
+    if duplicated.any():
+        rows = np.flatnonzero(duplicated)
+        rows = row_numbers[rows] if row_numbers is not None else rows + 1
+        first = keys[duplicated].iloc[0]
+        raise DataValidationError(
+            f"duplicated respondent ids within a wave (e.g. {first['id']!r} in "
+            f"{int(first['year'])}); each respondent must occur once per wave",
+            file=file,
+            column=column,
+            rows=rows,
+            count=int(duplicated.sum()),
+        )
+
+
+# ================================================================================================
+# The data-quality report
+# ================================================================================================
+
+# Soft problems: key → Danish description (what a reader of the quality report sees).
+SOFT_PROBLEMS = {
+    "implausible_value": "Usandsynlig værdi sat til manglende",
+    "bmi_outside_range": "BMI uden for det plausible interval sat til manglende",
+    "pss_too_many_missing": "For mange manglende PSS-spørgsmål (ingen stressscore)",
+    "many_missing_items": "Over halvdelen af spørgsmålene ubesvaret",
+    "not_asked_ignored": "Svar i en bølge, hvor spørgsmålet ikke blev stillet (ignoreret)",
+    "stratum_differs": "Stratum afviger fra bopælskommunen",
+    "unknown_column": "Ukendt kolonne (ikke i kodebogen)",
+    "item_absent": "Spørgsmål stillet i bølgen, men ikke i filen",
+    "label_mismatch": "Værdilabel i filen afviger fra kodebogen",
+}
+
+
+@dataclass
+class DataQualityReport:
+    """What the cleaning found, as tidy aggregate tables (no respondent-level rows).
+
+    Attributes
+    ----------
+    files : one row per file read: ``file``, ``format``, ``sha256``, ``rows``, ``waves``,
+        ``encoding``, ``separator``, ``decimal``, ``renamed`` and ``unknown_columns``.
+    respondents : per ``year`` × ``kommune_code``: ``respondents``, ``weight_min``,
+        ``weight_median``, ``weight_max``, ``weight_sum``.
+    missingness : per ``year`` × ``kommune_code`` × ``variable`` (items present in the wave):
+        ``respondents``, ``missing`` (after cleaning), ``missing_share``.
+    missing_codes : per ``year`` × ``kommune_code`` × ``variable`` × ``code``: ``label``
+        (e.g. "ved ikke") and ``count``.
+    recodes : per ``year`` × ``kommune_code`` × ``recode`` × ``raw_code``: ``category`` and
+        ``count`` (the raw codes behind each canonical category; missing shown as ``<NA>``).
+    soft_problems : per ``year`` × ``kommune_code`` (NA for file-level problems) × ``problem``
+        × ``variable``: ``count``, with ``description`` in Danish.
+    availability : per ``year`` × ``variable``: ``asked`` (codebook) and ``present`` (file).
+    label_mismatches : per ``file`` × ``variable`` × ``code``: ``file_label``,
+        ``codebook_label``.
+    """
+
+    files: pd.DataFrame
+    respondents: pd.DataFrame
+    missingness: pd.DataFrame
+    missing_codes: pd.DataFrame
+    recodes: pd.DataFrame
+    soft_problems: pd.DataFrame
+    availability: pd.DataFrame
+    label_mismatches: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """All tables by name (copies), e.g. for a notebook to show."""
+        return {
+            "files": self.files.copy(),
+            "respondents": self.respondents.copy(),
+            "missingness": self.missingness.copy(),
+            "missing_codes": self.missing_codes.copy(),
+            "recodes": self.recodes.copy(),
+            "soft_problems": self.soft_problems.copy(),
+            "availability": self.availability.copy(),
+            "label_mismatches": self.label_mismatches.copy(),
+        }
+
+    def by_wave(self) -> pd.DataFrame:
+        """One row per wave: respondents, kommuner, weight sum, soft problems, "ved ikke" answers."""
+        resp = self.respondents.groupby("year").agg(
+            respondents=("respondents", "sum"),
+            kommuner=("kommune_code", "nunique"),
+            weight_sum=("weight_sum", "sum"),
+        )
+        soft = (
+            self.soft_problems.dropna(subset=["year"])
+            .groupby("year")["count"]
+            .sum()
+            .rename("soft_problems")
+        )
+        codes = self.missing_codes
+        dont_know = (
+            codes[codes["label"] == "ved ikke"].groupby("year")["count"].sum().rename("ved_ikke")
+        )
+        out = resp.join(soft).join(dont_know).fillna({"soft_problems": 0, "ved_ikke": 0})
+        out[["soft_problems", "ved_ikke"]] = out[["soft_problems", "ved_ikke"]].astype("int64")
+        out.index = out.index.astype("int64")
+        return out.reset_index()
+
+    def summary(self, kommuner: bool = True, max_kommuner: int | None = None) -> str:
+        """A plain-text summary for the terminal: files, waves, problems, and per kommune."""
+        lines = []
+        for row in self.files.itertuples(index=False):
+            extra = ""
+            if row.format == "csv":
+                extra = f", {row.encoding}, separator {row.separator!r}, decimal {row.decimal!r}"
+            lines.append(
+                f"File {row.file} ({row.format}{extra}): {row.rows:,} rows, waves {row.waves}, "
+                f"sha256 {row.sha256[:12]}…"
+            )
+            if row.renamed:
+                lines.append(f"  renamed: {row.renamed}")
+            if row.unknown_columns:
+                lines.append(f"  unknown columns (ignored): {row.unknown_columns}")
+        lines.append("")
+        lines.append(
+            f"{'Wave':<6}{'Respondents':>13}{'Kommuner':>10}{'Soft problems':>15}{'Ved ikke':>10}"
+        )
+        for row in self.by_wave().itertuples(index=False):
+            lines.append(
+                f"{row.year:<6}{row.respondents:>13,}{row.kommuner:>10}"
+                f"{row.soft_problems:>15,}{row.ved_ikke:>10,}"
+            )
+        soft = self.soft_problems
+        if len(soft):
+            lines.append("")
+            lines.append("Soft problems (set missing or ignored, not fatal):")
+            totals = soft.groupby(["problem", "variable"], dropna=False)["count"].sum()
+            for (problem, variable), count in totals.items():
+                lines.append(f"  {SOFT_PROBLEMS.get(problem, problem)}: {variable}: {count:,}")
+        absent = self.availability[self.availability["asked"] & ~self.availability["present"]]
+        if len(absent):
+            lines.append("")
+            lines.append(
+                "Items asked in a wave but absent from its file (derived indicators missing):"
+            )
+            for year, group in absent.groupby("year"):
+                lines.append(f"  {year}: {', '.join(group['variable'])}")
+        if kommuner:
+            lines.append("")
+            lines.append(
+                f"{'Wave':<6}{'Kommune':>8}{'Resp.':>8}{'Weight min':>12}{'median':>10}"
+                f"{'max':>10}{'sum':>12}{'Soft':>7}"
+            )
+            per_kommune = self.soft_problems.dropna(subset=["kommune_code"])
+            soft_k = per_kommune.groupby(["year", "kommune_code"])["count"].sum()
+            table = self.respondents
+            if max_kommuner is not None:
+                table = table.groupby("year").head(max_kommuner)
+            for row in table.itertuples(index=False):
+                n_soft = int(soft_k.get((row.year, row.kommune_code), 0))
+                lines.append(
+                    f"{row.year:<6}{row.kommune_code:>8}{row.respondents:>8,}"
+                    f"{row.weight_min:>12.1f}{row.weight_median:>10.1f}{row.weight_max:>10.1f}"
+                    f"{row.weight_sum:>12,.0f}{n_soft:>7,}"
+                )
+        return "\n".join(lines)
