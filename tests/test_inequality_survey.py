@@ -638,3 +638,24 @@ def test_inequality_for_cube_parameter_errors(respondents):
         ie.inequality_for_cube(respondents, dimensions=("income",))
     with pytest.raises(DataValidationError, match="kommune codes"):
         ie.inequality_for_cube(respondents.assign(kommune_code=9999), levels=("land",))
+
+
+def test_gap_change_for_cube_equals_gap_change_per_area(respondents):
+    cube = ie.gap_change_for_cube(respondents, levels=("region", "kommune"))
+    row = cube[
+        (cube["indicator"] == "daily_smoking")
+        & (cube["area_level"] == "kommune")
+        & (cube["area_code"] == "461")
+    ].iloc[0]
+    single = ie.gap_change(
+        respondents, "daily_smoking", by="kommune_code", direction="decrease"
+    ).set_index("kommune_code")
+    expected = single.loc[461]
+    for column in ("sii_change", "sii_change_se", "trend_interaction", "trend_interaction_se"):
+        assert row[column] == pytest.approx(expected[column], rel=1e-10)
+    assert row["gap"] == expected["gap"]
+    youth = cube[(cube["indicator"] == "loneliness") & (cube["area_code"] == "461")].iloc[0]
+    assert youth["gap"] == "kan ikke vurderes"
+    assert youth["reason"] == "uddannelse opgøres kun for personer på 25 år og derover"
+    # 103 areas (5 regions + 98 kommuner) per indicator
+    assert len(cube) == len(catalogue.load_agreement().indicators_by_source("survey")) * 103

@@ -58,6 +58,7 @@ __all__ = [
     "bgv",
     "concentration_index",
     "gap_change",
+    "gap_change_for_cube",
     "inequality_for_cube",
     "paf",
     "ridit",
@@ -1372,8 +1373,15 @@ def _dimension_codes(
             "Categorical"
         )
     lookup = {label: position for position, label in enumerate(order)}
-    codes = labels.astype(object).map(lookup)
-    unknown = labels.notna().to_numpy() & codes.isna().to_numpy()
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        # map the few categories, not the many rows
+        positions = np.array([lookup.get(c, -1) for c in labels.cat.categories] + [-1])
+        codes = positions[labels.cat.codes.to_numpy()]  # code -1 (missing) picks the last -1
+        unknown = labels.notna().to_numpy() & (codes < 0)
+    else:
+        mapped = labels.astype(object).map(lookup)
+        unknown = labels.notna().to_numpy() & mapped.isna().to_numpy()
+        codes = mapped.fillna(-1).to_numpy(dtype=np.int64)
     if unknown.any():
         raise DataValidationError(
             f"has groups that are not in the order {order}",
@@ -1381,7 +1389,7 @@ def _dimension_codes(
             rows=np.flatnonzero(unknown).tolist(),
             hint=f"First unknown group: {labels[unknown].iloc[0]!r}",
         )
-    return codes.fillna(-1).to_numpy(dtype=np.int64), order
+    return codes.astype(np.int64), order
 
 
 def _binary_indicator(data: pd.DataFrame, column: str) -> np.ndarray:
@@ -1477,13 +1485,22 @@ def _tally(
     stratum = codes.stratum[rows]
     n_strata = codes.n_strata
     positive = w > 0
-    used_strata = _unique_pairs(cells[positive], stratum[positive], n_strata) // n_strata
-    strata_per_cell = np.bincount(used_strata, minlength=n_cells)
     if codes.rows_are_units:
-        blocks, block_of = np.unique(cells * n_strata + stratum, return_inverse=True)
+        # blocks = cell x stratum; a dense lookup is linear time (no sort of all rows)
+        space = n_cells * n_strata
+        combined = cells * n_strata + stratum
+        occupied = np.bincount(combined, minlength=space)
+        blocks = np.flatnonzero(occupied)
+        lookup = np.zeros(space, dtype=np.int64)
+        lookup[blocks] = np.arange(len(blocks))
+        block_of = lookup[combined]
         block_stratum = blocks % n_strata
         units_per_cell = np.bincount(cells[positive], minlength=n_cells)
+        block_positive = np.bincount(block_of[positive], minlength=len(blocks)) > 0
+        strata_per_cell = np.bincount(blocks[block_positive] // n_strata, minlength=n_cells)
     else:
+        used_strata = _unique_pairs(cells[positive], stratum[positive], n_strata) // n_strata
+        strata_per_cell = np.bincount(used_strata, minlength=n_cells)
         unit = codes.unit[rows]
         blocks, block_of = np.unique(cells * codes.n_units + unit, return_inverse=True)
         block_stratum = codes.unit_stratum[blocks % codes.n_units]
@@ -2654,3 +2671,125 @@ _CUBE_COLUMNS = [
     "paf", "paf_se", "paf_ci_low", "paf_ci_high", "par", "par_se", "par_ci_low", "par_ci_high",
     "par_persons", "par_persons_ci_low", "par_persons_ci_high", "df", "reason",
 ]  # fmt: skip
+
+
+def gap_change_for_cube(
+    respondents: pd.DataFrame,
+    agreement: Any = "syddanmark-2024-2027",
+    levels: Sequence[str] = CUBE_LEVELS,
+    *,
+    baseline: int | None = None,
+    weight: str = "weight",
+    strata: str | None = "stratum",
+    psu: str | None = None,
+    year: str = "year",
+    kommune: str = "kommune_code",
+    age: str = "age",
+    sex: str = "sex",
+    rules: Rules | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """:func:`gap_change` of the education gap for every survey indicator x area.
+
+    Per indicator and area level, the comparable waves are the catalogue's
+    (``comparable_waves(indicator, level)``: the national-only wave counts for ``land`` only)
+    that have data; the baseline is the agreement's baseline wave unless given, the latest the
+    last comparable wave. Respondents aged 25+ in the indicator's population, areas as domains
+    of the whole design (a kommune in two sundhedsklynger counts in both).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``indicator``, ``area_level``, ``area_code``, then the columns of :func:`gap_change`.
+        Indicators whose population is younger than 25, or with fewer than two comparable
+        waves, get ``gap = "kan ikke vurderes"`` and a ``reason``.
+
+    Raises
+    ------
+    ParameterError, DataValidationError
+        As :func:`inequality_for_cube`.
+    """
+    function = "gap_change_for_cube"
+    rules = _check_rules(rules, function)
+    level = _check_level(level, function)
+    if isinstance(agreement, str):
+        agreement = catalogue.load_agreement(agreement)
+    baseline = agreement.baseline_wave if baseline is None else baseline
+    indicators = agreement.indicators_by_source("survey")
+    _check_frame(
+        respondents,
+        [weight, strata, psu, year, kommune, age, sex, "education"]
+        + sorted({ind.variable for ind in indicators}),
+        function,
+    )
+    codes = design_codes(respondents, Design(weight=weight, strata=strata, psu=psu))
+    weights = respondents[weight].to_numpy(dtype=float)
+    years = _numeric(respondents, year, allow_missing=True).to_numpy()
+    kommune_codes = _numeric(respondents, kommune, allow_missing=True).to_numpy()
+    areas, member_kommune, member_area = _area_table(levels)
+    known = np.isin(kommune_codes, member_kommune)
+    if not known.all():
+        raise DataValidationError(
+            "has kommune codes that are not in the geography",
+            column=kommune,
+            rows=np.flatnonzero(~known).tolist(),
+        )
+    kommune_int = kommune_codes.astype(np.int64)
+    ages = _numeric(respondents, age, allow_missing=True).to_numpy()
+    groups, labels = _dimension_codes(respondents, "education", None, function)
+    area_levels = areas["area_level"].to_numpy()
+    frames = []
+    for indicator in indicators:
+        y = _binary_indicator(respondents, indicator.variable)
+        base = _population_mask(respondents, indicator.population, age, sex)
+        base &= ages >= EDUCATION_MIN_AGE
+        for lvl in levels:
+            allowed = area_levels == lvl
+            head = pd.DataFrame(
+                {
+                    "indicator": indicator.id,
+                    "area_level": lvl,
+                    "area_code": areas.loc[allowed, "area_code"].to_numpy(),
+                }
+            )
+            waves = [w for w in agreement.comparable_waves(indicator.id, lvl) if (years == w).any()]
+            youth = (
+                indicator.population.age_max is not None
+                and indicator.population.age_max < EDUCATION_MIN_AGE
+            )
+            if youth or baseline not in waves or waves[-1] <= baseline:
+                frames.append(
+                    head.assign(
+                        gap=GAP_UNKNOWN,
+                        gap_trend=GAP_UNKNOWN,
+                        reason=REASON_EDUCATION_AGE if youth else REASON_FEW_WAVES,
+                        direction=indicator.direction,
+                    )
+                )
+                continue
+            rows = np.flatnonzero(base & np.isin(years, waves))
+            pair_rows, area_of = _expand_to_areas(
+                rows, kommune_int, member_kommune, member_area, allowed
+            )
+            result = _gap_core(
+                y,
+                groups,
+                labels,
+                weights,
+                codes,
+                pair_rows,
+                area_of,
+                len(areas),
+                years,
+                waves,
+                baseline,
+                waves[-1],
+                direction=indicator.direction,
+                rules=rules,
+                word=_group_word("education"),
+                level=level,
+            )
+            frames.append(pd.concat([head, result[allowed].reset_index(drop=True)], axis=1))
+    cube = pd.concat(frames, ignore_index=True)
+    cube["level"] = level
+    return cube
