@@ -406,7 +406,7 @@ def _clean(
     collect: bool = False,
 ) -> _Cleaned:
     check_not_empty(len(raw), file)
-    match = codebook.match_columns(raw.columns)
+    match = codebook.match_columns(raw.columns, file=file)
     where = {target: column for column, target in match.mapping.items()}  # name → file column
     check_required_columns(where, codebook, file, match.unknown)
     name = {canonical: codebook.raw_name(canonical) for canonical in DESIGN}

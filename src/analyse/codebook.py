@@ -141,7 +141,7 @@ class Codebook:
         ids = {name for name, var in self.variables.items() if var.type == "id"}
         return ids | {source for source, target in self.rename.items() if target in ids}
 
-    def match_columns(self, columns: Iterable[str]) -> ColumnMatch:
+    def match_columns(self, columns: Iterable[str], file: str | None = None) -> ColumnMatch:
         """Match a file's column names to the codebook's variables.
 
         A column matches, in this order: a codebook name exactly; a ``rename:`` entry exactly; a
@@ -170,6 +170,7 @@ class Codebook:
                 raise DataValidationError(
                     f"both {seen[target]!r} and {column!r} match the codebook variable "
                     f"{target!r}; keep one of them or correct the codebook's rename section",
+                    file=file,
                     column=column,
                 )
             seen[target] = column

@@ -361,15 +361,17 @@ def _check_signature(path: Path, fmt: str) -> None:
     ok = {
         "parquet": head.startswith(b"PAR1"),
         "sav": head[:4] in (b"$FL2", b"$FL3"),
-        # Stata 13+ (XML-like header) or the older binary formats 104-115 (first byte = release).
-        "dta": head.startswith(b"<stata_dta>") or (head[:1] and 104 <= head[0] <= 115),
+        # Stata 13+ (XML-like header) or the older binary formats 104-115: release byte, byte
+        # order (1 or 2), file type 1.
+        "dta": head.startswith(b"<stata_dta>")
+        or (len(head) > 2 and 104 <= head[0] <= 115 and head[1] in (1, 2) and head[2] == 1),
         "sas7bdat": head[:32] == SAS7BDAT_MAGIC,
         "xpt": head.startswith(b"HEADER RECORD*******LIB"),
     }[fmt]
     if not ok:
         what = "text" if _looks_like_text(head) else "something else"
         raise DataValidationError(
-            f"the file is not a {FORMAT_NAMES[fmt]} file (its first bytes look like {what}); "
+            f"the file is not in {FORMAT_NAMES[fmt]} format (its first bytes look like {what}); "
             "check that the extension matches the format",
             file=str(path),
         )
