@@ -280,6 +280,18 @@ def test_change_no_baseline_value(agreement):
     )
 
 
+def test_change_status_cannot_judge_with_values(agreement):
+    ind = agreement.indicator("daily_smoking")
+    text = report.change_sentence(
+        ind, None, 2021, 0.15, 2025, 0.13, p_value=float("nan"), status="kan ikke vurderes"
+    )
+    assert text == (
+        "Andelen af borgere på 16 år og derover, der ryger dagligt, er faldet fra 15,0 pct. i "
+        "2021 til 13,0 pct. i 2025. Usikkerheden på ændringen kan ikke beregnes; udviklingen kan "
+        "ikke vurderes."
+    )
+
+
 def test_change_status_contradiction_raises(agreement):
     ind = agreement.indicator("poor_mental_health")
     with pytest.raises(ParameterError, match="contradicts"):

@@ -266,7 +266,7 @@ def trend_chart(
     years = _numeric(frame, "year", function)
     hidden = _hidden(frame)
     notes = [note] if note else []
-    if hidden.any():
+    if (hidden | ~np.isfinite(values["estimate"])).any():
         notes.append(MISSING_POINTS_NOTE)
     with mpl.rc_context(_RC):
         fig, ax = _new_figure(title, notes)
@@ -434,7 +434,7 @@ def sii_chart(
     years = _numeric(frame, "year", function)
     hidden = _hidden(frame) | ~np.isfinite(values["sii"])
     notes = [note] if note else []
-    if _hidden(frame).any():
+    if hidden.any():
         notes.append(MISSING_POINTS_NOTE)
     notes.append(
         "SII: forskellen i procentpoint mellem toppen og bunden af uddannelsesskalaen, beregnet "
@@ -517,6 +517,11 @@ def figure_html(
     return f'<figure class="chart">{img}{figcaption}</figure>'
 
 
+def _sentence(text: str) -> str:
+    """End with a full stop unless the text already does ("… 10,5 pct.")."""
+    return text if text.endswith(".") else text + "."
+
+
 def _join_da(items: Sequence[str]) -> str:
     """Join Danish style: "a, b og c"."""
     items = list(items)
@@ -549,7 +554,7 @@ def alt_text_trend(series: pd.DataFrame, title: str, *, baseline_year: int | Non
             f"{_value_or_text(values[r], hidden[r], report.pct)} i {int(years[r])}" for r in rows
         ]
         parts.append(f"{label}: {_join_da(points)}")
-    text = report._end(f"Linjediagram: {' '.join(title.split())}. {'; '.join(parts)}")
+    text = _sentence(f"Linjediagram: {' '.join(title.split())}. {'; '.join(parts)}")
     if baseline_year is not None:
         text += f" Basisåret {int(baseline_year)} er markeret med en lodret prikket linje."
     return text
@@ -565,7 +570,7 @@ def alt_text_gradient(groups: pd.DataFrame, title: str) -> str:
         f"{group}: {_value_or_text(values[i], hidden[i], report.pct)}"
         for i, group in enumerate(frame["group"].astype(str))
     ]
-    return report._end(f"Søjlediagram: {' '.join(title.split())}. {'; '.join(parts)}")
+    return _sentence(f"Søjlediagram: {' '.join(title.split())}. {'; '.join(parts)}")
 
 
 def alt_text_sii(series: pd.DataFrame, title: str) -> str:
@@ -580,7 +585,7 @@ def alt_text_sii(series: pd.DataFrame, title: str) -> str:
         f"{int(years[i])}: {_value_or_text(values[i], hidden[i], report.pp)}"
         for i in range(len(frame))
     ]
-    return report._end(
+    return _sentence(
         f"Diagram over ulighedens hældningsindeks (SII): {' '.join(title.split())}. "
         f"{'; '.join(parts)}"
     )

@@ -470,7 +470,9 @@ def change_sentence(
     - only one wave (``baseline_year`` None or equal to ``latest_year``): the latest value and
       "Indikatoren er kun målt i 2025; udviklingen kan endnu ikke vurderes.";
     - no comparable baseline value: the latest value and "Der er ingen sammenlignelig måling i
-      2021; udviklingen kan ikke vurderes."
+      2021; udviklingen kan ikke vurderes.";
+    - ``status="kan ikke vurderes"`` with both values (the change has no standard error): the
+      values and "Usikkerheden på ændringen kan ikke beregnes; udviklingen kan ikke vurderes."
 
     ``baseline`` and ``latest`` are proportions (0-1). Significance is ``significant`` if given,
     else ``p_value < alpha``. ``status`` (from :func:`analyse.trend.status`) is optional; if
@@ -511,10 +513,23 @@ def change_sentence(
             "ikke vurderes."
         )
 
+    diff = _proportion(latest, "latest") - _proportion(baseline, "baseline")
+    if status_key == "kan ikke vurderes":
+        # Both values exist, but the change could not be tested (no standard error).
+        base_text, latest_text = pct(baseline, decimals), pct(latest, decimals)
+        if base_text == latest_text:
+            first = opening(f"var {latest_text} i både {baseline_year} og {latest_year}.")
+        else:
+            verb = "steget" if diff > 0 else "faldet"
+            first = opening(
+                f"er {verb} fra {base_text} i {baseline_year} til {latest_text} i {latest_year}."
+            )
+        return (
+            f"{first} Usikkerheden på ændringen kan ikke beregnes; udviklingen kan ikke vurderes."
+        )
     if significant is None:
         significant = (not is_missing(p_value)) and float(p_value) < alpha
     significant = bool(significant)
-    diff = _proportion(latest, "latest") - _proportion(baseline, "baseline")
     shown = decimals
     while significant and diff != 0 and shown < 3 and pct(baseline, shown) == pct(latest, shown):
         shown += 1
