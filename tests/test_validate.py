@@ -152,3 +152,48 @@ def test_report_flags_value_labels_that_differ_from_the_codebook(tmp_path):
         ["koen", 2.0, "Mand"],
     ]
     assert "label_mismatch" in set(report.soft_problems["problem"])
+
+
+# ================================================================================================
+# `analyse check`
+# ================================================================================================
+
+
+def test_cli_check_synthetic_delivery_exits_0(tmp_path, capsys):
+    from analyse import synth
+    from analyse.cli import main
+
+    # Scale 0.12: at smaller scales the generator still rakes a few weights to 0 (issue 3),
+    # which `check` rightly rejects.
+    synth.write_delivery(tmp_path, scale=0.12, fmt="parquet")
+    assert main(["check", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "sundhedsprofil_2023.parquet (parquet)" in out
+    assert "no fatal problems" in out
+    assert "registerdata" not in out  # register and status tables are not survey files
+    for year in ("2010", "2013", "2017", "2021", "2023", "2025"):
+        assert f"\n{year} " in out
+
+
+def test_cli_check_bad_file_exits_non_zero_with_the_message(capsys):
+    from analyse.cli import main
+
+    assert main(["check", str(BAD / "unknown_kommune.csv")]) != 0
+    err = capsys.readouterr().err
+    assert "unknown_kommune.csv" in err
+    assert "unknown kommune codes (e.g. 999)" in err
+
+
+def test_cli_check_uses_the_given_codebook(tmp_path, capsys):
+    from analyse.cli import main
+
+    raw = pd.read_csv(SMALL, dtype={"lbnr": "str"}).rename(columns={"vaegt_kal": "VGT"})
+    path = tmp_path / "udtraek.csv"
+    raw.to_csv(path, sep=";", decimal=",", index=False, encoding="cp1252")
+    assert main(["check", str(path)]) != 0
+    assert "rename: {VGT: vaegt_kal}" in capsys.readouterr().err
+    source = Path(load_codebook().path).read_text(encoding="utf-8")
+    codebook = tmp_path / "kodebog.yml"
+    codebook.write_text(source.replace("rename: {}", "rename: {VGT: vaegt_kal}"), encoding="utf-8")
+    assert main(["check", str(path), "--codebook", str(codebook)]) == 0
+    assert "renamed: VGT → vaegt_kal" in capsys.readouterr().out

@@ -120,6 +120,22 @@ def _optional(module: str):
         raise
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Read, clean and validate a survey delivery and print the data-quality summary.
+
+    A fatal problem raises DataValidationError, which main() prints as one line (exit code 2).
+    """
+    from analyse.clean import load_survey
+
+    respondents, report = load_survey(
+        args.path, args.codebook, encoding=args.encoding, sep=args.sep, decimal=args.decimal
+    )
+    print(report.summary())
+    files = len(report.files)
+    print(f"\nOK: {len(respondents):,} respondents in {files} file(s), no fatal problems.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="analyse",
@@ -171,6 +187,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--agreement", default="syddanmark-2024-2027")
     p.add_argument("--list", action="store_true", help="list the agreements that ship")
     p.set_defaults(func=_cmd_catalogue)
+
+    p = sub.add_parser(
+        "check", help="check a survey delivery: data-quality summary per wave and kommune"
+    )
+    p.add_argument("path", help="a survey file or a folder with one file per wave")
+    p.add_argument("--codebook", default=None, help="your codebook YAML (default: the shipped one)")
+    p.add_argument("--encoding", default=None, help="CSV encoding (default: detected)")
+    p.add_argument("--sep", default=None, help="CSV separator (default: detected)")
+    p.add_argument("--decimal", default=None, help="CSV decimal mark (default: detected)")
+    p.set_defaults(func=_cmd_check)
 
     return parser
 
