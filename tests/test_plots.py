@@ -113,6 +113,14 @@ def test_trend_chart_axes_danish_real_years_and_baseline():
     assert legend == ["Odense", "Region Syddanmark", "Hele landet"]
 
 
+def test_trend_chart_single_wave_and_baseline_outside(recwarn):
+    one = trend_series(False).query("year == 2025")
+    fig = plots.trend_chart(one, title="T", baseline_year=2021)
+    plots.figure_html(fig, alt="x")
+    assert not [w for w in recwarn if "constrained_layout" in str(w.message)]
+    assert not any(t.get_text() == "Basisår" for t in fig.axes[0].texts)
+
+
 def test_trend_chart_series_differ_by_more_than_colour():
     fig = plots.trend_chart(trend_series(False), title="T")
     lines = [line(fig, label) for label in ("Odense", "Region Syddanmark", "Hele landet")]

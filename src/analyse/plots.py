@@ -245,7 +245,7 @@ def trend_chart(
     title, ylabel, xlabel : str
         Danish texts.
     baseline_year : int, optional
-        Marked with a dotted vertical line labelled "Basisår".
+        Marked with a dotted vertical line labelled "Basisår" (if within the waves drawn).
     note : str, optional
         Footnote under the chart (e.g. the COVID-19 note of the 2021 wave).
 
@@ -311,7 +311,7 @@ def trend_chart(
         ax.set_xlabel(xlabel)
         _style_value_axis(ax, ylabel)
         ax.set_ylim(*_value_limits(values["estimate"], values["ci_high"]))
-        if baseline_year is not None:
+        if baseline_year is not None and waves.min() <= baseline_year <= waves.max():
             _mark_baseline(ax, baseline_year)
         # Above the axes, under the title: never covers data, reads left to right on a phone.
         ax.legend(
@@ -465,7 +465,7 @@ def sii_chart(
         ax.set_xlabel(xlabel)
         _style_value_axis(ax, ylabel)
         ax.set_ylim(*_value_limits(y, low, high))
-        if baseline_year is not None:
+        if baseline_year is not None and waves.min() <= baseline_year <= waves.max():
             _mark_baseline(ax, baseline_year)
     return fig
 
