@@ -66,6 +66,8 @@ def main() -> None:
     (HERE / "_full.xpt").unlink()
     text("truncated.xpt", data[: len(data) - 100])
     text("csv_named.sas7bdat", good_csv)
+    sas = (HERE.parent / "formats" / "sundhedsprofil_2021_small.sas7bdat").read_bytes()
+    text("truncated.sas7bdat", sas[:12000])
     text("spreadsheet.xlsx", b"PK\x03\x04" + b"\x00" * 60)
 
     # --- columns -------------------------------------------------------------------------------
