@@ -246,6 +246,22 @@ def test_clean_survey_does_not_change_its_input(small_raw):
     pd.testing.assert_frame_equal(small_raw, before)
 
 
+def test_clean_survey_does_not_write_into_its_input_without_missing_codes(small_raw, tmp_path):
+    # Without a missing code for MCS, 999 is merely implausible and set missing: in the copy.
+    source = Path(load_codebook().path).read_text(encoding="utf-8")
+    block = "    range: [0, 100]\n    out_of_range: implausible\n    missing: [999]\n"
+    assert block in source
+    path = tmp_path / "codebook.yml"
+    path.write_text(source.replace(block, block.replace("    missing: [999]\n", "")), "utf-8")
+    parquet = tmp_path / "sundhedsprofil_2021.parquet"
+    small_raw.to_parquet(parquet)
+    raw = pd.read_parquet(parquet)
+    before = raw.copy()
+    result = clean_survey(raw, path)
+    assert np.isnan(result["poor_mental_health"].iloc[7])
+    pd.testing.assert_frame_equal(raw, before)
+
+
 def test_clean_survey_items_absent_give_missing_indicators(small_raw):
     without = small_raw.drop(columns=["tils1", "tils2", "tils3", "akt_moderat", "akt_haard"])
     result = clean_survey(without)

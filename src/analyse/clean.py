@@ -436,7 +436,6 @@ def _clean(
         if var.missing:
             hits = {code: x == code for code in var.missing}
             code_hits[var_name] = hits
-            x = x.copy()
             x[np.logical_or.reduce(list(hits.values()))] = np.nan
         if var.type in ("code", "integer"):
             check_whole_numbers(x, var, column, file)
@@ -445,7 +444,6 @@ def _clean(
         bad = out_of_range(x, var, column, file)
         if bad.any():
             implausible[var_name] = bad
-            x = x.copy() if var_name == name["year"] else x
             x[bad] = np.nan
         if var.first_wave is not None:
             in_wave = years >= var.first_wave

@@ -90,12 +90,12 @@ def check_numeric(values: pd.Series, column: str, file: str | None, decimal: str
     -------
     numpy float array with NaN for blanks.
     """
+    # Always a fresh array: the cleaning sets values missing in place and must never write
+    # into the caller's raw table.
     if values.dtype.kind in "biuf":
-        return values.to_numpy(dtype=float)
-    if isinstance(values.dtype, pd.BooleanDtype) or values.dtype.kind == "b":
-        return values.astype("float").to_numpy()
+        return values.to_numpy(dtype=float, copy=True)
     try:
-        return values.to_numpy(dtype=float, na_value=np.nan)
+        return values.to_numpy(dtype=float, na_value=np.nan, copy=True)
     except (TypeError, ValueError):
         pass
     text = values.astype("str").str.strip()
