@@ -1177,7 +1177,8 @@ def _finish(frame: pd.DataFrame, agreement: Agreement, confidence: float) -> pd.
         else ("" if k > 2 else "Der er for få målinger til en fremskrivning.")
         for w, k in zip(frame["waves"].astype(str), frame["n_waves"].fillna(0), strict=True)
     ]
-    frame["fit_note"] = frame["fit_note"].fillna("")
+    for column in ("fit_note", "nonlinearity_test"):
+        frame[column] = [v if isinstance(v, str) else "" for v in frame[column]]
     frame["level"] = confidence
     keys = [k for k in frame.columns if k not in _TREND_COLUMNS + _COUNT_COLUMNS + ["formula"]]
     extra = [c for c in _COUNT_COLUMNS if c in frame] + (["formula"] if "formula" in frame else [])
