@@ -145,14 +145,27 @@ def test_rake_matches_margins_on_a_hand_worked_case():
     sex = np.array([0, 0, 1, 1])
     age = np.array([0, 1, 0, 1])
     groups = np.zeros(4, int)
-    raked = synth.rake(
-        weights, groups, [(sex, np.array([[30.0, 70.0]])), (age, np.array([[40.0, 60.0]]))]
-    )
+    margins = [(sex, np.array([[30.0, 70.0]])), (age, np.array([[40.0, 60.0]]))]
+    raked = synth.rake(weights, groups, margins, bounds=(0.0, np.inf))
     assert raked[sex == 0].sum() == pytest.approx(30)
     assert raked[sex == 1].sum() == pytest.approx(70)
     assert raked[age == 0].sum() == pytest.approx(40)
     assert raked[age == 1].sum() == pytest.approx(60)
     assert weights.tolist() == [1, 1, 1, 1]  # input untouched
+
+
+def test_rake_keeps_weights_within_bounds_and_meets_the_total():
+    # 60 men and 40 women, but the design weights sum to 18: the men's cell would need a factor
+    # of 60/3 = 20, beyond the bound of 5. The bounds bind, no weight reaches zero, and the final
+    # scaling still meets the total of 100.
+    weights = np.array([1.0, 1.0, 1.0, 5.0, 5.0, 5.0])
+    sex = np.array([0, 0, 0, 1, 1, 1])
+    groups = np.zeros(6, int)
+    raked = synth.rake(weights, groups, [(sex, np.array([[60.0, 40.0]]))], bounds=(0.2, 5.0))
+    assert raked.sum() == pytest.approx(100.0)
+    assert (raked > 0).all()
+    factor = raked / weights
+    assert factor.max() / factor.min() <= 5.0 / 0.2 + 1e-9
 
 
 # --- the raw layout -------------------------------------------------------------------------------

@@ -8,12 +8,18 @@ one readable line, not as a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from analyse import __version__
 from analyse.errors import AnalyseError
+
+# Many small matrix products (thousands of small model fits): BLAS threads cost more than they
+# give on two cores, so use one unless the user says otherwise. Set before numpy is imported.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 DEFAULT_RAW = Path("data/raw")
 DEFAULT_PROCESSED = Path("data/processed")
@@ -72,52 +78,56 @@ def _cmd_data_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    """The main job: everything that exists so far, in order, saying what was done."""
-    steps_done = []
-    raw = Path(args.raw)
-    synth = _optional("analyse.synth")
-    if synth is not None:
-        if not raw.exists() or not any(p for p in raw.iterdir() if p.name != "README.md"):
-            print(f"data/raw is empty: writing the synthetic default delivery to {raw} ...")
-            synth.write_delivery(out=raw, seed=synth.DEFAULT_SEED, scale=1.0, progress=True)
-            steps_done.append("wrote the synthetic default delivery")
-        else:
-            print(f"Using the existing raw delivery in {raw}.")
-    estimates = _optional("analyse.estimates")
-    if estimates is not None and hasattr(estimates, "build_from_raw"):
-        estimates.build_from_raw(raw=raw, processed=Path(args.processed), progress=True)
-        steps_done.append("built the estimates cube")
-    batch = _optional("analyse.batch")
-    if batch is not None and hasattr(batch, "run_briefs"):
-        result = batch.run_briefs(out=Path(args.out))
-        steps_done.append("rendered the briefs")
-        if result.failed:
-            return 1
-    if not steps_done:
-        print("Nothing to do yet: only the package, the geography and the catalogue exist.")
-    from analyse.catalogue import load_agreement
+def _cmd_build(args: argparse.Namespace) -> int:
+    from analyse import pipeline
+    from analyse.disclosure import Rules
 
-    agreement = load_agreement()
-    print(
-        f"Catalogue loaded: {agreement.title}, {len(agreement.objectives)} målsætninger, "
-        f"{len(agreement.indicators)} indicators."
+    print(f"Building the processed data from {args.raw} into {args.processed} ...")
+    result = pipeline.build_processed(
+        args.raw, args.processed, agreement_id=args.agreement, rules=Rules(min_n=args.min_n),
+        force=args.force, progress=print,
     )
-    for step in steps_done:
-        print(f"- {step}")
+    rows = result.manifest.get("rows", {})
+    print(f"Done: {', '.join(f'{k} {v:,} rækker' for k, v in rows.items())}".replace(",", "."))
     return 0
 
 
-def _optional(module: str):
-    """Import a module that a later stage of the project adds; None while it does not exist."""
-    import importlib
+def _cmd_briefs(args: argparse.Namespace) -> int:
+    from analyse import batch
+    from analyse.disclosure import Rules
 
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name == module:
-            return None
-        raise
+    result = batch.run_briefs(
+        agreement_id=args.agreement, level=args.level, areas=args.area, workers=args.workers,
+        out=args.out, processed=args.processed, raw=args.raw, notebook=args.notebook,
+        force=args.force, rules=Rules(min_n=args.min_n),
+    )
+    print(f"Index: {result.index.resolve()}")
+    return 1 if result.failed else 0
+
+
+def _raw_is_empty(raw: Path) -> bool:
+    return not raw.exists() or not any(
+        p for p in raw.iterdir() if p.name != "README.md" and not p.name.startswith(".")
+    )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    """The main job: default data if data/raw is empty, the processed data, all briefs."""
+    from analyse import batch, synth
+    from analyse.disclosure import Rules
+
+    raw = Path(args.raw)
+    if _raw_is_empty(raw):
+        print(f"{raw} is empty: writing the synthetic default delivery (seed {synth.DEFAULT_SEED}) ...")
+        synth.write_delivery(out=raw, seed=synth.DEFAULT_SEED, scale=1.0, progress=True)
+    else:
+        print(f"Using the raw delivery in {raw}.")
+    result = batch.run_briefs(
+        agreement_id=args.agreement, level="all", workers=args.workers, out=args.out,
+        processed=args.processed, raw=raw, rules=Rules(min_n=args.min_n),
+    )
+    print(f"Open the briefs: {result.index.resolve()}")
+    return 1 if result.failed else 0
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -144,11 +154,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"analyse {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("run", help="the main job: default data if needed, cube, briefs")
-    p.add_argument("--raw", default=str(DEFAULT_RAW), help="raw delivery (default: data/raw)")
-    p.add_argument("--processed", default=str(DEFAULT_PROCESSED), help="cube directory")
-    p.add_argument("--out", default=str(DEFAULT_REPORTS), help="reports directory")
+    def common(p, out=True):
+        p.add_argument("--agreement", default="syddanmark-2024-2027", help="agreement id")
+        p.add_argument("--raw", default=str(DEFAULT_RAW), help="raw delivery (default: data/raw)")
+        p.add_argument("--processed", default=str(DEFAULT_PROCESSED), help="processed data (the cube)")
+        p.add_argument("--min-n", type=int, default=20, help="fewest respondents behind a shown number")
+        if out:
+            p.add_argument("--out", default=str(DEFAULT_REPORTS), help="reports folder (default: reports)")
+            p.add_argument("--workers", type=int, default=2, help="parallel notebook workers")
+
+    p = sub.add_parser("run", help="the main job: default data if data/raw is empty, cube, all briefs")
+    common(p)
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("build", help="clean the raw delivery and build the cube in data/processed")
+    common(p, out=False)
+    p.add_argument("--force", action="store_true", help="rebuild even if inputs and code are unchanged")
+    p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser("briefs", help="render the HTML briefs (builds or reuses the cube)")
+    common(p)
+    p.add_argument("--level", default="all", choices=("all", "land", "region", "sundhedsklynge", "kommune"))
+    p.add_argument("--area", nargs="*", help="only these area codes (of --level)")
+    p.add_argument("--notebook", default="notebooks/brief.ipynb", help="the brief notebook")
+    p.add_argument("--force", action="store_true", help="re-render briefs even if unchanged")
+    p.set_defaults(func=_cmd_briefs)
 
     p = sub.add_parser("data", help="data utilities (the synthetic default delivery)")
     data_sub = p.add_subparsers(dest="data_command", metavar="DATA_COMMAND", required=True)

@@ -21,8 +21,8 @@ How it works (see ``docs/raw_format.md`` for the details and every assumption):
    kommuner), response 50–65 % that is lower for young men, short education and immigrants; the
    2023 wave is a national sample of 25,000 without kommune stratification.
 4. **Weights** are made as a statistics office makes them: design weight × raking to the
-   kommune's population margins (sex × age group, education, herkomst), not the true response
-   probabilities.
+   kommune's population margins (sex × age group, education, herkomst), bounded to 0.2–5 × the
+   design weight, not the true response probabilities.
 5. **Items.** Each person's answers are generated from their true indicator values (PSS-10 items
    that sum to a stress score on the right side of the cut-off, seven weekday alcohol counts, height
    and weight, …), with realistic missing codes, implausible values and unit slips. The generator
@@ -183,6 +183,8 @@ RESPONSE_SEX_AGE = np.array(
 RESPONSE_EDU = np.array([-0.75, -0.1, -0.25, 0.0, 0.3, 0.45])
 RESPONSE_IMMIGRANT = -0.9
 RESPONSE_REGION = {1081: 0.12, 1082: 0.05, 1083: 0.15, 1084: -0.15, 1085: 0.0}
+# Raked weights stay within these multiples of the design weight.
+RAKING_BOUNDS = (0.2, 5.0)
 RESPONSE_RATE = {2010: 0.595, 2013: 0.54, 2017: 0.59, 2021: 0.567, 2023: 0.55, 2025: 0.50}
 
 
@@ -680,8 +682,9 @@ def rake(
     margins: list[tuple[np.ndarray, np.ndarray]],
     max_iter: int = 100,
     tol: float = 1e-10,
+    bounds: tuple[float, float] = RAKING_BOUNDS,
 ) -> np.ndarray:
-    """Iterative proportional fitting (raking) of ``weights`` within ``groups`` to known margins.
+    """Bounded iterative proportional fitting (raking) of ``weights`` to known margins.
 
     Parameters
     ----------
@@ -689,10 +692,16 @@ def rake(
     groups : calibration group (kommune, or one national group) of each respondent, 0..G-1.
     margins : list of (cell code per respondent, population total per group × cell) pairs; cell
         codes must already be collapsed so that every (group, cell) with respondents has a total.
+    bounds : the raked weight stays within ``[low, high] ×`` the design weight, as statistics
+        offices bound calibration weights; in sparse groups unbounded raking can drive a weight
+        to zero. Where a bound binds, the margins are met as closely as the bounds allow; the
+        group total is always met exactly.
 
     Returns the raked weights; the input is not changed.
     """
-    w = weights.astype(float).copy()
+    design = weights.astype(float)
+    w = design.copy()
+    low, high = bounds[0] * design, bounds[1] * design
     for _ in range(max_iter):
         worst = 0.0
         for cell, totals in margins:
@@ -700,11 +709,15 @@ def rake(
             key = groups * ncell + cell
             current = np.bincount(key, weights=w, minlength=totals.size)
             ratio = np.divide(totals.ravel(), current, out=np.ones_like(current), where=current > 0)
-            w *= ratio[key]
+            w = np.clip(w * ratio[key], low, high)
             worst = max(worst, float(np.max(np.abs(ratio[np.unique(key)] - 1))))
         if worst < tol:
             break
-    return w
+    # The group totals (all margins share them) are met exactly.
+    cell, totals = margins[0]
+    group_total = totals.sum(axis=1)
+    current = np.bincount(groups, weights=w, minlength=group_total.size)
+    return w * np.divide(group_total, current, out=np.ones_like(current), where=current > 0)[groups]
 
 
 def _collapse(

@@ -1,0 +1,479 @@
+"""Render one HTML brief per area: papermill parameters, warm kernels, nbconvert, an index.
+
+Why warm kernels: starting a Python kernel and importing pandas, matplotlib and the library costs
+seconds per notebook, which for ≈125 briefs on two cores is most of the run. Each worker process
+keeps one kernel, warms it up once (imports only), and before every brief resets it: the user
+namespace is wiped (``%reset -f``), figures are closed and matplotlib's settings restored. The
+library keeps no per-area state (its caches hold only package data), so a brief rendered in a
+reused kernel is byte-identical to the same brief rendered in a fresh one — a test checks it. A
+kernel that fails or dies is replaced by a fresh one before the next brief.
+
+Each brief's inputs (notebook, parameters, processed-data cache key, code version) are hashed; a
+rerun skips a brief whose hash and HTML are unchanged. HTML is written atomically. A failing
+area is recorded and the others continue; the run ends with a summary and ``failed`` set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import multiprocessing as mp
+import os
+import queue
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.resources import files
+from pathlib import Path
+
+import pandas as pd
+
+import analyse
+from analyse import disclosure, geography, pipeline
+from analyse.catalogue import load_agreement
+from analyse.errors import ParameterError
+
+DEFAULT_NOTEBOOK = Path("notebooks/brief.ipynb")
+KERNEL_NAME = "python3"
+CELL_TIMEOUT = 600
+WARM_UP = (
+    "import analyse.brief, analyse.plots, analyse.report\n"
+    "import matplotlib\n"
+    "matplotlib.use('Agg')\n"
+)
+# Run before every brief in a reused kernel: nothing of the previous area survives.
+RESET = (
+    "%reset -f\n"
+    "import matplotlib, matplotlib.pyplot\n"
+    "matplotlib.pyplot.close('all')\n"
+    "matplotlib.rcdefaults()\n"
+    "matplotlib.use('Agg')\n"
+    "import gc\n"
+    "gc.collect()\n"
+)
+
+
+@dataclass
+class AreaResult:
+    """Outcome of one area's brief."""
+
+    area_level: str
+    area_code: str
+    area_name: str
+    slug: str
+    status: str  # "ok", "skipped", "failed"
+    seconds: float = 0.0
+    error: str = ""
+    key: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class BatchResult:
+    out: Path
+    results: list[AreaResult]
+    seconds: float
+
+    @property
+    def failed(self) -> list[AreaResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def index(self) -> Path:
+        return self.out / "index.html"
+
+    def summary(self) -> str:
+        counts = {s: sum(r.status == s for r in self.results) for s in ("ok", "skipped", "failed")}
+        text = (
+            f"{len(self.results)} briefs: {counts['ok']} rendered, {counts['skipped']} unchanged "
+            f"(skipped), {counts['failed']} failed, in {self.seconds:.1f} s."
+        )
+        for r in self.failed:
+            text += f"\n  FAILED {r.area_level} {r.area_code} ({r.area_name}): {r.error}"
+        return text
+
+
+def select_areas(level: str = "all", codes: Sequence[str] | None = None) -> pd.DataFrame:
+    """The areas to render: one level or all, optionally only some codes (of that level)."""
+    if level == "all":
+        table = geography.all_areas()
+    else:
+        table = geography.areas(level)
+    if codes:
+        wanted = [str(c).strip() for c in codes]
+        unknown = sorted(set(wanted) - set(table["area_code"]))
+        if unknown:
+            raise ParameterError(
+                f"unknown area code(s) {', '.join(unknown)} for level {level!r} "
+                "(see `analyse areas`)"
+            )
+        table = table[table["area_code"].isin(wanted)]
+    return table.reset_index(drop=True)
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _area_key(notebook_bytes: bytes, parameters: dict, cache_key: str, version: str) -> str:
+    payload = json.dumps(
+        {"nb": hashlib.sha256(notebook_bytes).hexdigest(), "p": parameters, "data": cache_key,
+         "code": version},
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _page_css() -> str:
+    return Path(str(files("analyse") / "templates" / "brief.css")).read_text(encoding="utf-8")
+
+
+def html_page(title: str, body: str, *, lang: str = "da") -> str:
+    """A self-contained HTML page (inline CSS, no scripts, no external resources)."""
+    return (
+        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>\n{_page_css()}\n</style>\n</head>\n"
+        f'<body>\n<main class="brief">\n{body}\n</main>\n</body>\n</html>\n'
+    )
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+# ----------------------------------------------------------------------------------------------
+# Worker process: one warm kernel, many briefs
+# ----------------------------------------------------------------------------------------------
+
+
+class _Renderer:
+    """Executes parameterised notebooks in one reused kernel and exports them to HTML."""
+
+    def __init__(self, cwd: str) -> None:
+        from jupyter_client.manager import KernelManager
+
+        self._kernel_manager_class = KernelManager
+        self.cwd = cwd
+        self.km = None
+
+    def _start(self) -> None:
+        self.km = self._kernel_manager_class(kernel_name=KERNEL_NAME, transport="ipc")
+        self.km.start_kernel(cwd=self.cwd, env={**os.environ, "MPLBACKEND": "Agg"})
+        self._run_hidden(WARM_UP)
+
+    def _run_hidden(self, code: str) -> None:
+        client = self.km.client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=60)
+            reply = client.execute_interactive(code, silent=True, timeout=120, store_history=False)
+            if reply["content"]["status"] != "ok":
+                raise RuntimeError(f"kernel setup failed: {reply['content'].get('evalue')}")
+        finally:
+            client.stop_channels()
+
+    def restart(self) -> None:
+        self.shutdown()
+        self._start()
+
+    def shutdown(self) -> None:
+        if self.km is not None:
+            try:
+                self.km.shutdown_kernel(now=True)
+            except Exception:  # noqa: BLE001 - a dead kernel is already gone
+                pass
+            self.km = None
+
+    def render(self, notebook: Path, parameters: dict) -> tuple[str, dict[str, float]]:
+        """Execute the notebook with the parameters; return the HTML body and timings."""
+        from nbclient import NotebookClient
+        from nbconvert import HTMLExporter
+        from papermill.iorw import load_notebook_node
+        from papermill.parameterize import parameterize_notebook
+
+        timings = {}
+        start = time.perf_counter()
+        if self.km is None or not self.km.is_alive():
+            self._start()
+        else:
+            self._run_hidden(RESET)
+        timings["kernel"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        nb = parameterize_notebook(load_notebook_node(str(notebook)), parameters)
+        client = NotebookClient(
+            nb, km=self.km, timeout=CELL_TIMEOUT, kernel_name=KERNEL_NAME,
+            resources={"metadata": {"path": self.cwd}},
+        )
+        try:
+            client.execute()
+        finally:
+            if client.kc is not None:
+                client.kc.stop_channels()
+        timings["execute"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        exporter = HTMLExporter(
+            template_name="basic", exclude_input=True, exclude_input_prompt=True,
+            exclude_output_prompt=True, anchor_link_text="",
+        )
+        body, _ = exporter.from_notebook_node(nb)
+        timings["export"] = time.perf_counter() - start
+        return body, timings
+
+
+def _worker(tasks, results, notebook: str, cwd: str) -> None:
+    renderer = _Renderer(cwd)
+    try:
+        while True:
+            task = tasks.get()
+            if task is None:
+                break
+            start = time.perf_counter()
+            try:
+                body, timings = renderer.render(Path(notebook), task["parameters"])
+                title = f"{task['title']} — {task['area_name']}"
+                _write_atomic(Path(task["html"]), html_page(title, body))
+                results.put({"slug": task["slug"], "status": "ok", "timings": timings,
+                             "seconds": time.perf_counter() - start})
+            except Exception as exc:  # noqa: BLE001 - any failure of one area is recorded
+                message = _error_text(exc)
+                results.put({"slug": task["slug"], "status": "failed", "error": message,
+                             "seconds": time.perf_counter() - start})
+                renderer.restart()
+    finally:
+        renderer.shutdown()
+
+
+def _error_text(exc: Exception) -> str:
+    """One line: the error a cell raised (not the whole traceback)."""
+    text = getattr(exc, "evalue", None) or str(exc)
+    ename = getattr(exc, "ename", None) or type(exc).__name__
+    first = str(text).strip().splitlines()
+    return f"{ename}: {first[-1] if first else ''}"[:500]
+
+
+# ----------------------------------------------------------------------------------------------
+# The run
+# ----------------------------------------------------------------------------------------------
+
+
+def run_briefs(
+    *,
+    agreement_id: str = "syddanmark-2024-2027",
+    level: str = "all",
+    areas: Sequence[str] | None = None,
+    workers: int = 2,
+    out: str | Path = "reports",
+    processed: str | Path = "data/processed",
+    raw: str | Path = "data/raw",
+    notebook: str | Path = DEFAULT_NOTEBOOK,
+    force: bool = False,
+    extra_parameters: dict | None = None,
+    rules: disclosure.Rules | None = None,
+    progress: Callable[[str], None] | None = print,
+) -> BatchResult:
+    """Build (or reuse) the processed data and render the briefs in parallel.
+
+    Writes ``<out>/<agreement>/<slug>.html`` per area, ``index.html`` (grouped by region) and
+    ``manifest.json`` (package version, git commit, input checksums, parameters, timings, status
+    per area). Runs the disclosure leak check over everything produced.
+
+    Raises
+    ------
+    ParameterError
+        Unknown level or area codes, a missing notebook, ``workers < 1``.
+    DataValidationError
+        When the raw delivery cannot be cleaned (from :func:`analyse.pipeline.build_processed`).
+    """
+    started = time.perf_counter()
+    say = progress or (lambda _m: None)
+    notebook = Path(notebook).resolve()
+    if not notebook.exists():
+        raise ParameterError(f"notebook {notebook} not found; run from the project folder")
+    if workers < 1:
+        raise ParameterError(f"workers must be at least 1, got {workers}")
+    agreement = load_agreement(agreement_id)
+    selection = select_areas(level, areas)
+    build = pipeline.build_processed(raw, processed, agreement_id=agreement_id, rules=rules, progress=say)
+    processed = Path(processed).resolve()
+    run_dir = Path(out) / agreement_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    previous = _read_run_manifest(run_dir)
+    version = pipeline.code_version()
+    notebook_bytes = notebook.read_bytes()
+
+    tasks, results = [], {}
+    for row in selection.itertuples(index=False):
+        parameters = {
+            "agreement_id": agreement_id,
+            "area_level": row.area_level,
+            "area_code": str(row.area_code),
+            "processed_dir": str(processed),
+            **(extra_parameters or {}),
+        }
+        key = _area_key(notebook_bytes, parameters, build.manifest["cache_key"], version)
+        html_path = run_dir / f"{row.slug}.html"
+        result = AreaResult(row.area_level, str(row.area_code), row.area_name, row.slug, "pending", key=key)
+        results[row.slug] = result
+        old = previous.get("areas", {}).get(row.slug, {})
+        if not force and old.get("key") == key and old.get("status") in ("ok", "skipped") and html_path.exists():
+            result.status = "skipped"
+            continue
+        tasks.append(
+            {"slug": row.slug, "parameters": parameters, "html": str(html_path), "title": agreement.title,
+             "area_name": row.area_name}
+        )
+
+    say(f"Briefs: {len(tasks)} to render, {len(results) - len(tasks)} unchanged, {workers} worker(s).")
+    if tasks:
+        _run_tasks(tasks, results, notebook, workers, say)
+
+    index_text = _index_html(agreement, results.values(), synthetic=build.manifest.get("synthetic", False))
+    _write_atomic(run_dir / "index.html", html_page(f"{agreement.title} — briefs", index_text))
+    elapsed = time.perf_counter() - started
+    manifest = {
+        "run": datetime.now(UTC).isoformat(timespec="seconds"),
+        "package_version": analyse.__version__,
+        "code_version": version,
+        "git_commit": _git_commit(),
+        "agreement": agreement_id,
+        "notebook": notebook.name,
+        "inputs": build.manifest.get("inputs", {}),
+        "data_cache_key": build.manifest["cache_key"],
+        "synthetic": build.manifest.get("synthetic", False),
+        "rules": build.manifest.get("rules", {}),
+        "parameters": {"level": level, "areas": list(areas or []), "workers": workers,
+                       **(extra_parameters or {})},
+        "seconds": round(elapsed, 1),
+        "areas": {
+            r.slug: {"level": r.area_level, "code": r.area_code, "name": r.area_name, "status": r.status,
+                     "key": r.key, "seconds": round(r.seconds, 2), "error": r.error,
+                     "timings": {k: round(v, 3) for k, v in r.timings.items()}}
+            for r in results.values()
+        },
+    }
+    # Keep the records of areas that were not part of this run.
+    for slug, record in previous.get("areas", {}).items():
+        manifest["areas"].setdefault(slug, record)
+    _write_atomic(run_dir / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+
+    findings = _leak_check(run_dir, raw)
+    batch = BatchResult(run_dir, list(results.values()), elapsed)
+    for finding in findings:
+        slug = Path(finding.file).stem
+        if slug in results:
+            results[slug].status = "failed"
+            results[slug].error = f"leak check: {finding.kind} {finding.detail}"
+    say(batch.summary())
+    if findings:
+        say(f"Leak check found {len(findings)} problem(s): " + "; ".join(str(f) for f in findings[:5]))
+    return batch
+
+
+def _run_tasks(tasks, results, notebook: Path, workers: int, say) -> None:
+    context = mp.get_context("spawn")
+    task_queue, result_queue = context.Queue(), context.Queue()
+    for task in tasks:
+        task_queue.put(task)
+    n_workers = min(workers, len(tasks))
+    for _ in range(n_workers):
+        task_queue.put(None)
+    cwd = str(Path.cwd())
+    processes = [
+        context.Process(target=_worker, args=(task_queue, result_queue, str(notebook), cwd), daemon=False)
+        for _ in range(n_workers)
+    ]
+    for process in processes:
+        process.start()
+    done = 0
+    try:
+        while done < len(tasks):
+            try:
+                message = result_queue.get(timeout=5)
+            except queue.Empty:
+                if not any(p.is_alive() for p in processes):
+                    break
+                continue
+            done += 1
+            result = results[message["slug"]]
+            result.status = message["status"]
+            result.seconds = message["seconds"]
+            result.error = message.get("error", "")
+            result.timings = message.get("timings", {})
+            mark = "ok" if result.status == "ok" else "FEJL"
+            say(f"[{done:>3}/{len(tasks)}] {result.area_level:<14} {result.area_name:<40} {mark} "
+                f"{result.seconds:4.1f} s" + (f"  {result.error}" if result.error else ""))
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.terminate()
+    for result in results.values():
+        if result.status == "pending":
+            result.status = "failed"
+            result.error = "the worker process stopped before rendering this brief"
+
+
+def _read_run_manifest(run_dir: Path) -> dict:
+    path = run_dir / "manifest.json"
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return {}
+
+
+def _leak_check(run_dir: Path, raw: str | Path) -> list:
+    from analyse.codebook import load_codebook
+
+    names = [n for n in load_codebook().variables if len(n) >= 4]
+    return disclosure.check_outputs(run_dir, raw_variable_names=names)
+
+
+def _index_html(agreement, results, *, synthetic: bool) -> str:
+    """Links to all briefs, grouped: Denmark, then per region its region, klynger and kommuner."""
+    by_slug = {r.slug: r for r in results}
+    areas = geography.all_areas()
+    regions = geography.areas("region")
+    status_text = {"ok": "", "skipped": "", "failed": " (fejlede)"}
+
+    def link(row) -> str:
+        r = by_slug.get(row.slug)
+        if r is None:
+            return ""
+        name = html.escape(row.area_name)
+        if r.status == "failed":
+            return f'<li class="failed">{name}{status_text["failed"]}</li>'
+        return f'<li><a href="{row.slug}.html">{name}</a></li>'
+
+    parts = [f"<h1>{html.escape(agreement.title)}</h1>", f"<p>{html.escape(agreement.parties)}</p>"]
+    if synthetic:
+        parts.append('<p class="synthetic">Syntetiske data — tallene er ikke rigtige.</p>')
+    land = [link(r) for r in areas[areas["area_level"] == "land"].itertuples()]
+    if any(land):
+        parts.append("<h2>Hele landet</h2><ul>" + "".join(land) + "</ul>")
+    for region in regions.itertuples():
+        rows = areas[(areas["region_code"] == int(region.area_code)) & (areas["area_level"] != "land")]
+        items = {lv: [link(r) for r in rows[rows["area_level"] == lv].itertuples()] for lv in
+                 ("region", "sundhedsklynge", "kommune")}
+        if not any(any(v) for v in items.values()):
+            continue
+        parts.append(f"<h2>{html.escape(region.area_name)}</h2>")
+        for lv, heading in (("region", "Regionen"), ("sundhedsklynge", "Sundhedsklynger"), ("kommune", "Kommuner")):
+            if any(items[lv]):
+                parts.append(f"<h3>{heading}</h3><ul>" + "".join(items[lv]) + "</ul>")
+    return "\n".join(parts)
