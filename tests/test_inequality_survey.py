@@ -659,3 +659,29 @@ def test_gap_change_for_cube_equals_gap_change_per_area(respondents):
     assert youth["reason"] == "uddannelse opgøres kun for personer på 25 år og derover"
     # 103 areas (5 regions + 98 kommuner) per indicator
     assert len(cube) == len(catalogue.load_agreement().indicators_by_source("survey")) * 103
+
+
+def _five_groups(cases_by_group: list[int], n_per_group: int = 40) -> pd.DataFrame:
+    """Equal-weight respondents in the five education groups with given numbers of cases."""
+    rows = []
+    for group, cases in zip(ie.EDUCATION_LEVELS, cases_by_group, strict=True):
+        for i in range(n_per_group):
+            rows.append({"education": group, "y": float(i < cases)})
+    data = pd.DataFrame(rows)
+    data["education"] = pd.Categorical(data["education"], categories=ie.EDUCATION_LEVELS, ordered=True)
+    return data.assign(weight=1.0, stratum="s", year=2021)
+
+
+def test_sii_survey_min_cases_applies_to_the_compared_groups_only():
+    # A middle group (kort videregående) with 2 of 40 cases: the SII is a fitted slope and does
+    # not reveal that group's prevalence, so it is computed.
+    middle = ie.sii_survey(_five_groups([20, 15, 2, 10, 8]), "y", rules=Rules())
+    assert middle["reason"].iloc[0] == ""
+    assert np.isfinite(middle["sii"].iloc[0])
+    # The most advantaged group with 2 cases: D and R (and PAF) would reveal its prevalence.
+    extreme = ie.sii_survey(_five_groups([20, 15, 12, 10, 2]), "y", rules=Rules())
+    assert "under 5 med/uden udfaldet" in extreme["reason"].iloc[0]
+    assert extreme["sii"].isna().all()
+    # Fewer than 20 respondents in any group (also a middle one) still stops the measures.
+    few = _five_groups([10, 8, 6, 5, 5], n_per_group=19)
+    assert "færre end 20 svar" in ie.sii_survey(few, "y", rules=Rules())["reason"].iloc[0]

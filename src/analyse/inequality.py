@@ -1651,12 +1651,27 @@ def _t_quantiles(level: float, df: np.ndarray) -> np.ndarray:
 
 
 def _rule_reasons(
-    n: np.ndarray, cases: np.ndarray, considered: np.ndarray, rules: Rules, word: str
+    n: np.ndarray,
+    cases: np.ndarray,
+    considered: np.ndarray,
+    rules: Rules,
+    word: str,
+    cases_considered: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Danish reason per cell where a considered group breaks the disclosure rules, else ''."""
+    """Danish reason per cell where a considered group breaks the disclosure rules, else ''.
+
+    Every considered group needs ``min_n`` respondents. ``min_cases`` (respondents with and
+    without the outcome) applies to the groups in ``cases_considered`` (default: all considered):
+    the groups whose prevalence the shown measures reveal. D and R together give both compared
+    groups' prevalences (p0 = D / (R − 1)), and PAF with the overall prevalence gives the
+    reference group's, so for an ordered dimension the two extreme groups must meet it; a middle
+    group enters the SII/ACI only through a fitted slope, which does not reveal its prevalence.
+    """
+    if cases_considered is None:
+        cases_considered = considered
     few = (n < rules.min_n) & considered
     few_cases = (
-        ((cases < rules.min_cases) | (n - cases < rules.min_cases)) & considered
+        ((cases < rules.min_cases) | (n - cases < rules.min_cases)) & cases_considered
         if rules.min_cases > 0
         else np.zeros_like(few)
     )
@@ -1719,7 +1734,10 @@ def _cell_measures(
     n_total = g["n"].sum(axis=1)
     considered = np.ones_like(g["n"], dtype=bool) if ordered else g["n"] > 0
     present = g["n"] > 0
-    reasons = _rule_reasons(g["n"], g["cases"], considered, rules, word)
+    extremes = considered.copy()
+    if ordered and n_groups > 2:
+        extremes[:, 1:-1] = False
+    reasons = _rule_reasons(g["n"], g["cases"], considered, rules, word, extremes)
     n_present = present.sum(axis=1)
     reasons[(reasons == "") & (n_present < 2)] = REASON_TOO_FEW_GROUPS
     if ordered:

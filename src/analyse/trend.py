@@ -403,6 +403,9 @@ def status(
     ]
     word_good = np.where(rows["direction"] == "increase", "stigning", "fald")
     word_bad = np.where(rows["direction"] == "increase", "fald", "stigning")
+    # Danish agreement: "et statistisk sikkert fald", "en statistisk sikker stigning".
+    word_good = np.where(word_good == "fald", "sikkert fald", "sikker stigning")
+    word_bad = np.where(word_bad == "fald", "sikkert fald", "sikker stigning")
     period = "fra " + year_from + " til " + year_to
     reasons = [
         "Kun én sammenlignelig måling fra basisåret " + year_from + " og frem; udviklingen kan "
@@ -410,12 +413,12 @@ def status(
         "Ingen sammenlignelig måling i basisåret " + year_from + ".",
         "For få svarpersoner til at vise tallet i " + year_from + " eller " + year_to + ".",
         pd.Series("Usikkerheden på ændringen kan ikke beregnes.", index=rows.index),
-        "Statistisk sikker "
+        "Statistisk "
         + pd.Series(word_good, index=rows.index)
         + " "
         + period
         + " i den ønskede retning.",
-        "Statistisk sikker "
+        "Statistisk "
         + pd.Series(word_bad, index=rows.index)
         + " "
         + period
