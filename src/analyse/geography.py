@@ -137,6 +137,21 @@ def area(level: str, area_code: str | int) -> pd.Series:
     return match.iloc[0]
 
 
+# Official names that are not "<name> Kommune".
+_KOMMUNE_NAMES = {101: "Københavns Kommune", 400: "Bornholms Regionskommune"}
+
+
+def display_name(level: str, area_code: str | int) -> str:
+    """The name a reader expects: "Odense Kommune", "Region Syddanmark", "Hele landet"."""
+    row = area(level, area_code)
+    if level == "kommune":
+        code = int(row["area_code"])
+        return _KOMMUNE_NAMES.get(code, f"{row['area_name']} Kommune")
+    if level == "sundhedsklynge":
+        return f"Sundhedsklynge {row['area_name']}"
+    return str(row["area_name"])
+
+
 def members(level: str, area_code: str | int) -> list[int]:
     """Kommune codes (sorted) that make up an area.
 

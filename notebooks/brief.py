@@ -1,0 +1,52 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-papermill,-execution
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-papermill
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["parameters"]
+agreement_id = "syddanmark-2024-2027"  # the agreement (see `analyse catalogue --list`)
+area_level = "kommune"  # land, region, sundhedsklynge or kommune
+area_code = "461"  # area code (see `analyse areas`): "DK", "1083", a klynge code or a kommune code
+waves = ""  # survey waves to show, e.g. "2013,2017,2021,2025"; empty = all comparable waves
+confidence_level = 0.95  # confidence level of the intervals
+processed_dir = "data/processed"  # folder with the processed data (made by `analyse build`)
+language = "da"  # output language: Danish only
+
+# %%
+from analyse.brief import Brief
+
+brief = Brief.open(
+    processed_dir,
+    agreement_id,
+    area_level,
+    area_code,
+    waves=waves,
+    confidence_level=confidence_level,
+)
+brief.header()
+
+# %% [markdown]
+# Tabellen viser for hver målsætning i aftalen den seneste måling, udviklingen siden basisåret,
+# om udviklingen går i den ønskede retning, uligheden mellem uddannelsesgrupper og området
+# sammenlignet med resten af regionen og resten af landet.
+
+# %%
+brief.status_table()
+
+# %% [markdown]
+# Afsnittene nedenfor gennemgår visionerne én for én. Teksterne er skrevet ud fra tallene;
+# figurerne viser området, regionen og hele landet over tid med usikkerhed, og forskellen
+# mellem uddannelsesgrupper i den seneste måling.
+
+# %%
+brief.visions()
+
+# %%
+brief.methods()

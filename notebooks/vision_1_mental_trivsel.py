@@ -1,0 +1,66 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-papermill,-execution
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-papermill
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Vision: Børn og unges mentale trivsel
+#
+# Analysenotesbog for visionen om børn og unges mentale trivsel. Ret parametrene i første celle
+# (område, bølger, konfidensniveau) og kør notesbogen igen.
+
+# %% tags=["parameters"]
+agreement_id = "syddanmark-2024-2027"  # the agreement (see `analyse catalogue --list`)
+area_level = "kommune"  # land, region, sundhedsklynge or kommune
+area_code = "461"  # area code (see `analyse areas`)
+waves = ""  # survey waves to show, e.g. "2017,2021,2025"; empty = all comparable waves
+confidence_level = 0.95  # confidence level of the intervals
+processed_dir = "data/processed"  # folder with the processed data (made by `analyse build`)
+language = "da"  # output language: Danish only
+
+# %%
+from analyse.brief import Brief
+
+brief = Brief.open(
+    processed_dir,
+    agreement_id,
+    area_level,
+    area_code,
+    waves=waves,
+    confidence_level=confidence_level,
+)
+brief.header()
+
+# %%
+brief.vision("mental_trivsel")
+
+# %% [markdown]
+# ## Dårligt mentalt helbred blandt 16-24-årige
+
+# %%
+brief.indicator_detail("poor_mental_health")
+
+# %% [markdown]
+# ## Højt stressniveau blandt 16-24-årige
+
+# %%
+brief.indicator_detail("high_stress")
+
+# %% [markdown]
+# ## Tegn på svær ensomhed blandt 16-24-årige
+
+# %%
+brief.indicator_detail("loneliness")
+
+# %% [markdown]
+# ## Til sammenligning: alle voksne (16 år og derover)
+
+# %%
+brief.indicator_detail("poor_mental_health_all")

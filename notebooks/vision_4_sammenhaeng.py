@@ -1,0 +1,60 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-papermill,-execution
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext,-papermill
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Vision: Sammenhæng — beskæftigelse og uddannelse
+#
+# Analysenotesbog for de registerbaserede målsætninger og sundhedsklyngernes status. Ret
+# parametrene i første celle og kør notesbogen igen.
+
+# %% tags=["parameters"]
+agreement_id = "syddanmark-2024-2027"  # the agreement (see `analyse catalogue --list`)
+area_level = "kommune"  # land, region, sundhedsklynge or kommune
+area_code = "461"  # area code (see `analyse areas`)
+waves = ""  # survey waves to show, e.g. "2017,2021,2025"; empty = all comparable waves
+confidence_level = 0.95  # confidence level of the intervals
+processed_dir = "data/processed"  # folder with the processed data (made by `analyse build`)
+language = "da"  # output language: Danish only
+
+# %%
+from analyse.brief import Brief
+
+brief = Brief.open(
+    processed_dir,
+    agreement_id,
+    area_level,
+    area_code,
+    waves=waves,
+    confidence_level=confidence_level,
+)
+brief.header()
+
+# %%
+brief.vision("sammenhaeng")
+
+# %% [markdown]
+# ## Borgere med somatisk sygdom på arbejdsmarkedet
+
+# %%
+brief.indicator_detail("employment_somatic")
+
+# %% [markdown]
+# ## Borgere med psykisk sygdom på arbejdsmarkedet
+
+# %%
+brief.indicator_detail("employment_mental")
+
+# %% [markdown]
+# ## Unge med psykiske lidelser og ungdomsuddannelse
+
+# %%
+brief.indicator_detail("youth_education_mental")

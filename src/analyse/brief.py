@@ -1,0 +1,642 @@
+"""The brief for one area: tables, figures and generated Danish text from the processed data.
+
+The notebooks stay thin: each cell calls one method of :class:`Brief` and the method returns
+HTML (an :class:`Html` string that Jupyter displays). The brief reads only the processed tables
+(``data/processed``), which have already been through :mod:`analyse.disclosure`; before anything
+is rendered the tables are checked once more with :func:`analyse.disclosure.assert_publishable`,
+so a notebook cannot show an unsuppressed value by mistake.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from analyse import disclosure, geography, plots, report
+from analyse.catalogue import Agreement, Indicator, load_agreement
+from analyse.errors import ParameterError
+from analyse.survey import proportion_interval
+
+TOTAL = "I alt"
+EDUCATION_LOW = "Grundskole"
+EDUCATION_HIGH = "Lang videregående"
+_AREA_TABLES = (
+    "estimates", "status", "trends", "inequality", "gap_change", "register", "register_status",
+    "register_trends",
+)
+
+
+class Html(str):
+    """A string of HTML that Jupyter (and nbconvert) renders as HTML."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
+def _esc(text) -> str:
+    return html.escape(str(text))
+
+
+def _table(headers: list[str], rows: list[list[str]], *, numeric: set[int] = frozenset(),
+           caption: str | None = None, row_classes: list[str] | None = None) -> str:
+    """An HTML table (cells already escaped/formatted), wrapped so it scrolls on a phone."""
+    head = "".join(f'<th scope="col" class="{"num" if i in numeric else ""}">{h}</th>'
+                   for i, h in enumerate(headers))
+    body = []
+    for r, row in enumerate(rows):
+        css = f' class="{row_classes[r]}"' if row_classes and row_classes[r] else ""
+        cells = "".join(f'<td class="{"num" if i in numeric else ""}">{c}</td>' for i, c in enumerate(row))
+        body.append(f"<tr{css}>{cells}</tr>")
+    cap = f"<caption>{caption}</caption>" if caption else ""
+    return f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+
+
+@dataclass
+class Brief:
+    """Everything one brief shows, for one area and agreement."""
+
+    agreement: Agreement
+    area: pd.Series
+    region: pd.Series | None
+    tables: dict[str, pd.DataFrame]
+    manifest: dict
+    processed: Path
+    level: float = 0.95
+    waves: list[int] | None = None
+    today: date = field(default_factory=date.today)
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def open(
+        cls,
+        processed_dir: str | Path = "data/processed",
+        agreement_id: str = "syddanmark-2024-2027",
+        area_level: str = "kommune",
+        area_code: str | int = "461",
+        *,
+        waves: str | list[int] | None = None,
+        confidence_level: float = 0.95,
+    ) -> Brief:
+        """Read the processed tables for an area, its region and Denmark.
+
+        Raises
+        ------
+        ParameterError
+            Unknown area, a missing processed folder (run ``analyse build``), a bad wave list or
+            confidence level.
+        """
+        processed = Path(processed_dir)
+        if not (processed / "manifest.json").exists():
+            raise ParameterError(
+                f"no processed data in {processed}: run `analyse build` (or `make run`) first"
+            )
+        if not 0 < confidence_level < 1:
+            raise ParameterError(f"confidence_level must be between 0 and 1, got {confidence_level}")
+        agreement = load_agreement(agreement_id)
+        area = geography.area(area_level, area_code)
+        region = None
+        if area_level in ("kommune", "sundhedsklynge"):
+            region = geography.area("region", str(int(area["region_code"])))
+        codes = {str(area["area_code"]), geography.COUNTRY_CODE}
+        if region is not None:
+            codes.add(str(region["area_code"]))
+        tables = {}
+        for name in _AREA_TABLES:
+            tables[name] = pq.read_table(processed / f"{name}.parquet",
+                                         filters=[("area_code", "in", sorted(codes))]).to_pandas()
+        tables["activity_status"] = pd.read_parquet(processed / "activity_status.parquet")
+        manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
+        wave_list = _parse_waves(waves)
+        brief = cls(agreement, area, region, tables, manifest, processed, confidence_level, wave_list)
+        brief._check_publishable()
+        return brief
+
+    def _check_publishable(self) -> None:
+        for name in ("estimates", "register"):
+            disclosure.assert_publishable(self.tables[name])
+        if not np.isclose(self.level, float(self.tables["estimates"]["level"].iloc[0])):
+            self._relevel()
+
+    def _relevel(self) -> None:
+        """Recompute the intervals of the estimates at the brief's confidence level."""
+        est = self.tables["estimates"].copy()
+        low, high = proportion_interval(est["estimate"], est["se"], float(est["df"].iloc[0]), self.level)
+        est["ci_low"], est["ci_high"] = low, high
+        est["level"] = self.level
+        self.tables["estimates"] = est
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def name(self) -> str:
+        return geography.display_name(self.level_name, self.code)
+
+    @property
+    def code(self) -> str:
+        return str(self.area["area_code"])
+
+    @property
+    def level_name(self) -> str:
+        return str(self.area["area_level"])
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.manifest.get("synthetic"))
+
+    def _areas_compared(self) -> list[tuple[str, str, str]]:
+        """(level, code, name) of the area, its region and Denmark, in that order."""
+        out = [(self.level_name, self.code, self.name)]
+        if self.region is not None:
+            out.append(("region", str(self.region["area_code"]), str(self.region["area_name"])))
+        if self.level_name != "land":
+            out.append(("land", geography.COUNTRY_CODE, geography.COUNTRY_NAME))
+        return out
+
+    def _estimates(self, indicator: Indicator, level: str | None = None, code: str | None = None,
+                   breakdown: str = "total") -> pd.DataFrame:
+        table = self.tables["register" if indicator.source == "register" else "estimates"]
+        rows = table[(table["indicator"] == indicator.id) & (table["breakdown"] == breakdown)
+                     & (table["area_level"] == (level or self.level_name))
+                     & (table["area_code"] == (code or self.code))]
+        if self.waves and indicator.source == "survey":
+            rows = rows[rows["year"].isin(self.waves)]
+        return rows.sort_values("year")
+
+    def _one(self, name: str, indicator: Indicator, **match) -> pd.Series | None:
+        table = self.tables[name]
+        mask = (table["indicator"] == indicator.id) & (table["area_level"] == self.level_name) & (
+            table["area_code"] == self.code)
+        for column, value in match.items():
+            mask &= table[column] == value
+        rows = table[mask]
+        return None if rows.empty else rows.iloc[0]
+
+    def _status_row(self, indicator: Indicator) -> pd.Series | None:
+        name = "register_status" if indicator.source == "register" else "status"
+        return self._one(name, indicator, breakdown="total")
+
+    def _latest(self, indicator: Indicator) -> pd.Series | None:
+        rows = self._estimates(indicator)
+        return None if rows.empty else rows.iloc[-1]
+
+    def _inequality(self, indicator: Indicator, year: int) -> pd.Series | None:
+        return self._one("inequality", indicator, dimension="education", year=year)
+
+    # ------------------------------------------------------------------ sections
+
+    def header(self) -> Html:
+        """Title, area, agreement, data used, date and the synthetic-data mark."""
+        ag = self.agreement
+        waves = self.manifest.get("waves", [])
+        survey_waves = report_join([str(w) for w in waves if w in ag.kommune_waves])
+        national = [str(w) for w in waves if w not in ag.kommune_waves]
+        parts = []
+        if self.synthetic:
+            parts.append(
+                '<p class="synthetic">Syntetiske data — tallene er genereret til afprøvning og '
+                "beskriver ikke rigtige personer.</p>"
+            )
+        parts.append(f"<h1>Opfølgning på {_esc(ag.title)}</h1>")
+        parts.append(f'<p class="lead"><strong>{_esc(self.name)}</strong></p>')
+        data_text = f"Sundhedsprofilen {survey_waves}"
+        if national:
+            data_text += f" (for hele landet også {report_join(national)})"
+        register_years = sorted(self.tables["register"]["year"].unique())
+        if register_years:
+            data_text += f", registerdata {register_years[0]}–{register_years[-1]}"
+        status_years = sorted(self.tables["activity_status"]["year"].unique())
+        if status_years:
+            data_text += f" og sundhedsklyngernes status {status_years[0]}–{status_years[-1]}"
+        parts.append(
+            f'<p class="meta">Aftale: {_esc(ag.title)} ({_esc(ag.parties)}). Data: {_esc(data_text)}. '
+            f"Basisår: {ag.baseline_wave}. Udarbejdet {report.date_da(self.today)}.</p>"
+        )
+        if self.area.get("region_code") is not pd.NA and self.level_name != "land" and int(
+                self.area["region_code"]) != ag.region_code:
+            parts.append(
+                f'<p class="note">Sundhedsaftalen gælder {_esc(geography.area("region", ag.region_code)["area_name"])}. '
+                f"Tallene for {_esc(self.name)} vises, så de kan sammenlignes med aftalens mål.</p>"
+            )
+        parts.append(f"<p>{_esc(ag.overall_vision['text'])}</p>")
+        return Html("\n".join(parts))
+
+    def status_table(self) -> Html:
+        """One row per indicator under each målsætning (DESIGN.md §5.2)."""
+        ag = self.agreement
+        headers = ["Indikator", "Seneste måling", f"Basisår {ag.baseline_wave}", "Ændring",
+                   "Ønsket retning", "Status", "Uddannelsesforskel (D / SII)", "Uligheden",
+                   "Mod resten af regionen", "Mod resten af landet"]
+        rows, classes = [], []
+        for vision in ag.visions:
+            for objective in vision.objectives:
+                rows.append([f"{_esc(objective.text)}"] + [""] * 9)
+                classes.append("objective")
+                for ind_id in objective.indicators:
+                    rows.append(self._status_cells(ag.indicator(ind_id)))
+                    classes.append("")
+                if objective.status_question:
+                    rows.append([
+                        "Sundhedsklyngernes årlige status på aktiviteterne",
+                        self._activity_summary(objective.id), "", "", "", "", "", "", "", "",
+                    ])
+                    classes.append("")
+        legend = (
+            '<p class="footnote">Status: ✓ Bedre = statistisk sikker ændring i den ønskede retning; '
+            "= Uændret = ingen statistisk sikker ændring; ✗ Dårligere = statistisk sikker ændring "
+            "mod den ønskede retning; ○ Kan ikke vurderes = for få målinger eller for få svar. "
+            f"Intervaller er {report.number(self.level * 100)} pct.-konfidensintervaller. "
+            "D = forskel i procentpoint mellem grundskole og lang videregående uddannelse (25+ år); "
+            "SII = hældningsindeks over alle uddannelsesgrupper. "
+            f"{_esc(disclosure.footnote())}</p>"
+        )
+        return Html("<h2>Status for målsætningerne</h2>"
+                    + _table(headers, rows, numeric={1, 2, 3, 6}, row_classes=classes) + legend)
+
+    def _status_cells(self, ind: Indicator) -> list[str]:
+        latest = self._latest(ind)
+        status = self._status_row(ind)
+        baseline_year = self.agreement.baseline_wave if ind.source == "survey" else self.agreement.period_start - 1
+        base_rows = self._estimates(ind)
+        base = base_rows[base_rows["year"] == baseline_year]
+        label = _esc(_label_with_population(ind))
+        if latest is None:
+            latest_text = "Ikke målt"
+        else:
+            latest_text = (f"{report.pct(latest['estimate'], suppressed=bool(latest['suppressed']))} "
+                           f"{report.ci(latest['ci_low'], latest['ci_high'], suppressed=bool(latest['suppressed']))}"
+                           f"<br><span class='meta'>{int(latest['year'])}</span>")
+        base_text = (report.pct(base.iloc[0]["estimate"], suppressed=bool(base.iloc[0]["suppressed"]))
+                     if not base.empty else "Ikke målt")
+        if status is None or pd.isna(status.get("change_pp")):
+            change_text = disclosure.SUPPRESSED_MARK
+        else:
+            change_text = (f"{report.pp(status['change_pp'], in_points=True)}<br>"
+                           f"{report.ci(status['ci_low_pp'], status['ci_high_pp'], in_points=True, points=True)}")
+        status_text = report.status_html(status["status"] if status is not None else "kan ikke vurderes")
+        gap_text, gap_status = self._gap_cells(ind, latest)
+        vs_region = self._vs_text(latest, "vs_region") if self.region is not None else "–"
+        vs_land = self._vs_text(latest, "vs_land") if self.level_name != "land" else "–"
+        return [label, latest_text, base_text, change_text, _esc(ind.desired_label), status_text,
+                gap_text, gap_status, vs_region, vs_land]
+
+    def _gap_cells(self, ind: Indicator, latest: pd.Series | None) -> tuple[str, str]:
+        if ind.source != "survey" or ind.population.age_max is not None and ind.population.age_max < 25:
+            return "–", "–"
+        if latest is None:
+            return "–", "–"
+        row = self._inequality(ind, int(latest["year"]))
+        gap = self._one("gap_change", ind)
+        gap_word = "–" if gap is None or pd.isna(gap.get("gap")) else _esc(gap["gap"])
+        if row is None or pd.isna(row.get("d")):
+            return disclosure.SUPPRESSED_MARK, gap_word
+        d = report.pp(row["d"], sign=False, unit=False)
+        sii = report.pp(abs(row["sii"]), sign=False, unit=False) if pd.notna(row.get("sii")) else "–"
+        return f"{d} / {sii}", gap_word
+
+    def _vs_text(self, latest: pd.Series | None, prefix: str) -> str:
+        if latest is None or f"{prefix}_diff" not in latest or pd.isna(latest.get(f"{prefix}_diff")):
+            return "–"
+        diff, p = latest[f"{prefix}_diff"], latest[f"{prefix}_p"]
+        if p >= 1 - self.level:
+            return f"Som resten<br><span class='meta'>{report.pp(diff, unit=False)} pp</span>"
+        word = "Højere" if diff > 0 else "Lavere"
+        return f"{word}<br><span class='meta'>{report.pp(diff, unit=False)} pp</span>"
+
+    def _activity_rows(self) -> pd.DataFrame:
+        status = self.tables["activity_status"]
+        if self.level_name == "sundhedsklynge":
+            return status[status["sundhedsklynge_code"] == self.code]
+        if self.level_name == "kommune":
+            codes = geography.membership("sundhedsklynge")
+            mine = codes.loc[codes["kommune_code"] == int(self.code), "area_code"]
+            return status[status["sundhedsklynge_code"].isin(mine)]
+        if self.level_name == "region":
+            klynger = geography.areas("sundhedsklynge")
+            mine = klynger.loc[klynger["region_code"] == int(self.code), "area_code"]
+            return status[status["sundhedsklynge_code"].isin(mine)]
+        return status
+
+    def _activity_summary(self, objective_id: str) -> str:
+        rows = self._activity_rows()
+        rows = rows[rows["objective"] == objective_id]
+        if rows.empty:
+            return "Ingen statusopgørelse for området"
+        latest = rows[rows["year"] == rows["year"].max()]
+        counts = latest["status_label"].value_counts()
+        return _esc(f"{int(latest['year'].iloc[0])}: " + ", ".join(f"{v} × {k.lower()}" if len(latest) > 1
+                                                                    else k for k, v in counts.items()))
+
+    def visions(self) -> Html:
+        """Per vision: per målsætning the indicators' sentences and figures."""
+        parts = []
+        for vision in self.agreement.visions:
+            parts.append(f"<h2>{_esc(vision.title)}</h2>")
+            for objective in vision.objectives:
+                parts.append(f"<h3>{_esc(objective.text)}</h3>")
+                parts.append(f'<p class="meta">Opfølgning: {_esc(objective.follow_up)}</p>')
+                for ind_id in objective.indicators:
+                    parts.append(self._indicator_section(self.agreement.indicator(ind_id)))
+                if objective.status_question:
+                    parts.append(self._activity_table(objective.id, objective.status_question))
+        return Html("\n".join(parts))
+
+    def vision(self, vision_id: str) -> Html:
+        """One vision's section (as in :meth:`visions`)."""
+        for vision in self.agreement.visions:
+            if vision.id == vision_id:
+                parts = [f"<h2>{_esc(vision.title)}</h2>"]
+                for objective in vision.objectives:
+                    parts.append(f"<h3>{_esc(objective.text)}</h3>")
+                    parts.append(f'<p class="meta">Opfølgning: {_esc(objective.follow_up)}</p>')
+                    if objective.status_question:
+                        parts.append(self._activity_table(objective.id, objective.status_question))
+                return Html("\n".join(parts))
+        known = ", ".join(v.id for v in self.agreement.visions)
+        raise ParameterError(f"unknown vision {vision_id!r}; the agreement has {known}")
+
+    def indicator_detail(self, indicator_id: str) -> Html:
+        """Everything about one indicator for the area: text, trend figure, breakdowns, model,
+        inequality over the waves and the kommuner of the region."""
+        ind = self.agreement.indicator(indicator_id)
+        parts = [self._indicator_section(ind), self._breakdown_table(ind), self._model_table(ind)]
+        if ind.source == "survey":
+            parts.append(self._inequality_table(ind))
+        parts.append(self._kommune_table(ind))
+        return Html("\n".join(p for p in parts if p))
+
+    def _breakdown_table(self, ind: Indicator) -> str:
+        table = self.tables["register" if ind.source == "register" else "estimates"]
+        rows = table[(table["indicator"] == ind.id) & (table["area_level"] == self.level_name)
+                     & (table["area_code"] == self.code) & (table["breakdown"] != "total")]
+        latest = self._latest(ind)
+        if rows.empty or latest is None:
+            return ""
+        years = [y for y in (self.agreement.baseline_wave if ind.source == "survey"
+                             else self.agreement.period_start - 1, int(latest["year"])) if y in set(rows["year"])]
+        years = sorted(set(years))
+        names = {"sex": "Køn", "age_group": "Alder", "sex_age": "Køn og alder", "education": "Uddannelse (25+)",
+                 "labour_market": "Arbejdsmarkedstilknytning"}
+        body = []
+        for breakdown in ("sex", "age_group", "education", "labour_market"):
+            part = rows[rows["breakdown"] == breakdown]
+            for group in dict.fromkeys(part["group"]):
+                cells = [names[breakdown], _esc(group)]
+                for year in years:
+                    cell = part[(part["group"] == group) & (part["year"] == year)]
+                    if cell.empty:
+                        cells.append("–")
+                        continue
+                    c = cell.iloc[0]
+                    hidden = bool(c["suppressed"])
+                    cells.append(f"{report.pct(c['estimate'], suppressed=hidden)} "
+                                 f"{report.ci(c['ci_low'], c['ci_high'], suppressed=hidden)}")
+                body.append(cells)
+        if not body:
+            return ""
+        return ("<h5>Efter køn, alder, uddannelse og arbejdsmarkedstilknytning</h5>"
+                + _table(["Opdeling", "Gruppe"] + [str(y) for y in years], body,
+                         numeric=set(range(2, 2 + len(years)))))
+
+    def _model_table(self, ind: Indicator) -> str:
+        row = self._one("register_trends" if ind.source == "register" else "trends", ind)
+        if row is None or pd.isna(row.get("annual_change_pp")):
+            return ""
+        body = [
+            ["Målinger i modellen", _esc(row.get("waves", ""))],
+            ["Odds ratio pr. år", f"{report.ratio(row['odds_ratio'], 3)} "
+             f"({report.ratio(row['or_ci_low'], 3)}–{report.ratio(row['or_ci_high'], 3)})"],
+            ["Gennemsnitlig ændring pr. år", f"{report.pp(row['annual_change_pp'], 2, in_points=True)} "
+             f"{report.ci(row['annual_change_ci_low_pp'], row['annual_change_ci_high_pp'], 2, in_points=True, points=True)}"],
+            ["Test for ændring", report.pvalue(row["annual_change_p_value"])],
+        ]
+        if pd.notna(row.get("nonlinearity_p_value")):
+            body.append(["Test for afvigelse fra lineær udvikling", report.pvalue(row["nonlinearity_p_value"])])
+        if pd.notna(row.get("projected")):
+            body.append([f"Fremskrevet værdi {int(row['projection_year'])}",
+                         f"{report.pct(row['projected'])} {report.ci(row['projected_pi_low'], row['projected_pi_high'])}"])
+        if pd.notna(row.get("prob_desired_side")):
+            body.append(["Sandsynlighed for at være bedre end basisåret", report.pct(row["prob_desired_side"], 0)])
+        return "<h5>Udviklingsmodel</h5>" + _table(["", ""], body)
+
+    def _inequality_table(self, ind: Indicator) -> str:
+        table = self.tables["inequality"]
+        rows = table[(table["indicator"] == ind.id) & (table["dimension"] == "education")
+                     & (table["area_level"] == self.level_name) & (table["area_code"] == self.code)]
+        if rows.empty or (rows["n"] == 0).all():
+            return ""
+        body = []
+        for r in rows.sort_values("year").itertuples():
+            if r.reason:
+                body.append([str(int(r.year)), _esc(r.reason), "", "", "", ""])
+                continue
+            body.append([
+                str(int(r.year)),
+                f"{report.pp(r.d, unit=False)} {report.ci(r.d_ci_low, r.d_ci_high, points=True)}",
+                f"{report.pp(r.sii, unit=False)} {report.ci(r.sii_ci_low, r.sii_ci_high, points=True)}",
+                f"{report.ratio(r.rii)} ({report.ratio(r.rii_ci_low)}–{report.ratio(r.rii_ci_high)})",
+                report.pct(r.paf) if pd.notna(r.paf) and 0 <= r.paf <= 1 else "–",
+                report.number(abs(r.par_persons)) if pd.notna(r.par_persons) else "–",
+            ])
+        return ("<h5>Uddannelsesforskelle (25 år og derover)</h5>"
+                + _table(["År", "D (procentpoint)", "SII (procentpoint)", "RII", "PAF",
+                          "Personer, der kunne undgå udfaldet (PAR)"], body, numeric={1, 2, 3, 4, 5})
+                + '<p class="footnote">D: grundskole minus lang videregående uddannelse. SII/RII: hældnings- og '
+                  "ulighedsindeks fra en vægtet logistisk model på uddannelsens relative rang. PAF/PAR: andel og "
+                  "antal personer, der ikke ville have udfaldet, hvis alle havde samme forekomst som borgere med "
+                  "lang videregående uddannelse.</p>")
+
+    def _kommune_table(self, ind: Indicator) -> str:
+        if self.level_name == "land":
+            return ""
+        region_code = int(self.region["area_code"]) if self.region is not None else int(self.code)
+        name = "register" if ind.source == "register" else "estimates"
+        kommuner = [str(k) for k in geography.members("region", region_code)]
+        latest = self._latest(ind)
+        if latest is None:
+            return ""
+        table = pq.read_table(
+            self.processed / f"{name}.parquet",
+            filters=[("indicator", "=", ind.id), ("area_level", "=", "kommune"), ("breakdown", "=", "total"),
+                     ("year", "=", int(latest["year"]))],
+        ).to_pandas()
+        table = table[table["area_code"].isin(kommuner)]
+        body = []
+        for r in table.itertuples():
+            hidden = bool(r.suppressed)
+            vs = "–"
+            if hasattr(r, "vs_region_diff") and pd.notna(getattr(r, "vs_region_diff", np.nan)):
+                sig = r.vs_region_p < 1 - self.level
+                vs = (("Højere" if r.vs_region_diff > 0 else "Lavere") if sig else "Som resten")
+            body.append([_esc(geography.display_name("kommune", r.area_code)),
+                         f"{report.pct(r.estimate, suppressed=hidden)} {report.ci(r.ci_low, r.ci_high, suppressed=hidden)}",
+                         vs])
+        return (f"<h5>Kommunerne i {_esc(geography.area('region', region_code)['area_name'])}, "
+                f"{int(latest['year'])}</h5>" + _table(["Kommune", "Andel", "Mod resten af regionen"], body,
+                                                       numeric={1}))
+
+    def _indicator_section(self, ind: Indicator) -> str:
+        parts = [f"<h4>{_esc(_label_with_population(ind))}</h4>"]
+        sentences = self._sentences(ind)
+        parts.append("<p>" + " ".join(_esc(s) for s in sentences) + "</p>")
+        parts.append(self._trend_figure(ind))
+        if ind.source == "survey" and (ind.population.age_max is None or ind.population.age_max >= 25):
+            parts.append(self._gradient_figure(ind))
+        note = ind.comparability
+        parts.append(f'<p class="footnote">{_esc(ind.definition)} {_esc(note)}</p>')
+        return "\n".join(parts)
+
+    def _sentences(self, ind: Indicator) -> list[str]:
+        status = self._status_row(ind)
+        latest = self._latest(ind)
+        out = []
+        if latest is None:
+            return [f"{ind.label} er ikke målt for {self.name}."]
+        if status is None or pd.isna(status.get("year_from")):
+            out.append(report.change_sentence(ind, self.name, None, None, int(latest["year"]),
+                                              latest["estimate"], suppressed=bool(latest["suppressed"])))
+        else:
+            hidden = bool(latest["suppressed"]) or pd.isna(status.get("estimate_from")) or pd.isna(
+                status.get("estimate_to"))
+            out.append(report.change_sentence(
+                ind, self.name, int(status["year_from"]), status.get("estimate_from"),
+                int(status["year_to"]), status.get("estimate_to"), status.get("p_value"),
+                status=status["status"], suppressed=hidden, alpha=1 - self.level))
+        if self.region is not None:
+            out.append(report.comparison_sentence(self.name, str(self.region["area_name"]),
+                                                  latest.get("vs_region_diff"), latest.get("vs_region_p"),
+                                                  bool(latest["suppressed"]), alpha=1 - self.level))
+        if self.level_name != "land" and ind.source == "survey":
+            out.append(report.comparison_sentence(self.name, geography.COUNTRY_NAME,
+                                                  latest.get("vs_land_diff"), latest.get("vs_land_p"),
+                                                  bool(latest["suppressed"]), alpha=1 - self.level))
+        if ind.source == "survey" and (ind.population.age_max is None or ind.population.age_max >= 25):
+            row = self._inequality(ind, int(latest["year"]))
+            gap = self._one("gap_change", ind)
+            out.append(report.gap_sentence(
+                None if row is None else row.get("d"), None if row is None else row.get("sii"),
+                None if gap is None else gap.get("gap"), direction=ind.direction,
+                baseline_year=self.agreement.baseline_wave,
+                suppressed=row is None or pd.isna(row.get("d"))))
+        trend_row = self._one("register_trends" if ind.source == "register" else "trends", ind)
+        if trend_row is not None and pd.notna(trend_row.get("projected")):
+            out.append(report.projection_sentence(
+                trend_row["projected"], trend_row["projected_pi_low"], trend_row["projected_pi_high"],
+                trend_row.get("prob_desired_side"), int(trend_row["n_waves"]),
+                target_year=self.agreement.period_end,
+                baseline_year=self.agreement.baseline_wave if ind.source == "survey" else self.agreement.period_start - 1))
+        return out
+
+    def _trend_figure(self, ind: Indicator) -> str:
+        frames = []
+        for level, code, name in self._areas_compared():
+            rows = self._estimates(ind, level, code)
+            if level != "land":
+                rows = rows[rows["year"].isin(self.agreement.kommune_waves)] if ind.source == "survey" else rows
+            frames.append(rows.assign(label=name))
+        series = pd.concat(frames, ignore_index=True)
+        if series.empty:
+            return ""
+        series = series[["label", "year", "estimate", "ci_low", "ci_high", "suppressed"]]
+        title = f"{ind.label}, {ind.population.label}"
+        covid = ("Bølgen i 2021 blev indsamlet under COVID-19-restriktioner."
+                 if ind.source == "survey" and 2021 in set(series["year"]) else None)
+        baseline = self.agreement.baseline_wave if ind.source == "survey" else self.agreement.period_start - 1
+        fig = plots.trend_chart(series, title=title, baseline_year=baseline, note=covid)
+        return plots.figure_html(fig, alt=plots.alt_text_trend(series, title, baseline_year=baseline),
+                                 dpi=FIGURE_DPI)
+
+    def _gradient_figure(self, ind: Indicator) -> str:
+        latest = self._latest(ind)
+        if latest is None:
+            return ""
+        rows = self._estimates(ind, breakdown="education")
+        rows = rows[rows["year"] == latest["year"]]
+        if rows.empty:
+            return ""
+        groups = rows[["group", "estimate", "ci_low", "ci_high", "suppressed"]]
+        title = f"{ind.label} efter uddannelse, {int(latest['year'])} (25 år og derover)"
+        fig = plots.gradient_chart(groups, title=title)
+        return plots.figure_html(fig, alt=plots.alt_text_gradient(groups, title), dpi=FIGURE_DPI)
+
+    def _activity_table(self, objective_id: str, question: str) -> str:
+        rows = self._activity_rows()
+        rows = rows[rows["objective"] == objective_id].sort_values(["sundhedsklynge", "year"])
+        if rows.empty:
+            return ('<p class="meta">Sundhedsklyngernes status opgøres for klyngerne i '
+                    f"{_esc(geography.area('region', self.agreement.region_code)['area_name'])}.</p>")
+        body = [[_esc(r.sundhedsklynge), str(int(r.year)), _esc(r.status_label), _esc(r.text)]
+                for r in rows.itertuples()]
+        return (f"<p><em>{_esc(question)}</em></p>"
+                + _table(["Sundhedsklynge", "År", "Status", "Beskrivelse"], body, numeric={1}))
+
+    def methods(self) -> Html:
+        """Definitions, weighting, CI method, suppression rule and provenance."""
+        rules = self.manifest.get("rules", {})
+        min_n = rules.get("min_n", disclosure.Rules().min_n)
+        inputs = self.manifest.get("inputs", {})
+        items = "".join(f"<li><code>{_esc(name)}</code>: sha256 {digest[:16]}…</li>"
+                        for name, digest in inputs.items())
+        return Html(
+            "<h2>Metode og datagrundlag</h2>"
+            "<p><strong>Sundhedsprofilen</strong> er en spørgeskemaundersøgelse blandt borgere på 16 år og "
+            "derover, udtrukket tilfældigt i hver kommune. Alle tal er vægtede med kalibreringsvægte, "
+            "så de afspejler befolkningen og tager højde for, at nogle grupper svarer mindre end andre. "
+            "Usikkerheden er beregnet designbaseret (Taylor-linearisering med kommunerne som strata), "
+            "som i R-pakken survey. Konfidensintervaller for andele er beregnet på logit-skala. "
+            "Forskelle mellem år er testet som uafhængige stikprøver; et område sammenlignes med resten "
+            "af regionen eller landet.</p>"
+            f"<p><strong>Status</strong> sammenligner seneste måling med basisåret "
+            f"{self.agreement.baseline_wave} (registerdata: {self.agreement.period_start - 1}). "
+            "<strong>Uddannelsesforskellen</strong> er opgjort for 25 år og derover: D er forskellen mellem "
+            "grundskole og lang videregående uddannelse, SII er hældningsindekset fra en vægtet logistisk "
+            "model på uddannelsens relative rang. <strong>Fremskrivningen</strong> til "
+            f"{self.agreement.period_end} bygger på en vægtet logistisk trendmodel over de sammenlignelige "
+            "målinger.</p>"
+            f"<p><strong>Diskretion:</strong> Der vises ingen tal bygget på færre end {min_n} svar, ingen andele "
+            "med færre end 5 personer med eller uden udfaldet, og ingen tal, der kan regnes ud fra andre "
+            "viste tal. Antal svar er afrundet.</p>"
+            "<p><strong>Registerindikatorer</strong> er opgjort for hele befolkningen; intervallerne "
+            "(Wilson) udtrykker tilfældig variation.</p>"
+            "<h3>Datagrundlag</h3>"
+            f"<ul>{items}</ul>"
+            f"<p class='meta'>Programversion {_esc(self.manifest.get('code_version', ''))}; data beregnet "
+            f"{_esc(self.manifest.get('created', ''))}.</p>"
+        )
+
+
+FIGURE_DPI = 110
+
+
+def _label_with_population(ind: Indicator) -> str:
+    """The indicator's label, with the age band added unless the label already names it."""
+    population = ind.population.label
+    if population.split(" ")[0] in ind.label:
+        return ind.label
+    return f"{ind.label}, {population}"
+
+
+def report_join(items: list[str]) -> str:
+    """Danish enumeration: "a, b og c"."""
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " og " + items[-1]
+
+
+def _parse_waves(waves) -> list[int] | None:
+    if waves in (None, "", []):
+        return None
+    if isinstance(waves, str):
+        try:
+            return [int(w) for w in waves.replace(" ", "").split(",") if w]
+        except ValueError:
+            raise ParameterError(f"waves must be a comma-separated list of years, got {waves!r}") from None
+    return [int(w) for w in waves]
