@@ -169,7 +169,14 @@ class _Renderer:
         self.km = None
 
     def _start(self) -> None:
-        self.km = self._kernel_manager_class(kernel_name=KERNEL_NAME, transport="ipc")
+        # IPC sockets in a folder of this worker's own: two workers choosing socket names in
+        # one folder can collide (seen as "Invalid Signature" and unresponsive kernels).
+        import tempfile
+
+        self._socket_dir = tempfile.mkdtemp(prefix="analyse-kernel-")
+        self.km = self._kernel_manager_class(
+            kernel_name=KERNEL_NAME, transport="ipc", ip=os.path.join(self._socket_dir, "kernel")
+        )
         self.km.start_kernel(cwd=self.cwd, env={**os.environ, "MPLBACKEND": "Agg"})
         self._run_hidden(WARM_UP)
 
@@ -195,6 +202,9 @@ class _Renderer:
             except Exception:  # noqa: BLE001 - a dead kernel is already gone
                 pass
             self.km = None
+            import shutil
+
+            shutil.rmtree(getattr(self, "_socket_dir", ""), ignore_errors=True)
 
     def render(self, notebook: Path, parameters: dict) -> tuple[str, dict[str, float]]:
         """Execute the notebook with the parameters; return the HTML body and timings."""

@@ -44,7 +44,7 @@ def _esc(text) -> str:
     return html.escape(str(text))
 
 
-def _table(headers: list[str], rows: list[list[str]], *, numeric: set[int] = frozenset(),
+def _table(headers: list[str], rows: list[list[str] | str], *, numeric: set[int] = frozenset(),
            caption: str | None = None, row_classes: list[str] | None = None) -> str:
     """An HTML table (cells already escaped/formatted), wrapped so it scrolls on a phone."""
     head = "".join(f'<th scope="col" class="{"num" if i in numeric else ""}">{h}</th>'
@@ -52,6 +52,9 @@ def _table(headers: list[str], rows: list[list[str]], *, numeric: set[int] = fro
     body = []
     for r, row in enumerate(rows):
         css = f' class="{row_classes[r]}"' if row_classes and row_classes[r] else ""
+        if isinstance(row, str):  # a heading row across the whole table
+            body.append(f'<tr{css}><td colspan="{len(headers)}">{row}</td></tr>')
+            continue
         cells = "".join(f'<td class="{"num" if i in numeric else ""}">{c}</td>' for i, c in enumerate(row))
         body.append(f"<tr{css}>{cells}</tr>")
     cap = f"<caption>{caption}</caption>" if caption else ""
@@ -236,8 +239,10 @@ class Brief:
                    "Mod resten af regionen", "Mod resten af landet"]
         rows, classes = [], []
         for vision in ag.visions:
+            rows.append(f"{_esc(vision.title)}")
+            classes.append("vision")
             for objective in vision.objectives:
-                rows.append([f"{_esc(objective.text)}"] + [""] * 9)
+                rows.append(f"{_esc(objective.text)}")
                 classes.append("objective")
                 for ind_id in objective.indicators:
                     rows.append(self._status_cells(ag.indicator(ind_id)))
@@ -545,7 +550,7 @@ class Brief:
         if series.empty:
             return ""
         series = series[["label", "year", "estimate", "ci_low", "ci_high", "suppressed"]]
-        title = f"{ind.label}, {ind.population.label}"
+        title = _label_with_population(ind)
         covid = ("Bølgen i 2021 blev indsamlet under COVID-19-restriktioner."
                  if ind.source == "survey" and 2021 in set(series["year"]) else None)
         baseline = self.agreement.baseline_wave if ind.source == "survey" else self.agreement.period_start - 1
