@@ -223,6 +223,9 @@ class _Renderer:
 
         start = time.perf_counter()
         nb = parameterize_notebook(load_notebook_node(str(notebook)), parameters)
+        for cell in nb.cells:  # papermill gives the injected cell a random id: keep output stable
+            if "injected-parameters" in cell.metadata.get("tags", []):
+                cell.id = "injected-parameters"
         client = NotebookClient(
             nb, km=self.km, timeout=CELL_TIMEOUT, kernel_name=KERNEL_NAME,
             resources={"metadata": {"path": self.cwd}},

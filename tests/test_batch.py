@@ -1,0 +1,266 @@
+"""Tests of analyse.batch: rendering briefs with papermill parameters, warm kernels and nbconvert."""
+
+import html
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from analyse import batch
+from analyse.catalogue import load_agreement
+from analyse.errors import ParameterError
+
+ROOT = Path(__file__).resolve().parents[1]
+BRIEF = ROOT / "notebooks" / "brief.ipynb"
+
+
+def _notebook(path: Path, *cells: str) -> Path:
+    """A small test notebook: the brief's parameters cell, then the given code cells."""
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    params = new_code_cell(
+        'agreement_id = "syddanmark-2024-2027"  # agreement\n'
+        'area_level = "kommune"  # level\n'
+        'area_code = "461"  # code\n'
+        'processed_dir = "data/processed"  # processed data\n',
+        metadata={"tags": ["parameters"]},
+    )
+    nb.cells = [params] + [new_code_cell(c) for c in cells]
+    nbformat.write(nb, path)
+    return path
+
+
+def _visible(markup: str) -> str:
+    text = re.sub(r"<style>.*?</style>", " ", markup, flags=re.S)
+    text = re.sub(r'src="data:[^"]+"', "", text)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text)))
+
+
+@pytest.fixture(scope="module")
+def rendered(small_raw, small_processed, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    result = batch.run_briefs(
+        level="kommune",
+        areas=["461"],
+        workers=1,
+        out=out,
+        raw=small_raw,
+        processed=small_processed.processed,
+        notebook=BRIEF,
+        progress=None,
+    )
+    return result
+
+
+def test_run_briefs_renders_a_complete_brief_without_code_or_leftovers(rendered):
+    assert not rendered.failed
+    page = (rendered.out / "kommune-odense.html").read_text(encoding="utf-8")
+    text = _visible(page)
+    for objective in load_agreement().objectives:
+        assert objective.text in text
+    assert "Syntetiske data" in text
+    assert re.search(r"\d+,\d pct\.", text)
+    # No code cells, no tracebacks, no Python leftovers, nothing loaded from outside the file.
+    assert "from analyse" not in page and "Brief.open" not in page
+    assert "Traceback" not in text and "Error" not in text
+    assert not re.search(r"\bnan\b|\bNone\b|\bNaN\b", text)
+    assert not re.search(r'(src|href)="(https?:)?//', page)
+    assert "<script" not in page
+    assert '<html lang="da">' in page
+
+
+def test_run_briefs_writes_index_and_manifest(rendered):
+    index = (rendered.out / "index.html").read_text(encoding="utf-8")
+    assert 'href="kommune-odense.html"' in index
+    assert "Region Syddanmark" in index
+    manifest = json.loads((rendered.out / "manifest.json").read_text(encoding="utf-8"))
+    area = manifest["areas"]["kommune-odense"]
+    assert area["status"] == "ok"
+    assert set(area["timings"]) == {"kernel", "execute", "export"}
+    assert manifest["synthetic"] is True
+    assert manifest["rules"]["min_n"] == 20
+    assert manifest["inputs"]
+
+
+def test_run_briefs_second_run_skips_unchanged_and_force_redoes(
+    rendered, small_raw, small_processed
+):
+    kwargs = dict(
+        level="kommune",
+        areas=["461"],
+        workers=1,
+        out=rendered.out.parent,
+        raw=small_raw,
+        processed=small_processed.processed,
+        notebook=BRIEF,
+        progress=None,
+    )
+    again = batch.run_briefs(**kwargs)
+    assert [r.status for r in again.results] == ["skipped"]
+
+
+def test_run_briefs_continues_past_a_failing_area_and_reports_it(
+    small_raw, small_processed, tmp_path
+):
+    notebook = _notebook(
+        tmp_path / "fails.ipynb",
+        'assert area_code != "147", "injected failure for Frederiksberg"\nprint("ok")',
+    )
+    result = batch.run_briefs(
+        level="kommune",
+        areas=["101", "147", "151"],
+        workers=1,
+        out=tmp_path / "out",
+        raw=small_raw,
+        processed=small_processed.processed,
+        notebook=notebook,
+        progress=None,
+    )
+    status = {r.area_code: r.status for r in result.results}
+    assert status == {"101": "ok", "147": "failed", "151": "ok"}
+    failed = result.failed[0]
+    assert "injected failure for Frederiksberg" in failed.error
+    assert "FAILED kommune 147" in result.summary()
+    assert not (result.out / "kommune-frederiksberg.html").exists()
+    assert not list(result.out.glob(".*.tmp"))
+
+
+def test_warm_kernel_keeps_no_state_from_the_previous_area(small_raw, small_processed, tmp_path):
+    notebook = _notebook(
+        tmp_path / "state.ipynb",
+        'print("previous:", globals().get("previous_area"))\nprevious_area = area_code',
+        "import matplotlib\nprint('rc:', matplotlib.rcParams['lines.linewidth'])\n"
+        "matplotlib.rcParams['lines.linewidth'] = 9",
+    )
+    result = batch.run_briefs(
+        level="kommune",
+        areas=["101", "147"],
+        workers=1,
+        out=tmp_path / "out",
+        raw=small_raw,
+        processed=small_processed.processed,
+        notebook=notebook,
+        progress=None,
+    )
+    assert not result.failed
+    for slug in ("kommune-koebenhavn", "kommune-frederiksberg"):
+        text = _visible((result.out / f"{slug}.html").read_text(encoding="utf-8"))
+        assert "previous: None" in text
+        assert "rc: 1.5" in text
+
+
+def test_warm_kernel_brief_equals_fresh_kernel_brief(
+    rendered, small_raw, small_processed, tmp_path
+):
+    # Frederiksberg rendered after Odense in the same kernel, and alone in a fresh kernel.
+    common = dict(
+        level="kommune",
+        workers=1,
+        raw=small_raw,
+        processed=small_processed.processed,
+        notebook=BRIEF,
+        progress=None,
+    )
+    warm = batch.run_briefs(areas=["461", "147"], out=tmp_path / "warm", **common)
+    fresh = batch.run_briefs(areas=["147"], out=tmp_path / "fresh", **common)
+    a = (warm.out / "kommune-frederiksberg.html").read_bytes()
+    b = (fresh.out / "kommune-frederiksberg.html").read_bytes()
+    assert a == b
+
+
+def test_leak_check_fails_a_brief_that_prints_respondent_rows(small_raw, small_processed, tmp_path):
+    notebook = _notebook(
+        tmp_path / "leaky.ipynb",
+        f'import pandas as pd\nrows = pd.read_parquet(r"{small_raw}/sundhedsprofil_2021.parquet")\n'
+        'rows[["lbnr", "kom", "rygning"]].head(30)',
+    )
+    result = batch.run_briefs(
+        level="kommune",
+        areas=["461"],
+        workers=1,
+        out=tmp_path / "out",
+        raw=small_raw,
+        processed=small_processed.processed,
+        notebook=notebook,
+        progress=None,
+    )
+    assert result.failed and "leak check" in result.failed[0].error
+
+
+def test_run_briefs_rejects_bad_parameters(small_raw, small_processed, tmp_path):
+    with pytest.raises(ParameterError, match="unknown area code"):
+        batch.run_briefs(
+            level="kommune",
+            areas=["999"],
+            raw=small_raw,
+            processed=small_processed.processed,
+            out=tmp_path,
+            progress=None,
+        )
+    with pytest.raises(ParameterError, match="not found"):
+        batch.run_briefs(
+            notebook=tmp_path / "missing.ipynb",
+            raw=small_raw,
+            processed=small_processed.processed,
+            out=tmp_path,
+            progress=None,
+        )
+    with pytest.raises(ParameterError, match="workers"):
+        batch.run_briefs(
+            workers=0,
+            raw=small_raw,
+            processed=small_processed.processed,
+            out=tmp_path,
+            notebook=BRIEF,
+            progress=None,
+        )
+
+
+CHROMIUM = (
+    shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+)
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="headless Chromium is not installed (apt-get install chromium)"
+)
+def test_brief_opens_in_headless_chromium_without_console_errors(rendered, tmp_path):
+    page = rendered.out / "kommune-odense.html"
+    completed = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "Status for målsætningerne" in completed.stdout
+    console = [
+        line for line in completed.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line
+    ]
+    assert console == []

@@ -1,0 +1,118 @@
+"""Tests of analyse.brief: the brief's content from the processed data (in-process, no kernel)."""
+
+import html
+import re
+
+import pytest
+
+from analyse.brief import Brief, report_join
+from analyse.catalogue import load_agreement
+from analyse.disclosure import SUPPRESSED_MARK
+from analyse.errors import ParameterError
+
+
+@pytest.fixture(scope="module")
+def odense(small_processed):
+    return Brief.open(small_processed.processed, area_level="kommune", area_code="461")
+
+
+def _text(markup: str) -> str:
+    """Visible text: tags and embedded images removed, entities decoded, spaces collapsed."""
+    text = re.sub(r"<[^>]+>", " ", re.sub(r'src="data:[^"]+"', "", markup))
+    return re.sub(r"\s+", " ", html.unescape(text))
+
+
+def test_header_names_area_agreement_waves_and_synthetic_mark(odense):
+    header = odense.header()
+    assert "Odense Kommune" in header
+    assert "Sundhedsaftalen 2024-2027" in header
+    assert "2010, 2013, 2017, 2021 og 2025" in header
+    assert "Syntetiske data" in header
+
+
+def test_status_table_has_every_objective_and_primary_indicator(odense):
+    table = odense.status_table()
+    text = _text(table)
+    agreement = load_agreement()
+    for objective in agreement.objectives:
+        assert objective.text in text
+        for ind_id in objective.indicators:
+            assert agreement.indicator(ind_id).label in text
+    # Danish formatting: decimal commas, "pct.", no English or missing-value leftovers.
+    assert re.search(r"\d+,\d pct\.", table)
+    assert not re.search(r"\bnan\b|None|NaN", _text(table))
+
+
+def test_small_scale_cells_show_the_suppression_mark_not_numbers(small_processed):
+    # Læsø (825) at scale 0.05 has only a handful of respondents: every survey number is hidden.
+    brief = Brief.open(small_processed.processed, area_level="kommune", area_code="825")
+    table = _text(brief.status_table())
+    assert SUPPRESSED_MARK in table
+    section = _text(brief.visions())
+    assert "for få svar til at vise tallet" in section
+    assert not re.search(r"\bnan\b|None", section)
+
+
+def test_visions_have_sentences_figures_with_alt_text_and_no_nan(odense):
+    html = odense.visions()
+    assert html.count("<figure") >= 11
+    assert all('alt="' in img and 'alt=""' not in img for img in re.findall(r"<img[^>]+>", html))
+    text = _text(html)
+    assert "Hvis udviklingen fortsætter" in text or "for få" in text
+    assert not re.search(r"\bnan\b|None|NaN", text)
+
+
+def test_indicator_detail_and_vision_for_every_indicator(small_processed):
+    brief = Brief.open(small_processed.processed, area_level="region", area_code="1083")
+    agreement = load_agreement()
+    for ind_id in agreement.indicators:
+        html = brief.indicator_detail(ind_id)
+        assert not re.search(r"\bnan\b|None", _text(html)), ind_id
+    for vision in agreement.visions:
+        assert vision.title in _text(brief.vision(vision.id))
+
+
+def test_land_brief_has_no_comparison_with_itself(small_processed):
+    brief = Brief.open(small_processed.processed, area_level="land", area_code="DK")
+    assert "Hele landet" in brief.header()
+    assert "resten af landet" not in _text(brief.visions())
+
+
+def test_methods_names_the_rules_and_the_input_checksums(odense, small_processed):
+    methods = odense.methods()
+    assert "færre end 20 svar" in methods
+    for name in small_processed.manifest["inputs"]:
+        assert name in methods
+
+
+def test_open_rejects_unknown_area_missing_data_and_bad_parameters(small_processed, tmp_path):
+    with pytest.raises(ParameterError, match="unknown kommune code '999'"):
+        Brief.open(small_processed.processed, area_level="kommune", area_code="999")
+    with pytest.raises(ParameterError, match="no processed data"):
+        Brief.open(tmp_path)
+    with pytest.raises(ParameterError, match="confidence_level"):
+        Brief.open(small_processed.processed, confidence_level=95)
+    with pytest.raises(ParameterError, match="waves must be"):
+        Brief.open(small_processed.processed, waves="2021;2025")
+    brief = Brief.open(small_processed.processed)
+    with pytest.raises(ParameterError, match="unknown vision"):
+        brief.vision("nope")
+
+
+def test_confidence_level_changes_the_intervals(small_processed):
+    wide = Brief.open(
+        small_processed.processed, area_level="region", area_code="1083", confidence_level=0.99
+    )
+    narrow = Brief.open(
+        small_processed.processed, area_level="region", area_code="1083", confidence_level=0.9
+    )
+    est_w, est_n = wide.tables["estimates"], narrow.tables["estimates"]
+    shown = est_w["estimate"].notna()
+    assert (
+        (est_w["ci_high"] - est_w["ci_low"])[shown] > (est_n["ci_high"] - est_n["ci_low"])[shown]
+    ).all()
+
+
+def test_report_join_danish_enumeration():
+    assert report_join(["2010", "2013", "2017"]) == "2010, 2013 og 2017"
+    assert report_join(["2025"]) == "2025"
