@@ -28,7 +28,13 @@ TOTAL = "I alt"
 EDUCATION_LOW = "Grundskole"
 EDUCATION_HIGH = "Lang videregående"
 _AREA_TABLES = (
-    "estimates", "status", "trends", "inequality", "gap_change", "register", "register_status",
+    "estimates",
+    "status",
+    "trends",
+    "inequality",
+    "gap_change",
+    "register",
+    "register_status",
     "register_trends",
 )
 
@@ -44,18 +50,28 @@ def _esc(text) -> str:
     return html.escape(str(text))
 
 
-def _table(headers: list[str], rows: list[list[str] | str], *, numeric: set[int] = frozenset(),
-           caption: str | None = None, row_classes: list[str] | None = None) -> str:
+def _table(
+    headers: list[str],
+    rows: list[list[str] | str],
+    *,
+    numeric: set[int] = frozenset(),
+    caption: str | None = None,
+    row_classes: list[str] | None = None,
+) -> str:
     """An HTML table (cells already escaped/formatted), wrapped so it scrolls on a phone."""
-    head = "".join(f'<th scope="col" class="{"num" if i in numeric else ""}">{h}</th>'
-                   for i, h in enumerate(headers))
+    head = "".join(
+        f'<th scope="col" class="{"num" if i in numeric else ""}">{h}</th>'
+        for i, h in enumerate(headers)
+    )
     body = []
     for r, row in enumerate(rows):
         css = f' class="{row_classes[r]}"' if row_classes and row_classes[r] else ""
         if isinstance(row, str):  # a heading row across the whole table
             body.append(f'<tr{css}><td colspan="{len(headers)}">{row}</td></tr>')
             continue
-        cells = "".join(f'<td class="{"num" if i in numeric else ""}">{c}</td>' for i, c in enumerate(row))
+        cells = "".join(
+            f'<td class="{"num" if i in numeric else ""}">{c}</td>' for i, c in enumerate(row)
+        )
         body.append(f"<tr{css}>{cells}</tr>")
     cap = f"<caption>{caption}</caption>" if caption else ""
     return f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
@@ -102,7 +118,9 @@ class Brief:
                 f"no processed data in {processed}: run `analyse build` (or `make run`) first"
             )
         if not 0 < confidence_level < 1:
-            raise ParameterError(f"confidence_level must be between 0 and 1, got {confidence_level}")
+            raise ParameterError(
+                f"confidence_level must be between 0 and 1, got {confidence_level}"
+            )
         agreement = load_agreement(agreement_id)
         area = geography.area(area_level, area_code)
         region = None
@@ -113,12 +131,15 @@ class Brief:
             codes.add(str(region["area_code"]))
         tables = {}
         for name in _AREA_TABLES:
-            tables[name] = pq.read_table(processed / f"{name}.parquet",
-                                         filters=[("area_code", "in", sorted(codes))]).to_pandas()
+            tables[name] = pq.read_table(
+                processed / f"{name}.parquet", filters=[("area_code", "in", sorted(codes))]
+            ).to_pandas()
         tables["activity_status"] = pd.read_parquet(processed / "activity_status.parquet")
         manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
         wave_list = _parse_waves(waves)
-        brief = cls(agreement, area, region, tables, manifest, processed, confidence_level, wave_list)
+        brief = cls(
+            agreement, area, region, tables, manifest, processed, confidence_level, wave_list
+        )
         brief._check_publishable()
         return brief
 
@@ -131,7 +152,9 @@ class Brief:
     def _relevel(self) -> None:
         """Recompute the intervals of the estimates at the brief's confidence level."""
         est = self.tables["estimates"].copy()
-        low, high = proportion_interval(est["estimate"], est["se"], float(est["df"].iloc[0]), self.level)
+        low, high = proportion_interval(
+            est["estimate"], est["se"], float(est["df"].iloc[0]), self.level
+        )
         est["ci_low"], est["ci_high"] = low, high
         est["level"] = self.level
         self.tables["estimates"] = est
@@ -163,20 +186,31 @@ class Brief:
             out.append(("land", geography.COUNTRY_CODE, geography.COUNTRY_NAME))
         return out
 
-    def _estimates(self, indicator: Indicator, level: str | None = None, code: str | None = None,
-                   breakdown: str = "total") -> pd.DataFrame:
+    def _estimates(
+        self,
+        indicator: Indicator,
+        level: str | None = None,
+        code: str | None = None,
+        breakdown: str = "total",
+    ) -> pd.DataFrame:
         table = self.tables["register" if indicator.source == "register" else "estimates"]
-        rows = table[(table["indicator"] == indicator.id) & (table["breakdown"] == breakdown)
-                     & (table["area_level"] == (level or self.level_name))
-                     & (table["area_code"] == (code or self.code))]
+        rows = table[
+            (table["indicator"] == indicator.id)
+            & (table["breakdown"] == breakdown)
+            & (table["area_level"] == (level or self.level_name))
+            & (table["area_code"] == (code or self.code))
+        ]
         if self.waves and indicator.source == "survey":
             rows = rows[rows["year"].isin(self.waves)]
         return rows.sort_values("year")
 
     def _one(self, name: str, indicator: Indicator, **match) -> pd.Series | None:
         table = self.tables[name]
-        mask = (table["indicator"] == indicator.id) & (table["area_level"] == self.level_name) & (
-            table["area_code"] == self.code)
+        mask = (
+            (table["indicator"] == indicator.id)
+            & (table["area_level"] == self.level_name)
+            & (table["area_code"] == self.code)
+        )
         for column, value in match.items():
             mask &= table[column] == value
         rows = table[mask]
@@ -222,8 +256,11 @@ class Brief:
             f'<p class="meta">Aftale: {_esc(ag.title)} ({_esc(ag.parties)}). Data: {_esc(data_text)}. '
             f"Basisår: {ag.baseline_wave}. Udarbejdet {report.date_da(self.today)}.</p>"
         )
-        if self.area.get("region_code") is not pd.NA and self.level_name != "land" and int(
-                self.area["region_code"]) != ag.region_code:
+        if (
+            self.area.get("region_code") is not pd.NA
+            and self.level_name != "land"
+            and int(self.area["region_code"]) != ag.region_code
+        ):
             parts.append(
                 f'<p class="note">Sundhedsaftalen gælder {_esc(geography.area("region", ag.region_code)["area_name"])}. '
                 f"Tallene for {_esc(self.name)} vises, så de kan sammenlignes med aftalens mål.</p>"
@@ -234,9 +271,18 @@ class Brief:
     def status_table(self) -> Html:
         """One row per indicator under each målsætning (DESIGN.md §5.2)."""
         ag = self.agreement
-        headers = ["Indikator", "Seneste måling", f"Basisår {ag.baseline_wave}", "Ændring",
-                   "Ønsket retning", "Status", "Uddannelsesforskel (D / SII)", "Uligheden",
-                   "Mod resten af regionen", "Mod resten af landet"]
+        headers = [
+            "Indikator",
+            "Seneste måling",
+            f"Basisår {ag.baseline_wave}",
+            "Ændring",
+            "Ønsket retning",
+            "Status",
+            "Uddannelsesforskel (D / SII)",
+            "Uligheden",
+            "Mod resten af regionen",
+            "Mod resten af landet",
+        ]
         rows, classes = [], []
         for vision in ag.visions:
             rows.append(f"{_esc(vision.title)}")
@@ -248,10 +294,20 @@ class Brief:
                     rows.append(self._status_cells(ag.indicator(ind_id)))
                     classes.append("")
                 if objective.status_question:
-                    rows.append([
-                        "Sundhedsklyngernes årlige status på aktiviteterne",
-                        self._activity_summary(objective.id), "", "", "", "", "", "", "", "",
-                    ])
+                    rows.append(
+                        [
+                            "Sundhedsklyngernes årlige status på aktiviteterne",
+                            self._activity_summary(objective.id),
+                            "",
+                            "",
+                            "",
+                            "",
+                            "",
+                            "",
+                            "",
+                            "",
+                        ]
+                    )
                     classes.append("")
         legend = (
             '<p class="footnote">Status: ✓ Bedre = statistisk sikker ændring i den ønskede retning; '
@@ -262,38 +318,68 @@ class Brief:
             "SII = hældningsindeks over alle uddannelsesgrupper. "
             f"{_esc(disclosure.footnote())}</p>"
         )
-        return Html("<h2>Status for målsætningerne</h2>"
-                    + _table(headers, rows, numeric={1, 2, 3, 6}, row_classes=classes) + legend)
+        return Html(
+            "<h2>Status for målsætningerne</h2>"
+            + _table(headers, rows, numeric={1, 2, 3, 6}, row_classes=classes)
+            + legend
+        )
 
     def _status_cells(self, ind: Indicator) -> list[str]:
         latest = self._latest(ind)
         status = self._status_row(ind)
-        baseline_year = self.agreement.baseline_wave if ind.source == "survey" else self.agreement.period_start - 1
+        baseline_year = (
+            self.agreement.baseline_wave
+            if ind.source == "survey"
+            else self.agreement.period_start - 1
+        )
         base_rows = self._estimates(ind)
         base = base_rows[base_rows["year"] == baseline_year]
         label = _esc(_label_with_population(ind))
         if latest is None:
             latest_text = "Ikke målt"
         else:
-            latest_text = (f"{report.pct(latest['estimate'], suppressed=bool(latest['suppressed']))} "
-                           f"{report.ci(latest['ci_low'], latest['ci_high'], suppressed=bool(latest['suppressed']))}"
-                           f"<br><span class='meta'>{int(latest['year'])}</span>")
-        base_text = (report.pct(base.iloc[0]["estimate"], suppressed=bool(base.iloc[0]["suppressed"]))
-                     if not base.empty else "Ikke målt")
+            latest_text = (
+                f"{report.pct(latest['estimate'], suppressed=bool(latest['suppressed']))} "
+                f"{report.ci(latest['ci_low'], latest['ci_high'], suppressed=bool(latest['suppressed']))}"
+                f"<br><span class='meta'>{int(latest['year'])}</span>"
+            )
+        base_text = (
+            report.pct(base.iloc[0]["estimate"], suppressed=bool(base.iloc[0]["suppressed"]))
+            if not base.empty
+            else "Ikke målt"
+        )
         if status is None or pd.isna(status.get("change_pp")):
             change_text = disclosure.SUPPRESSED_MARK
         else:
-            change_text = (f"{report.pp(status['change_pp'], in_points=True)}<br>"
-                           f"{report.ci(status['ci_low_pp'], status['ci_high_pp'], in_points=True, points=True)}")
-        status_text = report.status_html(status["status"] if status is not None else "kan ikke vurderes")
+            change_text = (
+                f"{report.pp(status['change_pp'], in_points=True)}<br>"
+                f"{report.ci(status['ci_low_pp'], status['ci_high_pp'], in_points=True, points=True)}"
+            )
+        status_text = report.status_html(
+            status["status"] if status is not None else "kan ikke vurderes"
+        )
         gap_text, gap_status = self._gap_cells(ind, latest)
         vs_region = self._vs_text(latest, "vs_region") if self.region is not None else "–"
         vs_land = self._vs_text(latest, "vs_land") if self.level_name != "land" else "–"
-        return [label, latest_text, base_text, change_text, _esc(ind.desired_label), status_text,
-                gap_text, gap_status, vs_region, vs_land]
+        return [
+            label,
+            latest_text,
+            base_text,
+            change_text,
+            _esc(ind.desired_label),
+            status_text,
+            gap_text,
+            gap_status,
+            vs_region,
+            vs_land,
+        ]
 
     def _gap_cells(self, ind: Indicator, latest: pd.Series | None) -> tuple[str, str]:
-        if ind.source != "survey" or ind.population.age_max is not None and ind.population.age_max < 25:
+        if (
+            ind.source != "survey"
+            or ind.population.age_max is not None
+            and ind.population.age_max < 25
+        ):
             return "–", "–"
         if latest is None:
             return "–", "–"
@@ -303,11 +389,17 @@ class Brief:
         if row is None or pd.isna(row.get("d")):
             return disclosure.SUPPRESSED_MARK, gap_word
         d = report.pp(row["d"], sign=False, unit=False)
-        sii = report.pp(abs(row["sii"]), sign=False, unit=False) if pd.notna(row.get("sii")) else "–"
+        sii = (
+            report.pp(abs(row["sii"]), sign=False, unit=False) if pd.notna(row.get("sii")) else "–"
+        )
         return f"{d} / {sii}", gap_word
 
     def _vs_text(self, latest: pd.Series | None, prefix: str) -> str:
-        if latest is None or f"{prefix}_diff" not in latest or pd.isna(latest.get(f"{prefix}_diff")):
+        if (
+            latest is None
+            or f"{prefix}_diff" not in latest
+            or pd.isna(latest.get(f"{prefix}_diff"))
+        ):
             return "–"
         diff, p = latest[f"{prefix}_diff"], latest[f"{prefix}_p"]
         if p >= 1 - self.level:
@@ -336,22 +428,71 @@ class Brief:
             return "Ingen statusopgørelse for området"
         latest = rows[rows["year"] == rows["year"].max()]
         counts = latest["status_label"].value_counts()
-        return _esc(f"{int(latest['year'].iloc[0])}: " + ", ".join(f"{v} × {k.lower()}" if len(latest) > 1
-                                                                    else k for k, v in counts.items()))
+        return _esc(
+            f"{int(latest['year'].iloc[0])}: "
+            + ", ".join(f"{v} × {k.lower()}" if len(latest) > 1 else k for k, v in counts.items())
+        )
 
     def visions(self) -> Html:
-        """Per vision: per målsætning the indicators' sentences and figures."""
+        """Per vision: per målsætning the indicators' sentences and figures, then the education
+        gap over time for the vision's indicators."""
         parts = []
         for vision in self.agreement.visions:
             parts.append(f"<h2>{_esc(vision.title)}</h2>")
+            indicators = []
             for objective in vision.objectives:
                 parts.append(f"<h3>{_esc(objective.text)}</h3>")
                 parts.append(f'<p class="meta">Opfølgning: {_esc(objective.follow_up)}</p>')
                 for ind_id in objective.indicators:
-                    parts.append(self._indicator_section(self.agreement.indicator(ind_id)))
+                    indicators.append(self.agreement.indicator(ind_id))
+                    parts.append(self._indicator_section(indicators[-1]))
                 if objective.status_question:
                     parts.append(self._activity_table(objective.id, objective.status_question))
+            parts.append(self._sii_figure(vision.title, indicators))
         return Html("\n".join(parts))
+
+    def _sii_figure(self, vision_title: str, indicators: list[Indicator]) -> str:
+        """SII over the waves for the vision's survey indicators with an education measure."""
+        table = self.tables["inequality"]
+        frames = []
+        for ind in indicators:
+            if ind.source != "survey" or (
+                ind.population.age_max is not None and ind.population.age_max < 25
+            ):
+                continue
+            rows = table[
+                (table["indicator"] == ind.id)
+                & (table["dimension"] == "education")
+                & (table["area_level"] == self.level_name)
+                & (table["area_code"] == self.code)
+            ]
+            if self.level_name != "land":
+                rows = rows[rows["year"].isin(self.agreement.kommune_waves)]
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "label": ind.short_label[:1].upper() + ind.short_label[1:],
+                        "year": rows["year"],
+                        "sii": rows["sii"],
+                        "ci_low": rows["sii_ci_low"],
+                        "ci_high": rows["sii_ci_high"],
+                        "suppressed": rows["sii"].isna(),
+                    }
+                )
+            )
+        if not frames:
+            return ""
+        series = pd.concat(frames, ignore_index=True)
+        if series["sii"].notna().sum() == 0:
+            return (
+                f'<p class="meta">Uddannelsesforskellen over tid kan ikke vises for {_esc(self.name)}: '
+                f"{_esc(disclosure.SUPPRESSED_TEXT)}.</p>"
+            )
+        title = f"Uddannelsesforskel over tid (SII), 25 år og derover — {self.name}"
+        fig = plots.sii_chart(series, title=title, baseline_year=self.agreement.baseline_wave)
+        return "<h3>Uligheden over tid</h3>" + plots.figure_html(
+            fig, alt=plots.alt_text_sii(series, title), dpi=FIGURE_DPI
+        )
 
     def vision(self, vision_id: str) -> Html:
         """One vision's section (as in :meth:`visions`)."""
@@ -379,16 +520,33 @@ class Brief:
 
     def _breakdown_table(self, ind: Indicator) -> str:
         table = self.tables["register" if ind.source == "register" else "estimates"]
-        rows = table[(table["indicator"] == ind.id) & (table["area_level"] == self.level_name)
-                     & (table["area_code"] == self.code) & (table["breakdown"] != "total")]
+        rows = table[
+            (table["indicator"] == ind.id)
+            & (table["area_level"] == self.level_name)
+            & (table["area_code"] == self.code)
+            & (table["breakdown"] != "total")
+        ]
         latest = self._latest(ind)
         if rows.empty or latest is None:
             return ""
-        years = [y for y in (self.agreement.baseline_wave if ind.source == "survey"
-                             else self.agreement.period_start - 1, int(latest["year"])) if y in set(rows["year"])]
+        years = [
+            y
+            for y in (
+                self.agreement.baseline_wave
+                if ind.source == "survey"
+                else self.agreement.period_start - 1,
+                int(latest["year"]),
+            )
+            if y in set(rows["year"])
+        ]
         years = sorted(set(years))
-        names = {"sex": "Køn", "age_group": "Alder", "sex_age": "Køn og alder", "education": "Uddannelse (25+)",
-                 "labour_market": "Arbejdsmarkedstilknytning"}
+        names = {
+            "sex": "Køn",
+            "age_group": "Alder",
+            "sex_age": "Køn og alder",
+            "education": "Uddannelse (25+)",
+            "labour_market": "Arbejdsmarkedstilknytning",
+        }
         body = []
         for breakdown in ("sex", "age_group", "education", "labour_market"):
             part = rows[rows["breakdown"] == breakdown]
@@ -401,14 +559,18 @@ class Brief:
                         continue
                     c = cell.iloc[0]
                     hidden = bool(c["suppressed"])
-                    cells.append(f"{report.pct(c['estimate'], suppressed=hidden)} "
-                                 f"{report.ci(c['ci_low'], c['ci_high'], suppressed=hidden)}")
+                    cells.append(
+                        f"{report.pct(c['estimate'], suppressed=hidden)} "
+                        f"{report.ci(c['ci_low'], c['ci_high'], suppressed=hidden)}"
+                    )
                 body.append(cells)
         if not body:
             return ""
-        return ("<h5>Efter køn, alder, uddannelse og arbejdsmarkedstilknytning</h5>"
-                + _table(["Opdeling", "Gruppe"] + [str(y) for y in years], body,
-                         numeric=set(range(2, 2 + len(years)))))
+        return "<h5>Efter køn, alder, uddannelse og arbejdsmarkedstilknytning</h5>" + _table(
+            ["Opdeling", "Gruppe"] + [str(y) for y in years],
+            body,
+            numeric=set(range(2, 2 + len(years))),
+        )
 
     def _model_table(self, ind: Indicator) -> str:
         row = self._one("register_trends" if ind.source == "register" else "trends", ind)
@@ -416,25 +578,49 @@ class Brief:
             return ""
         body = [
             ["Målinger i modellen", _esc(row.get("waves", ""))],
-            ["Odds ratio pr. år", f"{report.ratio(row['odds_ratio'], 3)} "
-             f"({report.ratio(row['or_ci_low'], 3)}–{report.ratio(row['or_ci_high'], 3)})"],
-            ["Gennemsnitlig ændring pr. år", f"{report.pp(row['annual_change_pp'], 2, in_points=True)} "
-             f"{report.ci(row['annual_change_ci_low_pp'], row['annual_change_ci_high_pp'], 2, in_points=True, points=True)}"],
+            [
+                "Odds ratio pr. år",
+                f"{report.ratio(row['odds_ratio'], 3)} "
+                f"({report.ratio(row['or_ci_low'], 3)}–{report.ratio(row['or_ci_high'], 3)})",
+            ],
+            [
+                "Gennemsnitlig ændring pr. år",
+                f"{report.pp(row['annual_change_pp'], 2, in_points=True)} "
+                f"{report.ci(row['annual_change_ci_low_pp'], row['annual_change_ci_high_pp'], 2, in_points=True, points=True)}",
+            ],
             ["Test for ændring", report.pvalue(row["annual_change_p_value"])],
         ]
         if pd.notna(row.get("nonlinearity_p_value")):
-            body.append(["Test for afvigelse fra lineær udvikling", report.pvalue(row["nonlinearity_p_value"])])
+            body.append(
+                [
+                    "Test for afvigelse fra lineær udvikling",
+                    report.pvalue(row["nonlinearity_p_value"]),
+                ]
+            )
         if pd.notna(row.get("projected")):
-            body.append([f"Fremskrevet værdi {int(row['projection_year'])}",
-                         f"{report.pct(row['projected'])} {report.ci(row['projected_pi_low'], row['projected_pi_high'])}"])
+            body.append(
+                [
+                    f"Fremskrevet værdi {int(row['projection_year'])}",
+                    f"{report.pct(row['projected'])} {report.ci(row['projected_pi_low'], row['projected_pi_high'])}",
+                ]
+            )
         if pd.notna(row.get("prob_desired_side")):
-            body.append(["Sandsynlighed for at være bedre end basisåret", report.pct(row["prob_desired_side"], 0)])
+            body.append(
+                [
+                    "Sandsynlighed for at være bedre end basisåret",
+                    report.pct(row["prob_desired_side"], 0),
+                ]
+            )
         return "<h5>Udviklingsmodel</h5>" + _table(["", ""], body)
 
     def _inequality_table(self, ind: Indicator) -> str:
         table = self.tables["inequality"]
-        rows = table[(table["indicator"] == ind.id) & (table["dimension"] == "education")
-                     & (table["area_level"] == self.level_name) & (table["area_code"] == self.code)]
+        rows = table[
+            (table["indicator"] == ind.id)
+            & (table["dimension"] == "education")
+            & (table["area_level"] == self.level_name)
+            & (table["area_code"] == self.code)
+        ]
         if rows.empty or (rows["n"] == 0).all():
             return ""
         body = []
@@ -442,21 +628,35 @@ class Brief:
             if r.reason:
                 body.append([str(int(r.year)), _esc(r.reason), "", "", "", ""])
                 continue
-            body.append([
-                str(int(r.year)),
-                f"{report.pp(r.d, unit=False)} {report.ci(r.d_ci_low, r.d_ci_high, points=True)}",
-                f"{report.pp(r.sii, unit=False)} {report.ci(r.sii_ci_low, r.sii_ci_high, points=True)}",
-                f"{report.ratio(r.rii)} ({report.ratio(r.rii_ci_low)}–{report.ratio(r.rii_ci_high)})",
-                report.pct(r.paf) if pd.notna(r.paf) and 0 <= r.paf <= 1 else "–",
-                report.number(abs(r.par_persons)) if pd.notna(r.par_persons) else "–",
-            ])
-        return ("<h5>Uddannelsesforskelle (25 år og derover)</h5>"
-                + _table(["År", "D (procentpoint)", "SII (procentpoint)", "RII", "PAF",
-                          "Personer, der kunne undgå udfaldet (PAR)"], body, numeric={1, 2, 3, 4, 5})
-                + '<p class="footnote">D: grundskole minus lang videregående uddannelse. SII/RII: hældnings- og '
-                  "ulighedsindeks fra en vægtet logistisk model på uddannelsens relative rang. PAF/PAR: andel og "
-                  "antal personer, der ikke ville have udfaldet, hvis alle havde samme forekomst som borgere med "
-                  "lang videregående uddannelse.</p>")
+            body.append(
+                [
+                    str(int(r.year)),
+                    f"{report.pp(r.d, unit=False)} {report.ci(r.d_ci_low, r.d_ci_high, points=True)}",
+                    f"{report.pp(r.sii, unit=False)} {report.ci(r.sii_ci_low, r.sii_ci_high, points=True)}",
+                    f"{report.ratio(r.rii)} ({report.ratio(r.rii_ci_low)}–{report.ratio(r.rii_ci_high)})",
+                    report.pct(r.paf) if pd.notna(r.paf) and 0 <= r.paf <= 1 else "–",
+                    report.number(abs(r.par_persons)) if pd.notna(r.par_persons) else "–",
+                ]
+            )
+        return (
+            "<h5>Uddannelsesforskelle (25 år og derover)</h5>"
+            + _table(
+                [
+                    "År",
+                    "D (procentpoint)",
+                    "SII (procentpoint)",
+                    "RII",
+                    "PAF",
+                    "Personer, der kunne undgå udfaldet (PAR)",
+                ],
+                body,
+                numeric={1, 2, 3, 4, 5},
+            )
+            + '<p class="footnote">D: grundskole minus lang videregående uddannelse. SII/RII: hældnings- og '
+            "ulighedsindeks fra en vægtet logistisk model på uddannelsens relative rang. PAF/PAR: andel og "
+            "antal personer, der ikke ville have udfaldet, hvis alle havde samme forekomst som borgere med "
+            "lang videregående uddannelse.</p>"
+        )
 
     def _kommune_table(self, ind: Indicator) -> str:
         if self.level_name == "land":
@@ -469,8 +669,12 @@ class Brief:
             return ""
         table = pq.read_table(
             self.processed / f"{name}.parquet",
-            filters=[("indicator", "=", ind.id), ("area_level", "=", "kommune"), ("breakdown", "=", "total"),
-                     ("year", "=", int(latest["year"]))],
+            filters=[
+                ("indicator", "=", ind.id),
+                ("area_level", "=", "kommune"),
+                ("breakdown", "=", "total"),
+                ("year", "=", int(latest["year"])),
+            ],
         ).to_pandas()
         table = table[table["area_code"].isin(kommuner)]
         body = []
@@ -479,20 +683,28 @@ class Brief:
             vs = "–"
             if hasattr(r, "vs_region_diff") and pd.notna(getattr(r, "vs_region_diff", np.nan)):
                 sig = r.vs_region_p < 1 - self.level
-                vs = (("Højere" if r.vs_region_diff > 0 else "Lavere") if sig else "Som resten")
-            body.append([_esc(geography.display_name("kommune", r.area_code)),
-                         f"{report.pct(r.estimate, suppressed=hidden)} {report.ci(r.ci_low, r.ci_high, suppressed=hidden)}",
-                         vs])
-        return (f"<h5>Kommunerne i {_esc(geography.area('region', region_code)['area_name'])}, "
-                f"{int(latest['year'])}</h5>" + _table(["Kommune", "Andel", "Mod resten af regionen"], body,
-                                                       numeric={1}))
+                vs = ("Højere" if r.vs_region_diff > 0 else "Lavere") if sig else "Som resten"
+            body.append(
+                [
+                    _esc(geography.display_name("kommune", r.area_code)),
+                    f"{report.pct(r.estimate, suppressed=hidden)} {report.ci(r.ci_low, r.ci_high, suppressed=hidden)}",
+                    vs,
+                ]
+            )
+        return (
+            f"<h5>Kommunerne i {_esc(geography.area('region', region_code)['area_name'])}, "
+            f"{int(latest['year'])}</h5>"
+            + _table(["Kommune", "Andel", "Mod resten af regionen"], body, numeric={1})
+        )
 
     def _indicator_section(self, ind: Indicator) -> str:
         parts = [f"<h4>{_esc(_label_with_population(ind))}</h4>"]
         sentences = self._sentences(ind)
         parts.append("<p>" + " ".join(_esc(s) for s in sentences) + "</p>")
         parts.append(self._trend_figure(ind))
-        if ind.source == "survey" and (ind.population.age_max is None or ind.population.age_max >= 25):
+        if ind.source == "survey" and (
+            ind.population.age_max is None or ind.population.age_max >= 25
+        ):
             parts.append(self._gradient_figure(ind))
         note = ind.comparability
         parts.append(f'<p class="footnote">{_esc(ind.definition)} {_esc(note)}</p>')
@@ -505,38 +717,89 @@ class Brief:
         if latest is None:
             return [f"{ind.label} er ikke målt for {self.name}."]
         if status is None or pd.isna(status.get("year_from")):
-            out.append(report.change_sentence(ind, self.name, None, None, int(latest["year"]),
-                                              latest["estimate"], suppressed=bool(latest["suppressed"])))
+            out.append(
+                report.change_sentence(
+                    ind,
+                    self.name,
+                    None,
+                    None,
+                    int(latest["year"]),
+                    latest["estimate"],
+                    suppressed=bool(latest["suppressed"]),
+                )
+            )
         else:
-            hidden = bool(latest["suppressed"]) or pd.isna(status.get("estimate_from")) or pd.isna(
-                status.get("estimate_to"))
-            out.append(report.change_sentence(
-                ind, self.name, int(status["year_from"]), status.get("estimate_from"),
-                int(status["year_to"]), status.get("estimate_to"), status.get("p_value"),
-                status=status["status"], suppressed=hidden, alpha=1 - self.level))
+            hidden = (
+                bool(latest["suppressed"])
+                or pd.isna(status.get("estimate_from"))
+                or pd.isna(status.get("estimate_to"))
+            )
+            out.append(
+                report.change_sentence(
+                    ind,
+                    self.name,
+                    int(status["year_from"]),
+                    status.get("estimate_from"),
+                    int(status["year_to"]),
+                    status.get("estimate_to"),
+                    status.get("p_value"),
+                    status=status["status"],
+                    suppressed=hidden,
+                    alpha=1 - self.level,
+                )
+            )
         if self.region is not None:
-            out.append(report.comparison_sentence(self.name, str(self.region["area_name"]),
-                                                  latest.get("vs_region_diff"), latest.get("vs_region_p"),
-                                                  bool(latest["suppressed"]), alpha=1 - self.level))
+            out.append(
+                report.comparison_sentence(
+                    self.name,
+                    str(self.region["area_name"]),
+                    latest.get("vs_region_diff"),
+                    latest.get("vs_region_p"),
+                    bool(latest["suppressed"]),
+                    alpha=1 - self.level,
+                )
+            )
         if self.level_name != "land" and ind.source == "survey":
-            out.append(report.comparison_sentence(self.name, geography.COUNTRY_NAME,
-                                                  latest.get("vs_land_diff"), latest.get("vs_land_p"),
-                                                  bool(latest["suppressed"]), alpha=1 - self.level))
-        if ind.source == "survey" and (ind.population.age_max is None or ind.population.age_max >= 25):
+            out.append(
+                report.comparison_sentence(
+                    self.name,
+                    geography.COUNTRY_NAME,
+                    latest.get("vs_land_diff"),
+                    latest.get("vs_land_p"),
+                    bool(latest["suppressed"]),
+                    alpha=1 - self.level,
+                )
+            )
+        if ind.source == "survey" and (
+            ind.population.age_max is None or ind.population.age_max >= 25
+        ):
             row = self._inequality(ind, int(latest["year"]))
             gap = self._one("gap_change", ind)
-            out.append(report.gap_sentence(
-                None if row is None else row.get("d"), None if row is None else row.get("sii"),
-                None if gap is None else gap.get("gap"), direction=ind.direction,
-                baseline_year=self.agreement.baseline_wave,
-                suppressed=row is None or pd.isna(row.get("d"))))
+            out.append(
+                report.gap_sentence(
+                    None if row is None else row.get("d"),
+                    None if row is None else row.get("sii"),
+                    None if gap is None else gap.get("gap"),
+                    direction=ind.direction,
+                    baseline_year=self.agreement.baseline_wave,
+                    suppressed=row is None or pd.isna(row.get("d")),
+                )
+            )
         trend_row = self._one("register_trends" if ind.source == "register" else "trends", ind)
         if trend_row is not None and pd.notna(trend_row.get("projected")):
-            out.append(report.projection_sentence(
-                trend_row["projected"], trend_row["projected_pi_low"], trend_row["projected_pi_high"],
-                trend_row.get("prob_desired_side"), int(trend_row["n_waves"]),
-                target_year=self.agreement.period_end,
-                baseline_year=self.agreement.baseline_wave if ind.source == "survey" else self.agreement.period_start - 1))
+            out.append(
+                report.projection_sentence(
+                    trend_row["projected"],
+                    trend_row["projected_pi_low"],
+                    trend_row["projected_pi_high"],
+                    trend_row.get("prob_desired_side"),
+                    int(trend_row["n_waves"]),
+                    target_year=self.agreement.period_end,
+                    baseline_year=self.agreement.baseline_wave
+                    if ind.source == "survey"
+                    else self.agreement.period_start - 1,
+                )
+            )
         return out
 
     def _trend_figure(self, ind: Indicator) -> str:
@@ -544,19 +807,31 @@ class Brief:
         for level, code, name in self._areas_compared():
             rows = self._estimates(ind, level, code)
             if level != "land":
-                rows = rows[rows["year"].isin(self.agreement.kommune_waves)] if ind.source == "survey" else rows
+                rows = (
+                    rows[rows["year"].isin(self.agreement.kommune_waves)]
+                    if ind.source == "survey"
+                    else rows
+                )
             frames.append(rows.assign(label=name))
         series = pd.concat(frames, ignore_index=True)
         if series.empty:
             return ""
         series = series[["label", "year", "estimate", "ci_low", "ci_high", "suppressed"]]
         title = _label_with_population(ind)
-        covid = ("Bølgen i 2021 blev indsamlet under COVID-19-restriktioner."
-                 if ind.source == "survey" and 2021 in set(series["year"]) else None)
-        baseline = self.agreement.baseline_wave if ind.source == "survey" else self.agreement.period_start - 1
+        covid = (
+            "Bølgen i 2021 blev indsamlet under COVID-19-restriktioner."
+            if ind.source == "survey" and 2021 in set(series["year"])
+            else None
+        )
+        baseline = (
+            self.agreement.baseline_wave
+            if ind.source == "survey"
+            else self.agreement.period_start - 1
+        )
         fig = plots.trend_chart(series, title=title, baseline_year=baseline, note=covid)
-        return plots.figure_html(fig, alt=plots.alt_text_trend(series, title, baseline_year=baseline),
-                                 dpi=FIGURE_DPI)
+        return plots.figure_html(
+            fig, alt=plots.alt_text_trend(series, title, baseline_year=baseline), dpi=FIGURE_DPI
+        )
 
     def _gradient_figure(self, ind: Indicator) -> str:
         latest = self._latest(ind)
@@ -575,20 +850,27 @@ class Brief:
         rows = self._activity_rows()
         rows = rows[rows["objective"] == objective_id].sort_values(["sundhedsklynge", "year"])
         if rows.empty:
-            return ('<p class="meta">Sundhedsklyngernes status opgøres for klyngerne i '
-                    f"{_esc(geography.area('region', self.agreement.region_code)['area_name'])}.</p>")
-        body = [[_esc(r.sundhedsklynge), str(int(r.year)), _esc(r.status_label), _esc(r.text)]
-                for r in rows.itertuples()]
-        return (f"<p><em>{_esc(question)}</em></p>"
-                + _table(["Sundhedsklynge", "År", "Status", "Beskrivelse"], body, numeric={1}))
+            return (
+                '<p class="meta">Sundhedsklyngernes status opgøres for klyngerne i '
+                f"{_esc(geography.area('region', self.agreement.region_code)['area_name'])}.</p>"
+            )
+        body = [
+            [_esc(r.sundhedsklynge), str(int(r.year)), _esc(r.status_label), _esc(r.text)]
+            for r in rows.itertuples()
+        ]
+        return f"<p><em>{_esc(question)}</em></p>" + _table(
+            ["Sundhedsklynge", "År", "Status", "Beskrivelse"], body, numeric={1}
+        )
 
     def methods(self) -> Html:
         """Definitions, weighting, CI method, suppression rule and provenance."""
         rules = self.manifest.get("rules", {})
         min_n = rules.get("min_n", disclosure.Rules().min_n)
         inputs = self.manifest.get("inputs", {})
-        items = "".join(f"<li><code>{_esc(name)}</code>: sha256 {digest[:16]}…</li>"
-                        for name, digest in inputs.items())
+        items = "".join(
+            f"<li><code>{_esc(name)}</code>: sha256 {digest[:16]}…</li>"
+            for name, digest in inputs.items()
+        )
         return Html(
             "<h2>Metode og datagrundlag</h2>"
             "<p><strong>Sundhedsprofilen</strong> er en spørgeskemaundersøgelse blandt borgere på 16 år og "
@@ -643,5 +925,7 @@ def _parse_waves(waves) -> list[int] | None:
         try:
             return [int(w) for w in waves.replace(" ", "").split(",") if w]
         except ValueError:
-            raise ParameterError(f"waves must be a comma-separated list of years, got {waves!r}") from None
+            raise ParameterError(
+                f"waves must be a comma-separated list of years, got {waves!r}"
+            ) from None
     return [int(w) for w in waves]

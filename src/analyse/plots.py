@@ -186,7 +186,12 @@ def _wrap(text: str, width: int) -> str:
 
 
 def _new_figure(
-    title: str, notes: Sequence[str], *, legend: bool = False, tick_lines: int = 1
+    title: str,
+    notes: Sequence[str],
+    *,
+    legend: bool = False,
+    tick_lines: int = 1,
+    legend_rows: int = 1,
 ) -> tuple[Figure, object]:
     """A figure with fixed margins, a left-aligned title and footnotes under the axes.
 
@@ -201,8 +206,15 @@ def _new_figure(
     title_lines = title_text.count("\n") + 1
     note_lines = note_text.count("\n") + 1 if note_text else 0
     width = FIGSIZE[0]
-    height = FIGSIZE[1] + 0.17 * note_lines + 0.2 * (title_lines - 1) + 0.16 * (tick_lines - 1)
-    top = 0.12 + 0.22 * title_lines + (0.38 if legend else 0.12)
+    extra_legend = 0.24 * (legend_rows - 1) if legend else 0.0
+    height = (
+        FIGSIZE[1]
+        + 0.17 * note_lines
+        + 0.2 * (title_lines - 1)
+        + 0.16 * (tick_lines - 1)
+        + extra_legend
+    )
+    top = 0.12 + 0.22 * title_lines + (0.38 + extra_legend if legend else 0.12)
     bottom = 0.62 + 0.16 * (tick_lines - 1) + (0.17 * note_lines + 0.08 if note_lines else 0)
     fig = Figure(figsize=(width, height))
     FigureCanvasAgg(fig)
@@ -447,7 +459,8 @@ def sii_chart(
     """The slope index of inequality over the waves, in percentage points, with a zero line.
 
     ``series`` has ``year``, ``sii``, ``ci_low``, ``ci_high`` (differences of proportions, -1 to
-    1) and optionally ``suppressed``; suppressed or missing waves are gaps. Raises
+    1) and optionally ``suppressed``; suppressed or missing waves are gaps. With a ``label``
+    column (e.g. one per indicator) each label is its own line with a legend. Raises
     :class:`ParameterError` as :func:`trend_chart`.
     """
     function = "sii_chart"
@@ -463,23 +476,61 @@ def sii_chart(
         "SII: forskellen i procentpoint mellem toppen og bunden af uddannelsesskalaen, beregnet "
         "ud fra alle uddannelsesgrupper. Over 0: andelen stiger med uddannelse."
     )
+    labels = (
+        list(dict.fromkeys(frame["label"].astype(str))) if "label" in frame.columns else ["SII"]
+    )
+    label_of = frame["label"].astype(str).to_numpy() if "label" in frame.columns else None
     with mpl.rc_context(_RC):
-        fig, ax = _new_figure(title, notes)
-        y, low, high = values["sii"], values["ci_low"], values["ci_high"]
+        legend_columns = 2
+        shown_labels = {label: _wrap(label, 34) for label in labels}
+        lines = sum(text.count("\n") for text in shown_labels.values())
+        fig, ax = _new_figure(
+            title,
+            notes,
+            legend=len(labels) > 1,
+            legend_rows=-(-len(labels) // legend_columns) + -(-lines // legend_columns),
+        )
         ax.axhline(0, color="0.1", lw=1, zorder=1)
-        whisker = ~hidden & np.isfinite(low) & np.isfinite(high)
-        if whisker.any():
-            ax.errorbar(
-                years[whisker],
-                y[whisker],
-                yerr=[y[whisker] - low[whisker], high[whisker] - y[whisker]],
-                fmt="none",
-                ecolor=OKABE_ITO[0],
-                capsize=4,
-                lw=1.2,
-                zorder=2,
+        # Several indicators: one line each (colour, line style and marker), dodged a little on
+        # the x axis so the intervals do not hide each other.
+        for i, label in enumerate(labels):
+            rows = np.arange(len(frame)) if label_of is None else np.flatnonzero(label_of == label)
+            x = years[rows] + (i - (len(labels) - 1) / 2) * 0.25
+            y, low, high = (values[c][rows] for c in ("sii", "ci_low", "ci_high"))
+            colour = OKABE_ITO[i % len(OKABE_ITO)]
+            whisker = ~hidden[rows] & np.isfinite(low) & np.isfinite(high)
+            if whisker.any():
+                ax.errorbar(
+                    x[whisker],
+                    y[whisker],
+                    yerr=[y[whisker] - low[whisker], high[whisker] - y[whisker]],
+                    fmt="none",
+                    ecolor=colour,
+                    capsize=3,
+                    lw=1.1,
+                    zorder=2,
+                )
+            ax.plot(
+                x,
+                np.where(hidden[rows], np.nan, y),
+                color=colour,
+                linestyle=LINESTYLES[i % len(LINESTYLES)],
+                marker=MARKERS[i % len(MARKERS)],
+                markersize=6,
+                lw=2,
+                zorder=3,
+                label=shown_labels[label],
             )
-        ax.plot(years, y, color=OKABE_ITO[0], marker="o", markersize=6, lw=2, zorder=3, label="SII")
+        if len(labels) > 1:
+            ax.legend(
+                loc="lower left",
+                bbox_to_anchor=(0.0, 1.02),
+                ncols=legend_columns,
+                frameon=False,
+                borderaxespad=0.0,
+                handlelength=3.2,
+            )
+        y, low, high = values["sii"], values["ci_low"], values["ci_high"]
         waves = np.unique(years[np.isfinite(years)])
         ax.xaxis.set_major_locator(FixedLocator(waves))
         ax.xaxis.set_major_formatter(_YEAR_TICKS)
@@ -597,18 +648,27 @@ def alt_text_gradient(groups: pd.DataFrame, title: str) -> str:
 
 
 def alt_text_sii(series: pd.DataFrame, title: str) -> str:
-    """Danish text alternative for :func:`sii_chart`: the SII of every wave in procentpoint."""
+    """Danish text alternative for :func:`sii_chart`: the SII of every wave in procentpoint
+    (per label, when the series has a ``label`` column)."""
     function = "alt_text_sii"
     frame = _check_frame(series, SII_COLUMNS, function, "series")
     frame = frame.sort_values("year", kind="stable").reset_index(drop=True)
     values = _proportions(frame, ("sii",), function, signed=True, scale=1)["sii"]
     hidden = _hidden(frame)
     years = _numeric(frame, "year", function)
-    parts = [
-        f"{int(years[i])}: {_value_or_text(values[i], hidden[i], report.pp)}"
-        for i in range(len(frame))
-    ]
+    labels = frame["label"].astype(str).to_numpy() if "label" in frame.columns else None
+
+    def waves(rows) -> str:
+        return "; ".join(
+            f"{int(years[i])}: {_value_or_text(values[i], hidden[i], report.pp)}" for i in rows
+        )
+
+    if labels is None:
+        body = waves(range(len(frame)))
+    else:
+        body = " ".join(
+            f"{label}: {waves(np.flatnonzero(labels == label))}." for label in dict.fromkeys(labels)
+        )
     return _sentence(
-        f"Diagram over ulighedens hældningsindeks (SII): {' '.join(title.split())}. "
-        f"{'; '.join(parts)}"
+        f"Diagram over ulighedens hældningsindeks (SII): {' '.join(title.split())}. {body}"
     )
