@@ -1,0 +1,206 @@
+"""Tests of analyse.pipeline.build_processed: the processed tables, the manifest and the cache.
+
+The first build is the session fixture ``small_processed`` (a real, complete build from
+``small_raw``); the tests of the written tables and the manifest use it. Rebuild tests work on
+copies in ``tmp_path`` (the raw delivery and/or the processed folder), so the session's folders
+stay as they are. They test the cache decision, not the statistics, so the slow model-fitting
+steps (trend and inequality models, tested in their own modules) are replaced by a stub table
+there (:func:`fast_models`); cleaning, the estimates cube and disclosure control run for real.
+
+The cache key includes a hash of the package's files. In a shared working copy the package can
+change while the session runs (and the session build then no longer matches), so the reuse and
+rebuild tests pin :func:`analyse.pipeline.code_version` to the version the session build recorded
+(:func:`session_code_version`): they test inputs, rules and ``force``, not code edits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import analyse
+from analyse import disclosure, inequality, pipeline, trend
+from analyse.errors import DataValidationError
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def raw_checksums(raw: Path) -> dict[str, str]:
+    """SHA-256 of every delivered file, worked out independently of the pipeline."""
+    return {
+        p.name: sha256(p)
+        for p in sorted(raw.iterdir())
+        if p.is_file() and not p.name.startswith(".") and p.name != "README.md"
+    }
+
+
+def stamps(folder: Path) -> dict[str, tuple[int, int]]:
+    """(mtime in ns, inode) of every file: a rewrite (atomic replace) changes both."""
+    return {p.name: (p.stat().st_mtime_ns, p.stat().st_ino) for p in folder.iterdir()}
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+STUB = pd.DataFrame({"stub": ["model step replaced in test_pipeline"]})
+
+
+@pytest.fixture
+def fast_models(monkeypatch) -> None:
+    """Replace the slow model fits of a build by a one-row stub table (see module docstring)."""
+    for module, name in (
+        (trend, "trends_for_cube"),
+        (trend, "trends_from_estimates"),
+        (inequality, "inequality_for_cube"),
+        (inequality, "gap_change_for_cube"),
+    ):
+        monkeypatch.setattr(module, name, lambda *args, **kwargs: STUB.copy())
+
+
+@pytest.fixture
+def session_code_version(monkeypatch, small_processed) -> str:
+    """Pin the code part of the cache key to the session build's (see module docstring)."""
+    version = small_processed.manifest["code_version"]
+    monkeypatch.setattr(pipeline, "code_version", lambda: version)
+    return version
+
+
+@pytest.fixture
+def processed_copy(small_processed, tmp_path, session_code_version) -> Path:
+    """A copy of the session's processed folder (timestamps kept), safe to rebuild into."""
+    target = tmp_path / "processed"
+    shutil.copytree(small_processed.processed, target)
+    return target
+
+
+def test_build_processed_writes_every_table_and_the_manifest(small_raw, small_processed):
+    folder = small_processed.processed
+    assert not small_processed.reused
+    for table in pipeline.TABLES:
+        path = folder / f"{table}.parquet"
+        assert path.is_file(), table
+        assert len(pd.read_parquet(path)) == small_processed.manifest["rows"][table], table
+    on_disk = json.loads((folder / pipeline.MANIFEST).read_text(encoding="utf-8"))
+    assert on_disk == small_processed.manifest
+    assert on_disk["synthetic"] is True
+    assert on_disk["inputs"] == raw_checksums(small_raw)
+    assert any(name.startswith("sundhedsprofil_") for name in on_disk["inputs"])
+    assert pipeline.STATUS_FILE in on_disk["inputs"] and pipeline.REGISTER_FILE in on_disk["inputs"]
+    assert on_disk["rules"] == {
+        "min_n": 20,
+        "min_cases": 5,
+        "count_base": 10,
+        "min_weighted_population": 50,
+    }
+    assert re.fullmatch(re.escape(analyse.__version__) + r"\+[0-9a-f]{12}", on_disk["code_version"])
+    assert leftovers(folder) == []
+
+
+def test_build_processed_estimates_are_suppressed(small_processed):
+    cube = pd.read_parquet(small_processed.path("estimates"))
+    assert "suppressed" in cube.columns and "cases" not in cube.columns
+    assert cube["suppressed"].any()
+    shown = cube[~cube["suppressed"]]
+    assert (shown["n"] >= 20).all() and (shown["n"] % 10 == 0).all()
+
+
+def test_build_processed_leaves_raw_files_unchanged(small_raw, small_processed):
+    # The manifest's checksums were taken before the build; the files must still match them.
+    assert raw_checksums(small_raw) == small_processed.manifest["inputs"]
+
+
+def test_build_processed_reuses_when_nothing_changed(small_raw, small_processed, processed_copy):
+    before = stamps(processed_copy)
+    messages: list[str] = []
+    start = time.perf_counter()
+    result = pipeline.build_processed(small_raw, processed_copy, progress=messages.append)
+    elapsed = time.perf_counter() - start
+    assert result.reused is True
+    assert elapsed < 3, f"reusing the cache took {elapsed:.1f} s"
+    assert result.manifest == small_processed.manifest
+    assert stamps(processed_copy) == before  # nothing rewritten
+    assert any("Genbruger" in message for message in messages)
+
+
+def test_build_processed_rebuilds_when_an_input_file_changes(
+    small_raw, processed_copy, tmp_path, fast_models
+):
+    raw = tmp_path / "raw"
+    shutil.copytree(small_raw, raw)
+    old_key = json.loads((processed_copy / pipeline.MANIFEST).read_text())["cache_key"]
+    # The copies alone do not invalidate the cache (the key is about content, not paths) …
+    assert pipeline.build_processed(raw, processed_copy).reused is True
+
+    # … but editing one activity text does.
+    status = raw / pipeline.STATUS_FILE
+    text = status.read_text(encoding="utf-8")
+    assert "Aktiviteten er igangsat" in text
+    status.write_text(
+        text.replace("Aktiviteten er igangsat", "Indsatsen er sat i gang", 1), "utf-8"
+    )
+    before = stamps(processed_copy)
+    checksums_before = raw_checksums(raw)
+
+    result = pipeline.build_processed(raw, processed_copy)
+
+    assert result.reused is False
+    assert result.manifest["cache_key"] != old_key
+    assert result.manifest["inputs"][pipeline.STATUS_FILE] == sha256(status)
+    after = stamps(processed_copy)
+    assert all(after[name] != before[name] for name in before if name.endswith(".parquet"))
+    activity = pd.read_parquet(processed_copy / "activity_status.parquet")
+    assert activity["text"].str.contains("Indsatsen er sat i gang").sum() == 1
+    assert raw_checksums(raw) == checksums_before  # raw is read-only input
+    assert leftovers(processed_copy) == []
+
+
+def test_build_processed_rebuilds_when_the_rules_change(
+    small_raw, small_processed, processed_copy, fast_models
+):
+    rules = disclosure.Rules(min_n=30)
+    result = pipeline.build_processed(small_raw, processed_copy, rules=rules)
+    assert result.reused is False
+    assert result.manifest["cache_key"] != small_processed.manifest["cache_key"]
+    assert result.manifest["rules"]["min_n"] == 30
+    written = json.loads((processed_copy / pipeline.MANIFEST).read_text(encoding="utf-8"))
+    assert written["rules"]["min_n"] == 30
+    cube = pd.read_parquet(processed_copy / "estimates.parquet")
+    assert (cube.loc[~cube["suppressed"], "n"] >= 30).all()
+    assert cube["suppression_reason"].eq("færre end 30 svar").any()
+    # The same rules again: reused.
+    assert pipeline.build_processed(small_raw, processed_copy, rules=rules).reused is True
+    assert leftovers(processed_copy) == []
+
+
+def test_build_processed_force_rebuilds(small_raw, small_processed, processed_copy, fast_models):
+    before = stamps(processed_copy)
+    result = pipeline.build_processed(small_raw, processed_copy, force=True)
+    assert result.reused is False
+    assert result.manifest["cache_key"] == small_processed.manifest["cache_key"]
+    after = stamps(processed_copy)
+    assert all(after[name] != before[name] for name in before)
+    assert pd.read_parquet(processed_copy / "trends.parquet").equals(STUB)  # really recomputed
+    # Same inputs, same code, same rules: the same (really computed) tables.
+    for table in ("estimates", "status", "activity_status"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(processed_copy / f"{table}.parquet"),
+            pd.read_parquet(small_processed.path(table)),
+        )
+    assert leftovers(processed_copy) == []
+
+
+def test_build_processed_missing_raw_folder_raises(tmp_path):
+    processed = tmp_path / "processed"
+    with pytest.raises(DataValidationError, match="does not exist"):
+        pipeline.build_processed(tmp_path / "no-such-folder", processed)
+    assert not processed.exists()
