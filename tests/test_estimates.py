@@ -305,7 +305,17 @@ def _rest_comparison(respondents, agreement, indicator_id, year, in_area, in_par
     both = reference(respondents, agreement, indicator_id, year, domain, breakdown)
     area = both[both["area_code"] == "area"].set_index("group")
     rest = both[both["area_code"] == "rest"].set_index("group")
-    diff = area["estimate"] - rest["estimate"]
+    # The rest must pass the disclosure rules itself (estimate − diff reveals it): otherwise the
+    # cube leaves the comparison out.
+    rules = disclosure.Rules()
+    rest_ok = (
+        (rest["n"] >= rules.min_n)
+        & (rest["cases"] >= rules.min_cases)
+        & (rest["n"] - rest["cases"] >= rules.min_cases)
+    )
+    diff = (area["estimate"] - rest["estimate"]).where(
+        rest_ok.reindex(area.index, fill_value=False)
+    )
     se = np.hypot(area["se"], rest["se"])
     df_whole = _whole_design_df(respondents)
     quantile = stats.t.ppf(0.975, df_whole)
@@ -320,7 +330,10 @@ def _rest_comparison(respondents, agreement, indicator_id, year, in_area, in_par
 
 
 def _assert_comparison(cells: pd.DataFrame, prefix: str, expected: pd.DataFrame) -> None:
-    got = cells.set_index("group").loc[expected.index]
+    got = cells.set_index("group")
+    hidden = got.index.difference(expected.index)
+    assert got.loc[hidden, f"{prefix}_diff"].isna().all()  # rests that break the rules
+    got = got.loc[expected.index]
     for field in ("diff", "ci_low", "ci_high", "p"):
         np.testing.assert_allclose(
             got[f"{prefix}_{field}"], expected[field], rtol=1e-8, atol=1e-12, err_msg=field
@@ -374,7 +387,7 @@ def test_build_klynge_and_region_vs_rest(respondents, agreement, raw_cube):
         in_region.to_numpy(),
         "age_group",
     )
-    assert len(expected) == 7
+    assert 5 <= len(expected) <= 7  # age groups whose rest of the region passes the rules
     _assert_comparison(cells, "vs_region", expected)
 
     everywhere = np.ones(len(respondents), dtype=bool)
@@ -397,16 +410,26 @@ def test_build_comparison_columns_by_level(raw_cube):
     assert land[COMPARISON_COLUMNS].isna().all().all()
     region = raw_cube[raw_cube["area_level"] == "region"]
     assert region[vs_region].isna().all().all()
-    # Missing only where the rest of Denmark has nobody in the group (e.g. a single
-    # førtidspensionist aged 16-24 in the whole wave).
-    land_n = land.set_index(["indicator", "year", "breakdown", "group"])["n"].rename("land_n")
-    region = region.join(land_n, on=["indicator", "year", "breakdown", "group"])
-    rest_empty = region["land_n"] == region["n"]
-    assert (region["vs_land_diff"].notna() == ~rest_empty).all()
-    assert rest_empty.sum() < 10
+    # Missing only where the rest of Denmark breaks the disclosure rules (too few respondents, or
+    # too few with or without the outcome: estimate − diff would reveal it).
+    rules = disclosure.Rules()
+    keys = ["indicator", "year", "breakdown", "group"]
+    land_n = land.set_index(keys)[["n", "cases"]].rename(
+        columns={"n": "land_n", "cases": "land_cases"}
+    )
+    region = region.join(land_n, on=keys)
+    rest_n = region["land_n"] - region["n"]
+    rest_cases = region["land_cases"] - region["cases"]
+    rest_small = (
+        (rest_n < rules.min_n)
+        | (rest_cases < rules.min_cases)
+        | (rest_n - rest_cases < rules.min_cases)
+    )
+    assert (region["vs_land_diff"].notna() == ~rest_small).all()
+    assert rest_small.sum() < 0.05 * len(region)
     for level in ("sundhedsklynge", "kommune"):
         rows = raw_cube[raw_cube["area_level"] == level]
-        assert rows["vs_region_diff"].notna().mean() > 0.9
+        assert rows["vs_region_diff"].notna().mean() > 0.75  # small rests left out
         assert rows["vs_land_diff"].notna().mean() > 0.9
 
 
@@ -673,12 +696,6 @@ def test_build_shown_vs_land_comparison_rests_on_enough_respondents(paired):
     assert not _rest_breaks_rules(table, disclosure.Rules()).any()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (reported, not fixed here: estimates.py/disclosure.py belong to others): a shown "
-    "cell's vs_region_diff reveals the rest-of-region estimate (estimate − diff) even where the "
-    "rest has < 20 respondents or < 5 (non-)cases",
-)
 def test_build_shown_vs_region_comparison_rests_on_enough_respondents(paired):
     # E.g. scale 0.05, seed 5: poor_mental_health_all 2010, klynge hovedstaden-syd, Arbejdsløs:
     # estimate 0.884 and vs_region_diff 0.769 are shown, so the rest of Region Hovedstaden is

@@ -51,8 +51,6 @@ RESET = (
     "matplotlib.pyplot.close('all')\n"
     "matplotlib.rcdefaults()\n"
     "matplotlib.use('Agg')\n"
-    "import gc\n"
-    "gc.collect()\n"
 )
 
 
@@ -181,6 +179,8 @@ class _Renderer:
         self._run_hidden(WARM_UP)
 
     def _run_hidden(self, code: str) -> None:
+        # A short-lived client: a client kept open beside the notebook's own client was seen to
+        # miss replies after a failing cell.
         client = self.km.client()
         client.start_channels()
         try:

@@ -306,7 +306,8 @@ def build(
             cells.insert(0, "indicator", indicator.id)
             cells.insert(4, "breakdown", breakdown)
             pieces.append(cells)
-    cube = _add_comparisons(pd.concat(pieces, ignore_index=True), level, df)
+    rules = rules or disclosure.Rules()
+    cube = _add_comparisons(pd.concat(pieces, ignore_index=True), level, df, rules)
     cube["estimate"], cube["se"] = _ratio_from_sums(cube)
     cube["ci_low"], cube["ci_high"] = proportion_interval(cube["estimate"], cube["se"], df, level)
     cube["n"] = cube["n"].astype("int64")
@@ -350,12 +351,19 @@ _COMPARISON_COLUMNS = [
 ]
 
 
-def _add_comparisons(cells: pd.DataFrame, level: float, df: int) -> pd.DataFrame:
+def _add_comparisons(
+    cells: pd.DataFrame, level: float, df: int, rules: disclosure.Rules
+) -> pd.DataFrame:
     """Area against the rest of its region and the rest of Denmark (same year and group).
 
     The rest of a parent is the parent's strata minus the area's: independent strata, so the
     difference has se = √(se_area² + se_rest²) (DESIGN.md §4). Kommuner and klynger are compared
     with their region and Denmark, regions with Denmark.
+
+    A shown estimate and a shown difference together give the rest's estimate
+    (estimate − difference), so the rest must pass the same disclosure rules as any cell: where it
+    has fewer than ``rules.min_n`` respondents, or fewer than ``rules.min_cases`` with or without
+    the outcome, the comparison is left out (NaN).
     """
     out = cells.copy()
     for col in _COMPARISON_COLUMNS:
@@ -388,6 +396,13 @@ def _add_comparisons(cells: pd.DataFrame, level: float, df: int) -> pd.DataFrame
         parent_sums = keyed.loc[parent_keys[found]].to_numpy()
         rest = pd.DataFrame(parent_sums - children[list(_SUMS)].to_numpy(), columns=list(_SUMS))
         rest_est, rest_se = _ratio_from_sums(rest)
+        rest_n, rest_cases = rest["n"].to_numpy(), np.round(rest["cases"].to_numpy())
+        publishable = (
+            (rest_n >= rules.min_n)
+            & (rest_cases >= rules.min_cases)
+            & (rest_n - rest_cases >= rules.min_cases)
+        )
+        rest_est = np.where(publishable, rest_est, np.nan)
         child_est, child_se = _ratio_from_sums(children[list(_SUMS)].reset_index(drop=True))
         diff = child_est - rest_est
         diff_se = np.sqrt(child_se**2 + rest_se**2)
