@@ -22,6 +22,7 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -204,3 +205,35 @@ def test_build_processed_missing_raw_folder_raises(tmp_path):
     with pytest.raises(DataValidationError, match="does not exist"):
         pipeline.build_processed(tmp_path / "no-such-folder", processed)
     assert not processed.exists()
+
+
+def test_suppress_models_blanks_a_trend_resting_on_a_hidden_wave():
+    # Hand-made: kommune 825 has its 2013 cell hidden, kommune 461 none.
+    cube = pd.DataFrame(
+        {
+            "indicator": "daily_smoking",
+            "area_level": "kommune",
+            "area_code": ["825", "825", "461", "461"],
+            "breakdown": "total",
+            "year": [2013, 2021, 2013, 2021],
+            "suppressed": [True, False, False, False],
+        }
+    )
+    trends = pd.DataFrame(
+        {
+            "indicator": "daily_smoking",
+            "area_level": "kommune",
+            "area_code": ["825", "461"],
+            "waves": ["2013,2021", "2013,2021"],
+            "n": [57, 1234],
+            "projected": [0.2, 0.1],
+            "annual_change_pp": [1.0, -0.5],
+            "fit_note": "",
+        }
+    )
+    out = pipeline.suppress_models(trends, cube).set_index("area_code")
+    assert np.isnan(out.loc["825", "projected"]) and np.isnan(out.loc["825", "annual_change_pp"])
+    assert out.loc["825", "fit_note"] == pipeline.MODEL_SUPPRESSED_NOTE
+    assert out.loc["461", "projected"] == 0.1
+    assert out.loc["461", "n"] == 1230  # rounded to 10
+    assert trends["projected"].notna().all()  # input unchanged

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import analyse
@@ -79,7 +80,11 @@ def code_version() -> str:
     root = Path(str(files("analyse")))
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".yml", ".csv") and "__pycache__" not in path.parts:
+        if (
+            path.is_file()
+            and path.suffix in (".py", ".yml", ".csv")
+            and "__pycache__" not in path.parts
+        ):
             digest.update(path.relative_to(root).as_posix().encode())
             digest.update(path.read_bytes())
     return f"{analyse.__version__}+{digest.hexdigest()[:12]}"
@@ -134,6 +139,64 @@ def _write_atomic_text(text: str, path: Path) -> None:
     tmp.replace(path)
 
 
+MODEL_SUPPRESSED_NOTE = "for få svar i en eller flere af målingerne til at vise modellen"
+
+
+def suppress_models(trends: pd.DataFrame, cube: pd.DataFrame) -> pd.DataFrame:
+    """Blank the trend model of an area where any wave it rests on is suppressed in the cube.
+
+    The model is fitted on the respondents of every comparable wave; where a wave's cell is
+    hidden (too few respondents or cases), a fitted slope and projection together with the shown
+    waves could reveal it, so the model's results are not shown either (DESIGN.md §4, the rule of
+    ``analyse.disclosure`` applied to everything derived from the cells).
+    """
+    totals = cube[cube["breakdown"] == "total"]
+    hidden = (
+        totals[totals["suppressed"]]
+        .groupby(["indicator", "area_level", "area_code"])["year"]
+        .apply(lambda years: set(int(y) for y in years))
+    )
+    out = trends.copy()
+    results = [
+        c
+        for c in out.columns
+        if c
+        not in (
+            "indicator",
+            "area_level",
+            "area_code",
+            "breakdown",
+            "group",
+            "input",
+            "waves",
+            "n_waves",
+            "direction",
+            "covid_flag",
+            "note",
+            "projection_note",
+            "fit_note",
+            "method",
+            "level",
+            "formula",
+            "projection_year",
+            "df",
+            "nonlinearity_test",
+        )
+        and pd.api.types.is_numeric_dtype(out[c])
+    ]
+    blank = []
+    for row in out[["indicator", "area_level", "area_code", "waves"]].itertuples():
+        years = hidden.get((row.indicator, row.area_level, row.area_code), set())
+        used = {int(y) for y in str(row.waves).split(",") if y.strip().isdigit()}
+        blank.append(bool(years & used))
+    blank = pd.Series(blank, index=out.index)
+    out.loc[blank, results] = np.nan
+    out.loc[blank, "fit_note"] = MODEL_SUPPRESSED_NOTE
+    if "n" in out.columns:  # respondent counts are only ever shown rounded
+        out["n"] = disclosure.round_count(out["n"])
+    return out
+
+
 def build_processed(
     raw: str | Path = "data/raw",
     processed: str | Path = "data/processed",
@@ -179,35 +242,44 @@ def build_processed(
         say(f"  {label}: {timings[name]:.1f} s")
         return value
 
-    respondents, report = step("clean", "indlæser og renser surveydata", lambda: clean.load_survey(raw))
+    respondents, report = step(
+        "clean", "indlæser og renser surveydata", lambda: clean.load_survey(raw)
+    )
     tables: dict[str, pd.DataFrame] = {}
     tables["estimates"] = step(
-        "estimates", "estimater for alle indikatorer, bølger og områder",
+        "estimates",
+        "estimater for alle indikatorer, bølger og områder",
         lambda: estimates.build(respondents, agreement, rules=rules),
     )
     tables["changes"] = trend.wave_changes(tables["estimates"], agreement)
     tables["status"] = trend.status(tables["changes"], agreement)
     tables["trends"] = step(
-        "trends", "udviklingsmodeller og fremskrivning til 2027",
-        lambda: trend.trends_for_cube(respondents, agreement),
+        "trends",
+        "udviklingsmodeller og fremskrivning til 2027",
+        lambda: suppress_models(trend.trends_for_cube(respondents, agreement), tables["estimates"]),
     )
     tables["inequality"] = step(
-        "inequality", "social ulighed",
+        "inequality",
+        "social ulighed",
         lambda: inequality.inequality_for_cube(respondents, agreement, rules=rules),
     )
     tables["gap_change"] = step(
-        "gap_change", "ændring i uddannelsesforskellen",
+        "gap_change",
+        "ændring i uddannelsesforskellen",
         lambda: inequality.gap_change_for_cube(respondents, agreement, rules=rules),
     )
     register_table = register.read_register(raw / REGISTER_FILE, agreement)
     tables["register"] = step(
-        "register", "registerindikatorer", lambda: register.register_estimates(register_table, rules=rules)
+        "register",
+        "registerindikatorer",
+        lambda: register.register_estimates(register_table, rules=rules),
     )
     tables["register_changes"] = trend.wave_changes(tables["register"], agreement)
     tables["register_status"] = trend.status(tables["register_changes"], agreement)
     register_total = tables["register"][tables["register"]["breakdown"] == "total"]
     tables["register_trends"] = step(
-        "register_trends", "udvikling i registerindikatorer",
+        "register_trends",
+        "udvikling i registerindikatorer",
         lambda: trend.trends_from_estimates(register_total, agreement),
     )
     tables["activity_status"] = register.read_status(raw / STATUS_FILE, agreement)
@@ -229,5 +301,7 @@ def build_processed(
         "rows": {name: int(len(table)) for name, table in tables.items()},
         "timings": timings,
     }
-    _write_atomic_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", processed / MANIFEST)
+    _write_atomic_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", processed / MANIFEST
+    )
     return BuildResult(processed, False, manifest, timings)
