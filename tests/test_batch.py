@@ -264,3 +264,15 @@ def test_brief_opens_in_headless_chromium_without_console_errors(rendered, tmp_p
         line for line in completed.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line
     ]
     assert console == []
+
+
+def test_check_html_renders_the_data_quality_notebook_without_microdata(small_raw, tmp_path, capsys):
+    from analyse.cli import main
+
+    out = tmp_path / "kvalitet.html"
+    assert main(["check", str(small_raw), "--html", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    text = _visible(page)
+    assert "Svarpersoner pr. bølge" in text and "Manglende svar pr. spørgsmål" in text
+    assert not re.search(r"SP\d{2}-\d{6,}", page)  # no respondent ids
+    assert "from analyse" not in page and "Traceback" not in text

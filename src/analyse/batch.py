@@ -124,8 +124,12 @@ def _git_commit() -> str | None:
 
 def _area_key(notebook_bytes: bytes, parameters: dict, cache_key: str, version: str) -> str:
     payload = json.dumps(
-        {"nb": hashlib.sha256(notebook_bytes).hexdigest(), "p": parameters, "data": cache_key,
-         "code": version},
+        {
+            "nb": hashlib.sha256(notebook_bytes).hexdigest(),
+            "p": parameters,
+            "data": cache_key,
+            "code": version,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
@@ -227,7 +231,10 @@ class _Renderer:
             if "injected-parameters" in cell.metadata.get("tags", []):
                 cell.id = "injected-parameters"
         client = NotebookClient(
-            nb, km=self.km, timeout=CELL_TIMEOUT, kernel_name=KERNEL_NAME,
+            nb,
+            km=self.km,
+            timeout=CELL_TIMEOUT,
+            kernel_name=KERNEL_NAME,
             resources={"metadata": {"path": self.cwd}},
         )
         try:
@@ -239,12 +246,50 @@ class _Renderer:
 
         start = time.perf_counter()
         exporter = HTMLExporter(
-            template_name="basic", exclude_input=True, exclude_input_prompt=True,
-            exclude_output_prompt=True, anchor_link_text="",
+            template_name="basic",
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            anchor_link_text="",
         )
         body, _ = exporter.from_notebook_node(nb)
         timings["export"] = time.perf_counter() - start
         return body, timings
+
+
+def render_notebook(notebook: Path, parameters: dict, html_path: Path, *, title: str) -> Path:
+    """Render one notebook to a self-contained HTML file (fresh kernel), with the leak check.
+
+    Used for the data-quality report (``analyse check PATH --html FILE``).
+
+    Raises
+    ------
+    ParameterError
+        If the notebook does not exist.
+    disclosure.DisclosureError
+        If the rendered file holds respondent ids or rows (it is then removed).
+    """
+    notebook = Path(notebook).resolve()
+    if not notebook.exists():
+        raise ParameterError(f"notebook {notebook} not found; run from the project folder")
+    renderer = _Renderer(str(Path.cwd()))
+    try:
+        body, _ = renderer.render(notebook, parameters)
+    finally:
+        renderer.shutdown()
+    html_path = Path(html_path)
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(html_path, html_page(title, body))
+    # Respondent ids and respondent-level tables only: a data-quality report names the raw
+    # variables (with aggregate counts) by design.
+    findings = disclosure.check_outputs(html_path)
+    if findings:
+        html_path.unlink()
+        raise disclosure.DisclosureError(
+            f"{html_path.name} was not kept: " + "; ".join(str(f) for f in findings[:3]),
+            findings=findings,
+        )
+    return html_path
 
 
 def _worker(tasks, results, notebook: str, cwd: str) -> None:
@@ -259,12 +304,24 @@ def _worker(tasks, results, notebook: str, cwd: str) -> None:
                 body, timings = renderer.render(Path(notebook), task["parameters"])
                 title = f"{task['title']} — {task['area_name']}"
                 _write_atomic(Path(task["html"]), html_page(title, body))
-                results.put({"slug": task["slug"], "status": "ok", "timings": timings,
-                             "seconds": time.perf_counter() - start})
+                results.put(
+                    {
+                        "slug": task["slug"],
+                        "status": "ok",
+                        "timings": timings,
+                        "seconds": time.perf_counter() - start,
+                    }
+                )
             except Exception as exc:  # noqa: BLE001 - any failure of one area is recorded
                 message = _error_text(exc)
-                results.put({"slug": task["slug"], "status": "failed", "error": message,
-                             "seconds": time.perf_counter() - start})
+                results.put(
+                    {
+                        "slug": task["slug"],
+                        "status": "failed",
+                        "error": message,
+                        "seconds": time.perf_counter() - start,
+                    }
+                )
                 renderer.restart()
     finally:
         renderer.shutdown()
@@ -320,7 +377,9 @@ def run_briefs(
         raise ParameterError(f"workers must be at least 1, got {workers}")
     agreement = load_agreement(agreement_id)
     selection = select_areas(level, areas)
-    build = pipeline.build_processed(raw, processed, agreement_id=agreement_id, rules=rules, progress=say)
+    build = pipeline.build_processed(
+        raw, processed, agreement_id=agreement_id, rules=rules, progress=say
+    )
     processed = Path(processed).resolve()
     run_dir = Path(out) / agreement_id
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -339,22 +398,38 @@ def run_briefs(
         }
         key = _area_key(notebook_bytes, parameters, build.manifest["cache_key"], version)
         html_path = run_dir / f"{row.slug}.html"
-        result = AreaResult(row.area_level, str(row.area_code), row.area_name, row.slug, "pending", key=key)
+        result = AreaResult(
+            row.area_level, str(row.area_code), row.area_name, row.slug, "pending", key=key
+        )
         results[row.slug] = result
         old = previous.get("areas", {}).get(row.slug, {})
-        if not force and old.get("key") == key and old.get("status") in ("ok", "skipped") and html_path.exists():
+        if (
+            not force
+            and old.get("key") == key
+            and old.get("status") in ("ok", "skipped")
+            and html_path.exists()
+        ):
             result.status = "skipped"
             continue
         tasks.append(
-            {"slug": row.slug, "parameters": parameters, "html": str(html_path), "title": agreement.title,
-             "area_name": row.area_name}
+            {
+                "slug": row.slug,
+                "parameters": parameters,
+                "html": str(html_path),
+                "title": agreement.title,
+                "area_name": row.area_name,
+            }
         )
 
-    say(f"Briefs: {len(tasks)} to render, {len(results) - len(tasks)} unchanged, {workers} worker(s).")
+    say(
+        f"Briefs: {len(tasks)} to render, {len(results) - len(tasks)} unchanged, {workers} worker(s)."
+    )
     if tasks:
         _run_tasks(tasks, results, notebook, workers, say)
 
-    index_text = _index_html(agreement, results.values(), synthetic=build.manifest.get("synthetic", False))
+    index_text = _index_html(
+        agreement, results.values(), synthetic=build.manifest.get("synthetic", False)
+    )
     _write_atomic(run_dir / "index.html", html_page(f"{agreement.title} — briefs", index_text))
     elapsed = time.perf_counter() - started
     manifest = {
@@ -368,20 +443,33 @@ def run_briefs(
         "data_cache_key": build.manifest["cache_key"],
         "synthetic": build.manifest.get("synthetic", False),
         "rules": build.manifest.get("rules", {}),
-        "parameters": {"level": level, "areas": list(areas or []), "workers": workers,
-                       **(extra_parameters or {})},
+        "parameters": {
+            "level": level,
+            "areas": list(areas or []),
+            "workers": workers,
+            **(extra_parameters or {}),
+        },
         "seconds": round(elapsed, 1),
         "areas": {
-            r.slug: {"level": r.area_level, "code": r.area_code, "name": r.area_name, "status": r.status,
-                     "key": r.key, "seconds": round(r.seconds, 2), "error": r.error,
-                     "timings": {k: round(v, 3) for k, v in r.timings.items()}}
+            r.slug: {
+                "level": r.area_level,
+                "code": r.area_code,
+                "name": r.area_name,
+                "status": r.status,
+                "key": r.key,
+                "seconds": round(r.seconds, 2),
+                "error": r.error,
+                "timings": {k: round(v, 3) for k, v in r.timings.items()},
+            }
             for r in results.values()
         },
     }
     # Keep the records of areas that were not part of this run.
     for slug, record in previous.get("areas", {}).items():
         manifest["areas"].setdefault(slug, record)
-    _write_atomic(run_dir / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    _write_atomic(
+        run_dir / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+    )
 
     findings = _leak_check(run_dir, raw)
     batch = BatchResult(run_dir, list(results.values()), elapsed)
@@ -392,7 +480,10 @@ def run_briefs(
             results[slug].error = f"leak check: {finding.kind} {finding.detail}"
     say(batch.summary())
     if findings:
-        say(f"Leak check found {len(findings)} problem(s): " + "; ".join(str(f) for f in findings[:5]))
+        say(
+            f"Leak check found {len(findings)} problem(s): "
+            + "; ".join(str(f) for f in findings[:5])
+        )
     return batch
 
 
@@ -406,7 +497,9 @@ def _run_tasks(tasks, results, notebook: Path, workers: int, say) -> None:
         task_queue.put(None)
     cwd = str(Path.cwd())
     processes = [
-        context.Process(target=_worker, args=(task_queue, result_queue, str(notebook), cwd), daemon=False)
+        context.Process(
+            target=_worker, args=(task_queue, result_queue, str(notebook), cwd), daemon=False
+        )
         for _ in range(n_workers)
     ]
     for process in processes:
@@ -427,8 +520,10 @@ def _run_tasks(tasks, results, notebook: Path, workers: int, say) -> None:
             result.error = message.get("error", "")
             result.timings = message.get("timings", {})
             mark = "ok" if result.status == "ok" else "FEJL"
-            say(f"[{done:>3}/{len(tasks)}] {result.area_level:<14} {result.area_name:<40} {mark} "
-                f"{result.seconds:4.1f} s" + (f"  {result.error}" if result.error else ""))
+            say(
+                f"[{done:>3}/{len(tasks)}] {result.area_level:<14} {result.area_name:<40} {mark} "
+                f"{result.seconds:4.1f} s" + (f"  {result.error}" if result.error else "")
+            )
     finally:
         for process in processes:
             process.join(timeout=30)
@@ -480,13 +575,21 @@ def _index_html(agreement, results, *, synthetic: bool) -> str:
     if any(land):
         parts.append("<h2>Hele landet</h2><ul>" + "".join(land) + "</ul>")
     for region in regions.itertuples():
-        rows = areas[(areas["region_code"] == int(region.area_code)) & (areas["area_level"] != "land")]
-        items = {lv: [link(r) for r in rows[rows["area_level"] == lv].itertuples()] for lv in
-                 ("region", "sundhedsklynge", "kommune")}
+        rows = areas[
+            (areas["region_code"] == int(region.area_code)) & (areas["area_level"] != "land")
+        ]
+        items = {
+            lv: [link(r) for r in rows[rows["area_level"] == lv].itertuples()]
+            for lv in ("region", "sundhedsklynge", "kommune")
+        }
         if not any(any(v) for v in items.values()):
             continue
         parts.append(f"<h2>{html.escape(region.area_name)}</h2>")
-        for lv, heading in (("region", "Regionen"), ("sundhedsklynge", "Sundhedsklynger"), ("kommune", "Kommuner")):
+        for lv, heading in (
+            ("region", "Regionen"),
+            ("sundhedsklynge", "Sundhedsklynger"),
+            ("kommune", "Kommuner"),
+        ):
             if any(items[lv]):
                 parts.append(f"<h3>{heading}</h3><ul>" + "".join(items[lv]) + "</ul>")
     return "\n".join(parts)

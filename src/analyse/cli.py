@@ -84,8 +84,12 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
     print(f"Building the processed data from {args.raw} into {args.processed} ...")
     result = pipeline.build_processed(
-        args.raw, args.processed, agreement_id=args.agreement, rules=Rules(min_n=args.min_n),
-        force=args.force, progress=print,
+        args.raw,
+        args.processed,
+        agreement_id=args.agreement,
+        rules=Rules(min_n=args.min_n),
+        force=args.force,
+        progress=print,
     )
     rows = result.manifest.get("rows", {})
     print(f"Done: {', '.join(f'{k} {v:,} rækker' for k, v in rows.items())}".replace(",", "."))
@@ -97,9 +101,16 @@ def _cmd_briefs(args: argparse.Namespace) -> int:
     from analyse.disclosure import Rules
 
     result = batch.run_briefs(
-        agreement_id=args.agreement, level=args.level, areas=args.area, workers=args.workers,
-        out=args.out, processed=args.processed, raw=args.raw, notebook=args.notebook,
-        force=args.force, rules=Rules(min_n=args.min_n),
+        agreement_id=args.agreement,
+        level=args.level,
+        areas=args.area,
+        workers=args.workers,
+        out=args.out,
+        processed=args.processed,
+        raw=args.raw,
+        notebook=args.notebook,
+        force=args.force,
+        rules=Rules(min_n=args.min_n),
     )
     print(f"Index: {result.index.resolve()}")
     return 1 if result.failed else 0
@@ -118,13 +129,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     raw = Path(args.raw)
     if _raw_is_empty(raw):
-        print(f"{raw} is empty: writing the synthetic default delivery (seed {synth.DEFAULT_SEED}) ...")
+        print(
+            f"{raw} is empty: writing the synthetic default delivery (seed {synth.DEFAULT_SEED}) ..."
+        )
         synth.write_delivery(out=raw, seed=synth.DEFAULT_SEED, scale=1.0, progress=True)
     else:
         print(f"Using the raw delivery in {raw}.")
     result = batch.run_briefs(
-        agreement_id=args.agreement, level="all", workers=args.workers, out=args.out,
-        processed=args.processed, raw=raw, rules=Rules(min_n=args.min_n),
+        agreement_id=args.agreement,
+        level="all",
+        workers=args.workers,
+        out=args.out,
+        processed=args.processed,
+        raw=raw,
+        rules=Rules(min_n=args.min_n),
     )
     print(f"Open the briefs: {result.index.resolve()}")
     return 1 if result.failed else 0
@@ -143,6 +161,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
     print(report.summary())
     files = len(report.files)
     print(f"\nOK: {len(respondents):,} respondents in {files} file(s), no fatal problems.")
+    if args.html:
+        from analyse import batch
+
+        out = batch.render_notebook(
+            Path("notebooks/00_datakvalitet.ipynb"),
+            {"raw_path": str(Path(args.path).resolve()), "codebook_path": args.codebook or ""},
+            Path(args.html),
+            title="Datakvalitet",
+        )
+        print(f"Data-quality report: {out.resolve()}")
     return 0
 
 
@@ -157,24 +185,36 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p, out=True):
         p.add_argument("--agreement", default="syddanmark-2024-2027", help="agreement id")
         p.add_argument("--raw", default=str(DEFAULT_RAW), help="raw delivery (default: data/raw)")
-        p.add_argument("--processed", default=str(DEFAULT_PROCESSED), help="processed data (the cube)")
-        p.add_argument("--min-n", type=int, default=20, help="fewest respondents behind a shown number")
+        p.add_argument(
+            "--processed", default=str(DEFAULT_PROCESSED), help="processed data (the cube)"
+        )
+        p.add_argument(
+            "--min-n", type=int, default=20, help="fewest respondents behind a shown number"
+        )
         if out:
-            p.add_argument("--out", default=str(DEFAULT_REPORTS), help="reports folder (default: reports)")
+            p.add_argument(
+                "--out", default=str(DEFAULT_REPORTS), help="reports folder (default: reports)"
+            )
             p.add_argument("--workers", type=int, default=2, help="parallel notebook workers")
 
-    p = sub.add_parser("run", help="the main job: default data if data/raw is empty, cube, all briefs")
+    p = sub.add_parser(
+        "run", help="the main job: default data if data/raw is empty, cube, all briefs"
+    )
     common(p)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("build", help="clean the raw delivery and build the cube in data/processed")
     common(p, out=False)
-    p.add_argument("--force", action="store_true", help="rebuild even if inputs and code are unchanged")
+    p.add_argument(
+        "--force", action="store_true", help="rebuild even if inputs and code are unchanged"
+    )
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser("briefs", help="render the HTML briefs (builds or reuses the cube)")
     common(p)
-    p.add_argument("--level", default="all", choices=("all", "land", "region", "sundhedsklynge", "kommune"))
+    p.add_argument(
+        "--level", default="all", choices=("all", "land", "region", "sundhedsklynge", "kommune")
+    )
     p.add_argument("--area", nargs="*", help="only these area codes (of --level)")
     p.add_argument("--notebook", default="notebooks/brief.ipynb", help="the brief notebook")
     p.add_argument("--force", action="store_true", help="re-render briefs even if unchanged")
@@ -226,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoding", default=None, help="CSV encoding (default: detected)")
     p.add_argument("--sep", default=None, help="CSV separator (default: detected)")
     p.add_argument("--decimal", default=None, help="CSV decimal mark (default: detected)")
+    p.add_argument(
+        "--html", default=None, help="also render the data-quality notebook to this HTML file"
+    )
     p.set_defaults(func=_cmd_check)
 
     return parser
