@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 
 import analyse
@@ -221,8 +222,6 @@ class _Renderer:
         start = time.perf_counter()
         if self.km is None or not self.km.is_alive():
             self._start()
-        else:
-            self._run_hidden(RESET)
         timings["kernel"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -230,6 +229,11 @@ class _Renderer:
         for cell in nb.cells:  # papermill gives the injected cell a random id: keep output stable
             if "injected-parameters" in cell.metadata.get("tags", []):
                 cell.id = "injected-parameters"
+        # The reset runs as the first cell of the notebook itself (through the notebook's own
+        # kernel client, saving a second client's handshake) and is removed before export.
+        reset_cell = nbformat.v4.new_code_cell(RESET, metadata={"tags": ["analyse-reset"]})
+        reset_cell.id = "analyse-reset"
+        nb.cells.insert(0, reset_cell)
         client = NotebookClient(
             nb,
             km=self.km,
@@ -242,7 +246,10 @@ class _Renderer:
         finally:
             if client.kc is not None:
                 client.kc.stop_channels()
-        timings["execute"] = time.perf_counter() - start
+        reset_time = _cell_seconds(nb.cells[0])
+        nb.cells = [c for c in nb.cells if "analyse-reset" not in c.metadata.get("tags", [])]
+        timings["kernel"] += reset_time
+        timings["execute"] = time.perf_counter() - start - reset_time
 
         start = time.perf_counter()
         exporter = HTMLExporter(
@@ -255,6 +262,17 @@ class _Renderer:
         body, _ = exporter.from_notebook_node(nb)
         timings["export"] = time.perf_counter() - start
         return body, timings
+
+
+def _cell_seconds(cell) -> float:
+    """Execution time of a cell from nbclient's timing metadata (0 if not recorded)."""
+    timing = cell.get("metadata", {}).get("execution", {})
+    try:
+        start = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return 0.0
+    return max((end - start).total_seconds(), 0.0)
 
 
 def render_notebook(notebook: Path, parameters: dict, html_path: Path, *, title: str) -> Path:
