@@ -570,6 +570,14 @@ def _leak_check(run_dir: Path, raw: str | Path) -> list:
     return disclosure.check_outputs(run_dir, raw_variable_names=names)
 
 
+def _danish_sort_key(name: str) -> str:
+    """Danish alphabetical order: æ, ø, å (and the old spelling aa) after z."""
+    text = name.lower()
+    if text.startswith("aa"):
+        text = "å" + text[2:]
+    return text.translate(str.maketrans({"æ": "{", "ø": "|", "å": "}"}))
+
+
 def _index_html(agreement, results, *, synthetic: bool) -> str:
     """Links to all briefs, grouped: Denmark, then per region its region, klynger and kommuner."""
     by_slug = {r.slug: r for r in results}
