@@ -19,7 +19,6 @@ import hashlib
 import json
 import re
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -123,11 +122,8 @@ def test_build_processed_leaves_raw_files_unchanged(small_raw, small_processed):
 def test_build_processed_reuses_when_nothing_changed(small_raw, small_processed, processed_copy):
     before = stamps(processed_copy)
     messages: list[str] = []
-    start = time.perf_counter()
     result = pipeline.build_processed(small_raw, processed_copy, progress=messages.append)
-    elapsed = time.perf_counter() - start
     assert result.reused is True
-    assert elapsed < 3, f"reusing the cache took {elapsed:.1f} s"
     assert result.manifest == small_processed.manifest
     assert stamps(processed_copy) == before  # nothing rewritten
     assert any("Genbruger" in message for message in messages)

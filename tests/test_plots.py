@@ -2,7 +2,6 @@
 
 import base64
 import re
-import time
 
 import numpy as np
 import pandas as pd
@@ -255,15 +254,3 @@ def test_alt_text_gradient_and_sii():
         f"Diagram over ulighedens hældningsindeks (SII): Ulighed. 2010: {MINUS}8,2 procentpoint; "
     )
     assert text.endswith(f"2025: {MINUS}6,0 procentpoint.")
-
-
-def test_charts_are_fast():
-    series, groups, sii = trend_series(), gradient_groups(), sii_series()
-    plots.figure_html(plots.trend_chart(series, title="warm-up"), alt="x")
-    start = time.perf_counter()
-    for _ in range(3):
-        plots.figure_html(plots.trend_chart(series, title="T", baseline_year=2021), alt="x")
-        plots.figure_html(plots.gradient_chart(groups, title="T"), alt="x")
-        plots.figure_html(plots.sii_chart(sii, title="T"), alt="x")
-    per_figure = (time.perf_counter() - start) / 9
-    assert per_figure < 1.0  # target 0.3 s; generous bound for a busy CI machine
