@@ -53,6 +53,18 @@ def leftovers(folder: Path) -> list[str]:
 
 
 STUB = pd.DataFrame({"stub": ["model step replaced in test_pipeline"]})
+# The trend stub has the key columns the build's disclosure step (suppress_models) reads.
+STUB_TRENDS = pd.DataFrame(
+    {
+        "indicator": ["daily_smoking"],
+        "area_level": ["land"],
+        "area_code": ["DK"],
+        "waves": ["2021,2025"],
+        "n": [100],
+        "projected": [0.1],
+        "fit_note": [""],
+    }
+)
 
 
 @pytest.fixture
@@ -64,7 +76,8 @@ def fast_models(monkeypatch) -> None:
         (inequality, "inequality_for_cube"),
         (inequality, "gap_change_for_cube"),
     ):
-        monkeypatch.setattr(module, name, lambda *args, **kwargs: STUB.copy())
+        stub = STUB_TRENDS if name == "trends_for_cube" else STUB
+        monkeypatch.setattr(module, name, lambda *args, stub=stub, **kwargs: stub.copy())
 
 
 @pytest.fixture
@@ -186,7 +199,7 @@ def test_build_processed_force_rebuilds(small_raw, small_processed, processed_co
     assert result.manifest["cache_key"] == small_processed.manifest["cache_key"]
     after = stamps(processed_copy)
     assert all(after[name] != before[name] for name in before)
-    assert pd.read_parquet(processed_copy / "trends.parquet").equals(STUB)  # really recomputed
+    assert pd.read_parquet(processed_copy / "inequality.parquet").equals(STUB)  # really recomputed
     # Same inputs, same code, same rules: the same (really computed) tables.
     for table in ("estimates", "status", "activity_status"):
         pd.testing.assert_frame_equal(
