@@ -254,3 +254,28 @@ def test_alt_text_gradient_and_sii():
         f"Diagram over ulighedens hældningsindeks (SII): Ulighed. 2010: {MINUS}8,2 procentpoint; "
     )
     assert text.endswith(f"2025: {MINUS}6,0 procentpoint.")
+
+
+def test_gradient_dots_one_row_per_indicator_hidden_groups_left_out():
+    groups = pd.DataFrame(
+        {
+            "indicator": ["Ryger dagligt"] * 2 + ["Svær overvægt"] * 2,
+            "group": ["Grundskole", "Lang videregående"] * 2,
+            "estimate": [0.20, 0.08, 0.25, np.nan],
+            "ci_low": [0.18, 0.06, 0.22, np.nan],
+            "ci_high": [0.22, 0.10, 0.28, np.nan],
+            "suppressed": [False, False, False, True],
+        }
+    )
+    fig = plots.gradient_dots(groups, title="Efter uddannelse")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Ryger dagligt", "Svær overvægt"]
+    # One marker series per education group; the hidden LVU value of the second row is absent.
+    lvu = [line for line in ax.get_lines() if line.get_label() == "Lang videregående"][0]
+    assert len(lvu.get_xdata()) == 1
+    assert "for få svar til at vise tallet" in fig.get_supxlabel()
+    alt = plots.alt_text_gradient_dots(groups, "Efter uddannelse")
+    assert "Ryger dagligt: Grundskole: 20,0 pct.; Lang videregående: 8,0 pct." in alt
+    assert "Svær overvægt: Grundskole: 25,0 pct.; Lang videregående: for få svar" in alt
+    html = plots.figure_html(fig, alt=alt)
+    assert html.startswith('<figure class="chart">')

@@ -193,16 +193,27 @@ class Brief:
         code: str | None = None,
         breakdown: str = "total",
     ) -> pd.DataFrame:
-        table = self.tables["register" if indicator.source == "register" else "estimates"]
-        rows = table[
-            (table["indicator"] == indicator.id)
-            & (table["breakdown"] == breakdown)
-            & (table["area_level"] == (level or self.level_name))
-            & (table["area_code"] == (code or self.code))
-        ]
+        name = "register" if indicator.source == "register" else "estimates"
+        key = (indicator.id, breakdown, level or self.level_name, code or self.code)
+        rows = self._cells(name).get(key)
+        if rows is None:
+            rows = self.tables[name].iloc[0:0]
         if self.waves and indicator.source == "survey":
             rows = rows[rows["year"].isin(self.waves)]
         return rows.sort_values("year")
+
+    def _cells(self, name: str) -> dict:
+        """The table's rows grouped by indicator × breakdown × area (computed once per brief)."""
+        cache = self.__dict__.setdefault("_cell_cache", {})
+        if name not in cache:
+            table = self.tables[name]
+            cache[name] = {
+                key: rows
+                for key, rows in table.groupby(
+                    ["indicator", "breakdown", "area_level", "area_code"], sort=False
+                )
+            }
+        return cache[name]
 
     def _one(self, name: str, indicator: Indicator, **match) -> pd.Series | None:
         table = self.tables[name]
@@ -445,9 +456,10 @@ class Brief:
                 parts.append(f'<p class="meta">Opfølgning: {_esc(objective.follow_up)}</p>')
                 for ind_id in objective.indicators:
                     indicators.append(self.agreement.indicator(ind_id))
-                    parts.append(self._indicator_section(indicators[-1]))
+                    parts.append(self._indicator_section(indicators[-1], gradient=False))
                 if objective.status_question:
                     parts.append(self._activity_table(objective.id, objective.status_question))
+            parts.append(self._gradient_dots(indicators))
             parts.append(self._sii_figure(vision.title, indicators))
         return Html("\n".join(parts))
 
@@ -697,13 +709,45 @@ class Brief:
             + _table(["Kommune", "Andel", "Mod resten af regionen"], body, numeric={1})
         )
 
-    def _indicator_section(self, ind: Indicator) -> str:
+    def _gradient_dots(self, indicators: list[Indicator]) -> str:
+        """The education gradient of the latest wave for the vision's 16+ survey indicators."""
+        frames, years = [], set()
+        for ind in indicators:
+            if ind.source != "survey" or (
+                ind.population.age_max is not None and ind.population.age_max < 25
+            ):
+                continue
+            latest = self._latest(ind)
+            if latest is None:
+                continue
+            rows = self._estimates(ind, breakdown="education")
+            rows = rows[rows["year"] == latest["year"]]
+            years.add(int(latest["year"]))
+            label = ind.short_label[:1].upper() + ind.short_label[1:]
+            frames.append(
+                rows.assign(indicator=label)[
+                    ["indicator", "group", "estimate", "ci_low", "ci_high", "suppressed"]
+                ]
+            )
+        if not frames:
+            return ""
+        groups = pd.concat(frames, ignore_index=True)
+        when = report_join([str(y) for y in sorted(years)])
+        title = f"Andel efter uddannelse, {when} (25 år og derover) — {self.name}"
+        fig = plots.gradient_dots(groups, title=title)
+        return "<h3>Forskelle mellem uddannelsesgrupper</h3>" + plots.figure_html(
+            fig, alt=plots.alt_text_gradient_dots(groups, title), dpi=FIGURE_DPI
+        )
+
+    def _indicator_section(self, ind: Indicator, *, gradient: bool = True) -> str:
         parts = [f"<h4>{_esc(_label_with_population(ind))}</h4>"]
         sentences = self._sentences(ind)
         parts.append("<p>" + " ".join(_esc(s) for s in sentences) + "</p>")
         parts.append(self._trend_figure(ind))
-        if ind.source == "survey" and (
-            ind.population.age_max is None or ind.population.age_max >= 25
+        if (
+            gradient
+            and ind.source == "survey"
+            and (ind.population.age_max is None or ind.population.age_max >= 25)
         ):
             parts.append(self._gradient_figure(ind))
         note = ind.comparability

@@ -544,6 +544,106 @@ def sii_chart(
     return fig
 
 
+DOT_COLUMNS = ("indicator", "group", "estimate", "ci_low", "ci_high", "suppressed")
+
+
+def gradient_dots(
+    groups: pd.DataFrame,
+    *,
+    title: str,
+    xlabel: str = "Andel (pct.)",
+    note: str | None = None,
+) -> Figure:
+    """Several indicators' education gradients in one dot plot (one row per indicator).
+
+    ``groups`` has ``indicator`` (row label), ``group`` (education groups, in order),
+    ``estimate``, ``ci_low``, ``ci_high`` (proportions) and ``suppressed``. Each education group
+    has its own marker and colour (so colour is not the only cue) with its interval as a
+    whisker; hidden groups are left out with a footnote. One figure per vision instead of one
+    per indicator keeps a brief cheap to render.
+    """
+    function = "gradient_dots"
+    frame = _check_frame(groups, DOT_COLUMNS, function, "groups")
+    values = _proportions(frame, ("estimate", "ci_low", "ci_high"), function)
+    hidden = _hidden(frame) | ~np.isfinite(values["estimate"])
+    notes = [note] if note else []
+    if hidden.any():
+        notes.append(MISSING_POINTS_NOTE)
+    rows = list(dict.fromkeys(frame["indicator"].astype(str)))
+    levels = list(dict.fromkeys(frame["group"].astype(str)))
+    row_of = frame["indicator"].astype(str).map({r: i for i, r in enumerate(rows)}).to_numpy()
+    level_of = frame["group"].astype(str).map({g: i for i, g in enumerate(levels)}).to_numpy()
+    legend_columns = 3
+    with mpl.rc_context(_RC):
+        fig, ax = _new_figure(
+            title, notes, legend=True, legend_rows=-(-len(levels) // legend_columns)
+        )
+        fig.set_figheight(fig.get_figheight() + 0.32 * max(len(rows) - 3, 0))
+        fig.subplots_adjust(left=2.3 / FIGSIZE[0])
+        offsets = (np.arange(len(levels)) - (len(levels) - 1) / 2) * 0.13
+        for j, level in enumerate(levels):
+            pick = (level_of == j) & ~hidden
+            y = row_of[pick] + offsets[j]
+            x, low, high = (values[c][pick] for c in ("estimate", "ci_low", "ci_high"))
+            colour = OKABE_ITO[j % len(OKABE_ITO)]
+            whisker = np.isfinite(low) & np.isfinite(high)
+            if whisker.any():
+                ax.errorbar(
+                    x[whisker],
+                    y[whisker],
+                    xerr=[x[whisker] - low[whisker], high[whisker] - x[whisker]],
+                    fmt="none",
+                    ecolor=colour,
+                    lw=1.1,
+                    capsize=0,
+                    zorder=2,
+                )
+            ax.plot(
+                x,
+                y,
+                linestyle="none",
+                marker=MARKERS[j % len(MARKERS)],
+                markersize=6,
+                color=colour,
+                label=level,
+                zorder=3,
+            )
+        ax.set_yticks(np.arange(len(rows)), [_wrap(r, 28) for r in rows])
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.grid(axis="y", visible=False)
+        ax.xaxis.set_major_formatter(_DANISH_TICKS)
+        ax.set_xlabel(xlabel)
+        low_limit, high_limit = _value_limits(values["estimate"], values["ci_high"])
+        ax.set_xlim(low_limit, high_limit)
+        ax.legend(
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.02),
+            ncols=legend_columns,
+            frameon=False,
+            borderaxespad=0.0,
+            handlelength=1.5,
+        )
+    return fig
+
+
+def alt_text_gradient_dots(groups: pd.DataFrame, title: str) -> str:
+    """Danish text alternative for :func:`gradient_dots`: each indicator's value per group."""
+    function = "alt_text_gradient_dots"
+    frame = _check_frame(groups, DOT_COLUMNS, function, "groups")
+    values = _proportions(frame, ("estimate",), function, scale=1)["estimate"]
+    hidden = _hidden(frame)
+    indicators = frame["indicator"].astype(str).to_numpy()
+    parts = []
+    for name in dict.fromkeys(indicators):
+        rows = np.flatnonzero(indicators == name)
+        text = "; ".join(
+            f"{frame['group'].iloc[i]}: {_value_or_text(values[i], hidden[i], report.pct)}"
+            for i in rows
+        )
+        parts.append(f"{name}: {text}.")
+    return _sentence(f"Diagram: {' '.join(title.split())}. {' '.join(parts)}")
+
+
 # ---------------------------------------------------------------------------------------------
 # HTML and text alternatives
 
