@@ -2468,6 +2468,37 @@ def _population_mask(respondents: pd.DataFrame, population: Any, age: str, sex: 
     return mask
 
 
+def _cube_arrays(respondents, levels, *, weight, strata, psu, year, kommune, age):
+    """Design codes, weights, years, kommune codes, ages and the area membership of a cube run.
+
+    Shared by :func:`inequality_for_cube` and :func:`gap_change_for_cube`; raises
+    :class:`DataValidationError` for kommune codes that are not in the geography.
+    """
+    codes = design_codes(respondents, Design(weight=weight, strata=strata, psu=psu))
+    weights = respondents[weight].to_numpy(dtype=float)
+    years = _numeric(respondents, year, allow_missing=True).to_numpy()
+    kommune_codes = _numeric(respondents, kommune, allow_missing=True).to_numpy()
+    areas, member_kommune, member_area = _area_table(levels)
+    known = np.isin(kommune_codes, member_kommune)
+    if not known.all():
+        raise DataValidationError(
+            "has kommune codes that are not in the geography",
+            column=kommune,
+            rows=np.flatnonzero(~known).tolist(),
+        )
+    ages = _numeric(respondents, age, allow_missing=True).to_numpy()
+    return (
+        codes,
+        weights,
+        years,
+        kommune_codes.astype(np.int64),
+        ages,
+        areas,
+        member_kommune,
+        member_area,
+    )
+
+
 def inequality_for_cube(
     respondents: pd.DataFrame,
     agreement: Any = "syddanmark-2024-2027",
@@ -2577,20 +2608,16 @@ def inequality_for_cube(
         + sorted({ind.variable for ind in indicators}),
         function,
     )
-    codes = design_codes(respondents, Design(weight=weight, strata=strata, psu=psu))
-    weights = respondents[weight].to_numpy(dtype=float)
-    years = _numeric(respondents, year, allow_missing=True).to_numpy()
-    kommune_codes = _numeric(respondents, kommune, allow_missing=True).to_numpy()
-    areas, member_kommune, member_area = _area_table(levels)
-    known = np.isin(kommune_codes, member_kommune)
-    if not known.all():
-        raise DataValidationError(
-            "has kommune codes that are not in the geography",
-            column=kommune,
-            rows=np.flatnonzero(~known).tolist(),
-        )
-    kommune_int = kommune_codes.astype(np.int64)
-    ages = _numeric(respondents, age, allow_missing=True).to_numpy()
+    (codes, weights, years, kommune_int, ages, areas, member_kommune, member_area) = _cube_arrays(
+        respondents,
+        levels,
+        weight=weight,
+        strata=strata,
+        psu=psu,
+        year=year,
+        kommune=kommune,
+        age=age,
+    )
     group_codes = {d: _dimension_codes(respondents, d, None, function) for d in dimensions}
     area_levels = areas["area_level"].to_numpy()
     n_areas = len(areas)
@@ -2740,20 +2767,16 @@ def gap_change_for_cube(
         + sorted({ind.variable for ind in indicators}),
         function,
     )
-    codes = design_codes(respondents, Design(weight=weight, strata=strata, psu=psu))
-    weights = respondents[weight].to_numpy(dtype=float)
-    years = _numeric(respondents, year, allow_missing=True).to_numpy()
-    kommune_codes = _numeric(respondents, kommune, allow_missing=True).to_numpy()
-    areas, member_kommune, member_area = _area_table(levels)
-    known = np.isin(kommune_codes, member_kommune)
-    if not known.all():
-        raise DataValidationError(
-            "has kommune codes that are not in the geography",
-            column=kommune,
-            rows=np.flatnonzero(~known).tolist(),
-        )
-    kommune_int = kommune_codes.astype(np.int64)
-    ages = _numeric(respondents, age, allow_missing=True).to_numpy()
+    (codes, weights, years, kommune_int, ages, areas, member_kommune, member_area) = _cube_arrays(
+        respondents,
+        levels,
+        weight=weight,
+        strata=strata,
+        psu=psu,
+        year=year,
+        kommune=kommune,
+        age=age,
+    )
     groups, labels = _dimension_codes(respondents, "education", None, function)
     area_levels = areas["area_level"].to_numpy()
     frames = []
