@@ -260,6 +260,17 @@ def _value_limits(*arrays: np.ndarray, include_zero: bool = True) -> tuple[float
 # Charts
 
 
+def _whiskers(ax, x, y, low, high, mask, *, axis: str = "y", **style) -> None:
+    """Interval whiskers from ``low`` to ``high`` at the points in ``mask`` (none if empty)."""
+    if not mask.any():
+        return
+    error = [
+        (x if axis == "x" else y)[mask] - low[mask],
+        high[mask] - (x if axis == "x" else y)[mask],
+    ]
+    ax.errorbar(x[mask], y[mask], **{f"{axis}err": error}, fmt="none", **style)
+
+
 def trend_chart(
     series: pd.DataFrame,
     *,
@@ -317,17 +328,9 @@ def trend_chart(
             ax.fill_between(x, low, high, where=band, color=colour, alpha=0.15, lw=0)
             # A point with no drawn neighbour has no band width: show its interval as a whisker.
             alone = band & ~_has_neighbour(np.isfinite(y))
-            if alone.any():
-                ax.errorbar(
-                    x[alone],
-                    y[alone],
-                    yerr=[y[alone] - low[alone], high[alone] - y[alone]],
-                    fmt="none",
-                    ecolor=colour,
-                    alpha=0.5,
-                    capsize=0,
-                    lw=3,
-                )
+            _whiskers(
+                ax, x, y, low, high, alone, axis="y", ecolor=colour, alpha=0.5, capsize=0, lw=3
+            )
             ax.plot(
                 x,
                 y,
@@ -411,17 +414,9 @@ def gradient_chart(
         ax.bar(x[shown], y[shown], width=0.6, color=OKABE_ITO[0], alpha=0.85, zorder=2)
         low, high = values["ci_low"], values["ci_high"]
         whisker = shown & np.isfinite(low) & np.isfinite(high)
-        if whisker.any():
-            ax.errorbar(
-                x[whisker],
-                y[whisker],
-                yerr=[y[whisker] - low[whisker], high[whisker] - y[whisker]],
-                fmt="none",
-                ecolor="0.15",
-                capsize=4,
-                lw=1.2,
-                zorder=3,
-            )
+        _whiskers(
+            ax, x, y, low, high, whisker, axis="y", ecolor="0.15", capsize=4, lw=1.2, zorder=3
+        )
         limits = _value_limits(y, high)
         top = np.where(np.isfinite(high), high, y)
         raw = _proportions(frame, ("estimate",), function, scale=1)["estimate"]
@@ -499,17 +494,9 @@ def sii_chart(
             y, low, high = (values[c][rows] for c in ("sii", "ci_low", "ci_high"))
             colour = OKABE_ITO[i % len(OKABE_ITO)]
             whisker = ~hidden[rows] & np.isfinite(low) & np.isfinite(high)
-            if whisker.any():
-                ax.errorbar(
-                    x[whisker],
-                    y[whisker],
-                    yerr=[y[whisker] - low[whisker], high[whisker] - y[whisker]],
-                    fmt="none",
-                    ecolor=colour,
-                    capsize=3,
-                    lw=1.1,
-                    zorder=2,
-                )
+            _whiskers(
+                ax, x, y, low, high, whisker, axis="y", ecolor=colour, capsize=3, lw=1.1, zorder=2
+            )
             ax.plot(
                 x,
                 np.where(hidden[rows], np.nan, y),
@@ -587,17 +574,9 @@ def gradient_dots(
             x, low, high = (values[c][pick] for c in ("estimate", "ci_low", "ci_high"))
             colour = OKABE_ITO[j % len(OKABE_ITO)]
             whisker = np.isfinite(low) & np.isfinite(high)
-            if whisker.any():
-                ax.errorbar(
-                    x[whisker],
-                    y[whisker],
-                    xerr=[x[whisker] - low[whisker], high[whisker] - x[whisker]],
-                    fmt="none",
-                    ecolor=colour,
-                    lw=1.1,
-                    capsize=0,
-                    zorder=2,
-                )
+            _whiskers(
+                ax, x, y, low, high, whisker, axis="x", ecolor=colour, lw=1.1, capsize=0, zorder=2
+            )
             ax.plot(
                 x,
                 y,
