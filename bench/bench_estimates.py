@@ -80,10 +80,7 @@ def met(ok: bool) -> str:
 def write_delivery_in_child(raw: Path) -> float:
     """Generate the synthetic default in a child process (its memory is not ours)."""
     start = time.perf_counter()
-    code = (
-        "from analyse import synth; "
-        f"synth.write_delivery({str(raw)!r}, fmt='parquet')"
-    )
+    code = f"from analyse import synth; synth.write_delivery({str(raw)!r}, fmt='parquet')"
     subprocess.run([sys.executable, "-c", code], check=True)
     return time.perf_counter() - start
 
@@ -171,15 +168,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--raw", type=Path, help="use this raw delivery instead of generating one")
     parser.add_argument(
-        "--cells", type=int, default=600,
+        "--cells",
+        type=int,
+        default=600,
         help="cells of the region to time one by one (seeded sample; 0 = all, ≈ 1 hour)",
     )
     parser.add_argument("--seed", type=int, default=20250601, help="seed of the cell sample")
     parser.add_argument("--no-steps", action="store_true", help="skip trends and inequality")
     args = parser.parse_args()
 
-    print(f"bench_estimates: {os.cpu_count()} CPU(s), OPENBLAS_NUM_THREADS="
-          f"{os.environ['OPENBLAS_NUM_THREADS']}")
+    print(
+        f"bench_estimates: {os.cpu_count()} CPU(s), OPENBLAS_NUM_THREADS="
+        f"{os.environ['OPENBLAS_NUM_THREADS']}"
+    )
     tmp = None
     try:
         if args.raw is None:
@@ -194,8 +195,10 @@ def main() -> None:
         start = time.perf_counter()
         respondents, _ = clean.load_survey(raw)
         load_seconds = time.perf_counter() - start
-        print(f"load_survey: {len(respondents):,} respondents, {load_seconds:.1f} s, "
-              f"peak RSS so far {peak_rss_gb():.2f} GB")
+        print(
+            f"load_survey: {len(respondents):,} respondents, {load_seconds:.1f} s, "
+            f"peak RSS so far {peak_rss_gb():.2f} GB"
+        )
 
         # 1. The cube.
         start = time.perf_counter()
@@ -203,30 +206,42 @@ def main() -> None:
         cube_seconds = time.perf_counter() - start
         cube_rss = peak_rss_gb()
         cube_per_cell = cube_seconds / len(cube)
-        print(f"cube: {len(cube):,} cells in {cube_seconds:.2f} s "
-              f"({cube_per_cell * 1e6:.1f} µs per cell), peak RSS {cube_rss:.2f} GB")
+        print(
+            f"cube: {len(cube):,} cells in {cube_seconds:.2f} s "
+            f"({cube_per_cell * 1e6:.1f} µs per cell), peak RSS {cube_rss:.2f} GB"
+        )
         tracemalloc.start()
         estimates.build(respondents, agreement)
         _, traced_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        print(f"cube: tracemalloc peak of one build {traced_peak / 1024**3:.2f} GB "
-              "(allocations during the build only)")
+        print(
+            f"cube: tracemalloc peak of one build {traced_peak / 1024**3:.2f} GB "
+            "(allocations during the build only)"
+        )
 
         # 2. The cell-by-cell baseline for one region.
-        print(f"baseline: region {REGION} cell by cell with survey.proportion(by=<cell column>) "
-              "on the whole design ...")
+        print(
+            f"baseline: region {REGION} cell by cell with survey.proportion(by=<cell column>) "
+            "on the whole design ..."
+        )
         base = baseline(respondents, cube, agreement, args.cells, args.seed)
         region_seconds = base["per_cell"] * base["region_cells"]
         if base["sampled"]:
-            print(f"baseline: timed a seeded random sample of {base['timed_cells']} of the "
-                  f"region's {base['region_cells']:,} cells (seed {args.seed}) in "
-                  f"{base['seconds']:.1f} s; the whole region EXTRAPOLATED: "
-                  f"{region_seconds:.0f} s ({region_seconds / 60:.1f} min)")
+            print(
+                f"baseline: timed a seeded random sample of {base['timed_cells']} of the "
+                f"region's {base['region_cells']:,} cells (seed {args.seed}) in "
+                f"{base['seconds']:.1f} s; the whole region EXTRAPOLATED: "
+                f"{region_seconds:.0f} s ({region_seconds / 60:.1f} min)"
+            )
         else:
-            print(f"baseline: all {base['region_cells']:,} cells of the region in "
-                  f"{base['seconds']:.1f} s")
-        print(f"baseline: agrees with the cube on {base['compared']} unsuppressed cells: "
-              f"max |Δ estimate| {base['estimate_diff']:.2e}, max |Δ se| {base['se_diff']:.2e}")
+            print(
+                f"baseline: all {base['region_cells']:,} cells of the region in "
+                f"{base['seconds']:.1f} s"
+            )
+        print(
+            f"baseline: agrees with the cube on {base['compared']} unsuppressed cells: "
+            f"max |Δ estimate| {base['estimate_diff']:.2e}, max |Δ se| {base['se_diff']:.2e}"
+        )
         region_cube_seconds = cube_per_cell * base["region_cells"]
 
         # 3. The other pipeline steps.
@@ -234,10 +249,14 @@ def main() -> None:
         if not args.no_steps:
             for name, function in (
                 ("trend.trends_for_cube", lambda: trend.trends_for_cube(respondents, agreement)),
-                ("inequality.inequality_for_cube",
-                 lambda: inequality.inequality_for_cube(respondents, agreement)),
-                ("inequality.gap_change_for_cube",
-                 lambda: inequality.gap_change_for_cube(respondents, agreement)),
+                (
+                    "inequality.inequality_for_cube",
+                    lambda: inequality.inequality_for_cube(respondents, agreement),
+                ),
+                (
+                    "inequality.gap_change_for_cube",
+                    lambda: inequality.gap_change_for_cube(respondents, agreement),
+                ),
             ):
                 start = time.perf_counter()
                 table = function()
@@ -253,10 +272,14 @@ def main() -> None:
         print(f"  cube seconds                        {cube_seconds:>12.2f}")
         print(f"  cube seconds per cell               {cube_per_cell:>12.2e}")
         print(f"  region {REGION} cells                   {base['region_cells']:>12,}")
-        print(f"  baseline seconds per cell           {base['per_cell']:>12.3f}"
-              + ("  (sample)" if base["sampled"] else ""))
-        print(f"  region cell by cell, seconds        {region_seconds:>12.0f}"
-              + ("  (extrapolated)" if base["sampled"] else ""))
+        print(
+            f"  baseline seconds per cell           {base['per_cell']:>12.3f}"
+            + ("  (sample)" if base["sampled"] else "")
+        )
+        print(
+            f"  region cell by cell, seconds        {region_seconds:>12.0f}"
+            + ("  (extrapolated)" if base["sampled"] else "")
+        )
         print(f"  region's share of the cube, seconds {region_cube_seconds:>12.2f}")
         print(f"  per-cell speed ratio                {ratio:>12,.0f}×")
         for name, (seconds, rows) in steps.items():
@@ -269,11 +292,17 @@ def main() -> None:
         print(f"  tracemalloc peak of the cube build  {traced_peak / 1024**3:>12.2f} GB")
         print()
         print("Targets (DESIGN.md §6)")
-        print(f"  cube ≤ {TARGET_CUBE_SECONDS:.0f} s: {cube_seconds:.1f} s — "
-              f"{met(cube_seconds <= TARGET_CUBE_SECONDS)}")
-        print(f"  ≥ {TARGET_RATIO:.0f}× faster per cell: {ratio:,.0f}× — {met(ratio >= TARGET_RATIO)}")
-        print(f"  peak memory ≤ {TARGET_MEMORY_GB:.0f} GB: {peak:.2f} GB — "
-              f"{met(peak <= TARGET_MEMORY_GB)}")
+        print(
+            f"  cube ≤ {TARGET_CUBE_SECONDS:.0f} s: {cube_seconds:.1f} s — "
+            f"{met(cube_seconds <= TARGET_CUBE_SECONDS)}"
+        )
+        print(
+            f"  ≥ {TARGET_RATIO:.0f}× faster per cell: {ratio:,.0f}× — {met(ratio >= TARGET_RATIO)}"
+        )
+        print(
+            f"  peak memory ≤ {TARGET_MEMORY_GB:.0f} GB: {peak:.2f} GB — "
+            f"{met(peak <= TARGET_MEMORY_GB)}"
+        )
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)

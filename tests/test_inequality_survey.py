@@ -668,7 +668,9 @@ def _five_groups(cases_by_group: list[int], n_per_group: int = 40) -> pd.DataFra
         for i in range(n_per_group):
             rows.append({"education": group, "y": float(i < cases)})
     data = pd.DataFrame(rows)
-    data["education"] = pd.Categorical(data["education"], categories=ie.EDUCATION_LEVELS, ordered=True)
+    data["education"] = pd.Categorical(
+        data["education"], categories=ie.EDUCATION_LEVELS, ordered=True
+    )
     return data.assign(weight=1.0, stratum="s", year=2021)
 
 

@@ -26,7 +26,9 @@ def test_notebook_has_exactly_one_parameters_cell_with_commented_primitives(path
     lines = tagged[0].source.splitlines()
     for node in tree.body:
         assert isinstance(node, ast.Assign), "the parameters cell only assigns values"
-        assert isinstance(node.value, ast.Constant), f"parameter on line {node.lineno} is not a primitive"
+        assert isinstance(node.value, ast.Constant), (
+            f"parameter on line {node.lineno} is not a primitive"
+        )
         assert "#" in lines[node.lineno - 1], f"parameter on line {node.lineno} has no comment"
 
 
@@ -38,12 +40,21 @@ def test_notebook_is_thin_no_def_class_or_loops(path):
             continue
         for node in ast.walk(ast.parse(cell.source)):
             assert not isinstance(
-                node, ast.FunctionDef | ast.ClassDef | ast.For | ast.While | ast.ListComp | ast.Lambda
+                node,
+                ast.FunctionDef | ast.ClassDef | ast.For | ast.While | ast.ListComp | ast.Lambda,
             ), f"{path.name}: helper logic belongs in src/analyse ({type(node).__name__})"
-        imports = [n for n in ast.walk(ast.parse(cell.source)) if isinstance(n, ast.Import | ast.ImportFrom)]
+        imports = [
+            n
+            for n in ast.walk(ast.parse(cell.source))
+            if isinstance(n, ast.Import | ast.ImportFrom)
+        ]
         for node in imports:
-            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
-            assert all(m.split(".")[0] == "analyse" for m in modules), f"{path.name} imports {modules}"
+            modules = (
+                [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+            )
+            assert all(m.split(".")[0] == "analyse" for m in modules), (
+                f"{path.name} imports {modules}"
+            )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -60,5 +71,9 @@ def test_notebook_and_paired_py_agree(path):
     assert paired.exists(), f"{paired.name} missing: run `jupytext --sync {path}`"
     a = jupytext.read(path)
     b = jupytext.read(paired)
-    assert [(c.cell_type, c.source.strip()) for c in a.cells] == [(c.cell_type, c.source.strip()) for c in b.cells]
-    assert [c.metadata.get("tags", []) for c in a.cells] == [c.metadata.get("tags", []) for c in b.cells]
+    assert [(c.cell_type, c.source.strip()) for c in a.cells] == [
+        (c.cell_type, c.source.strip()) for c in b.cells
+    ]
+    assert [c.metadata.get("tags", []) for c in a.cells] == [
+        c.metadata.get("tags", []) for c in b.cells
+    ]

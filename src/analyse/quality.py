@@ -43,36 +43,89 @@ class Quality:
     def overview(self) -> Html:
         """Files read and respondents per wave."""
         files = self.tables["files"]
-        rows = [[_esc(r["Fil"]), _esc(r["Format"]), _count(r["Rækker"]), _esc(r["Bølger"]),
-                 _esc(r["Tegnsæt"] or "–"), _esc(r["Ukendte kolonner"] or "–")] for _, r in files.iterrows()]
+        rows = [
+            [
+                _esc(r["Fil"]),
+                _esc(r["Format"]),
+                _count(r["Rækker"]),
+                _esc(r["Bølger"]),
+                _esc(r["Tegnsæt"] or "–"),
+                _esc(r["Ukendte kolonner"] or "–"),
+            ]
+            for _, r in files.iterrows()
+        ]
         waves = self.tables["by_wave"]
-        wave_rows = [[str(int(r["År"])), _count(r["Svarpersoner"]), _count(r["Kommuner"]),
-                      report.number(r["Vægt, sum"]), _count(r["Bløde problemer"]), _count(r["Ved ikke"])]
-                     for _, r in waves.iterrows()]
+        wave_rows = [
+            [
+                str(int(r["År"])),
+                _count(r["Svarpersoner"]),
+                _count(r["Kommuner"]),
+                report.number(r["Vægt, sum"]),
+                _count(r["Bløde problemer"]),
+                _count(r["Ved ikke"]),
+            ]
+            for _, r in waves.iterrows()
+        ]
         return Html(
             "<h2>Filer i leverancen</h2>"
-            + _table(["Fil", "Format", "Rækker", "Bølger", "Tegnsæt", "Ukendte kolonner"], rows, numeric={2})
+            + _table(
+                ["Fil", "Format", "Rækker", "Bølger", "Tegnsæt", "Ukendte kolonner"],
+                rows,
+                numeric={2},
+            )
             + "<h2>Svarpersoner pr. bølge</h2>"
-            + _table(["År", "Svarpersoner", "Kommuner", "Vægtsum (befolkning)", "Bløde problemer", "Ved ikke"],
-                     wave_rows, numeric={1, 2, 3, 4, 5})
+            + _table(
+                [
+                    "År",
+                    "Svarpersoner",
+                    "Kommuner",
+                    "Vægtsum (befolkning)",
+                    "Bløde problemer",
+                    "Ved ikke",
+                ],
+                wave_rows,
+                numeric={1, 2, 3, 4, 5},
+            )
         )
 
     def respondents(self) -> Html:
         """Respondents per kommune (rows) and wave (columns), and the weight range per wave."""
         table = self.tables["respondents"]
-        wide = table.pivot_table(index="Kommune", columns="År", values="Svarpersoner", aggfunc="sum")
+        wide = table.pivot_table(
+            index="Kommune", columns="År", values="Svarpersoner", aggfunc="sum"
+        )
         years = list(wide.columns)
-        rows = [[_esc(k)] + [_count(v) for v in values] for k, values in zip(wide.index, wide.to_numpy(), strict=True)]
+        rows = [
+            [_esc(k)] + [_count(v) for v in values]
+            for k, values in zip(wide.index, wide.to_numpy(), strict=True)
+        ]
         weights = table.groupby("År").agg(
-            lowest=("Vægt, mindste", "min"), middle=("Vægt, median", "median"), highest=("Vægt, største", "max"))
-        weight_rows = [[str(int(y)), report.number(r["lowest"], 1), report.number(r["middle"], 1),
-                        report.number(r["highest"], 1)] for y, r in weights.iterrows()]
+            lowest=("Vægt, mindste", "min"),
+            middle=("Vægt, median", "median"),
+            highest=("Vægt, største", "max"),
+        )
+        weight_rows = [
+            [
+                str(int(y)),
+                report.number(r["lowest"], 1),
+                report.number(r["middle"], 1),
+                report.number(r["highest"], 1),
+            ]
+            for y, r in weights.iterrows()
+        ]
         return Html(
             "<h2>Svarpersoner pr. kommune og bølge</h2>"
-            + _table(["Kommune"] + [str(int(y)) for y in years], rows, numeric=set(range(1, len(years) + 1)))
+            + _table(
+                ["Kommune"] + [str(int(y)) for y in years],
+                rows,
+                numeric=set(range(1, len(years) + 1)),
+            )
             + "<h2>Kalibreringsvægte</h2>"
-            + _table(["År", "Mindste vægt", "Median (af kommunernes medianer)", "Største vægt"], weight_rows,
-                     numeric={1, 2, 3})
+            + _table(
+                ["År", "Mindste vægt", "Median (af kommunernes medianer)", "Største vægt"],
+                weight_rows,
+                numeric={1, 2, 3},
+            )
         )
 
     def missingness(self) -> Html:
@@ -81,24 +134,41 @@ class Quality:
         sums = table.groupby(["Variabel", "År"])[["Svarpersoner", "Manglende"]].sum()
         share = (sums["Manglende"] / sums["Svarpersoner"]).unstack("År")
         years = list(share.columns)
-        rows = [[_esc(item)] + [report.pct(v) if pd.notna(v) else "ikke stillet" for v in values]
-                for item, values in zip(share.index, share.to_numpy(), strict=True)]
-        return Html("<h2>Manglende svar pr. spørgsmål</h2>"
-                    + _table(["Variabel"] + [str(int(y)) for y in years], rows, numeric=set(range(1, len(years) + 1))))
+        rows = [
+            [_esc(item)] + [report.pct(v) if pd.notna(v) else "ikke stillet" for v in values]
+            for item, values in zip(share.index, share.to_numpy(), strict=True)
+        ]
+        return Html(
+            "<h2>Manglende svar pr. spørgsmål</h2>"
+            + _table(
+                ["Variabel"] + [str(int(y)) for y in years],
+                rows,
+                numeric=set(range(1, len(years) + 1)),
+            )
+        )
 
     def recodes(self) -> Html:
         """How raw codes were recoded into the canonical categories (all kommuner together)."""
         table = self.tables["recodes"]
         sums = table.groupby(["Omkodning", "Rå kode", "Kategori"])["Antal"].sum().reset_index()
-        rows = [[_esc(r["Omkodning"]), _esc(r["Rå kode"]), _esc(r["Kategori"]), _count(r["Antal"])]
-                for _, r in sums.iterrows()]
-        return Html("<h2>Omkodninger</h2>" + _table(["Omkodning", "Rå kode", "Kategori", "Antal"], rows, numeric={3}))
+        rows = [
+            [_esc(r["Omkodning"]), _esc(r["Rå kode"]), _esc(r["Kategori"]), _count(r["Antal"])]
+            for _, r in sums.iterrows()
+        ]
+        return Html(
+            "<h2>Omkodninger</h2>"
+            + _table(["Omkodning", "Rå kode", "Kategori", "Antal"], rows, numeric={3})
+        )
 
     def soft_problems(self) -> Html:
         """Implausible values and other soft problems, per wave; counts under 5 shown as "<5"."""
         table = self.tables["soft_problems"]
         sums = table.groupby(["År", "Problem", "Variabel"])["Antal"].sum().reset_index()
-        rows = [[str(int(r["År"])), _esc(r["Problem"]), _esc(r["Variabel"]), _count(r["Antal"])]
-                for _, r in sums.iterrows()]
-        return Html("<h2>Bløde problemer (sat til manglende og talt med)</h2>"
-                    + _table(["År", "Problem", "Variabel", "Antal"], rows, numeric={3}))
+        rows = [
+            [str(int(r["År"])), _esc(r["Problem"]), _esc(r["Variabel"]), _count(r["Antal"])]
+            for _, r in sums.iterrows()
+        ]
+        return Html(
+            "<h2>Bløde problemer (sat til manglende og talt med)</h2>"
+            + _table(["År", "Problem", "Variabel", "Antal"], rows, numeric={3})
+        )
