@@ -67,8 +67,10 @@ def run_cli(command: list[str], cwd: Path) -> float:
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
-        print(f"  ! {' '.join(command[:2])} failed ({done.returncode}): "
-              f"{done.stderr.strip().splitlines()[-1:] }")
+        print(
+            f"  ! {' '.join(command[:2])} failed ({done.returncode}): "
+            f"{done.stderr.strip().splitlines()[-1:]}"
+        )
     return seconds
 
 
@@ -88,15 +90,20 @@ def children_peak_gb() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="step c renders only land and the 5 regions (extrapolated to all)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="step c renders only land and the 5 regions (extrapolated to all)",
+    )
     parser.add_argument("--workers", type=int, default=WORKERS, help="workers for step c")
     args = parser.parse_args()
 
     os.chdir(ROOT)  # the notebook path and the kernel's working folder
     all_areas = geography.all_areas()
-    print(f"bench_briefs: {os.cpu_count()} CPU(s), {len(all_areas)} areas, "
-          f"notebook {NOTEBOOK}, {'QUICK' if args.quick else 'all areas'}")
+    print(
+        f"bench_briefs: {os.cpu_count()} CPU(s), {len(all_areas)} areas, "
+        f"notebook {NOTEBOOK}, {'QUICK' if args.quick else 'all areas'}"
+    )
     version = pipeline.code_version()
     load_start = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="bench-briefs-"))
@@ -113,15 +120,27 @@ def main() -> None:
         print(f"a. build_processed: {build_seconds:.1f} s ({steps})")
         again, reuse_seconds = timed(lambda: pipeline.build_processed(raw, processed))
         print(f"   unchanged rebuild: reused={again.reused}, {reuse_seconds:.2f} s")
-        figures += [("build of the processed data", f"{build_seconds:.1f} s"),
-                    ("reuse check, unchanged inputs", f"{reuse_seconds:.2f} s")]
+        figures += [
+            ("build of the processed data", f"{build_seconds:.1f} s"),
+            ("reuse check, unchanged inputs", f"{reuse_seconds:.2f} s"),
+        ]
 
         # b. One brief cold, one warm (same worker).
         out_b = tmp / "reports-one"
-        result_b, seconds_b = timed(lambda: batch.run_briefs(
-            agreement_id=AGREEMENT, level="kommune", areas=["461", "147"], workers=1,
-            out=out_b, processed=processed, raw=raw, notebook=NOTEBOOK, force=True,
-            progress=None))
+        result_b, seconds_b = timed(
+            lambda: batch.run_briefs(
+                agreement_id=AGREEMENT,
+                level="kommune",
+                areas=["461", "147"],
+                workers=1,
+                out=out_b,
+                processed=processed,
+                raw=raw,
+                notebook=NOTEBOOK,
+                force=True,
+                progress=None,
+            )
+        )
         per_area = area_timings(out_b)
         order = [r.slug for r in result_b.results]  # render order = selection order (1 worker)
         for r in result_b.failed:
@@ -129,13 +148,21 @@ def main() -> None:
         for label, slug in zip(("cold", "warm"), order, strict=False):
             t = per_area[slug]["timings"]
             total = per_area[slug]["seconds"]
-            print(f"b. one brief {label} ({slug}): {total:.2f} s = kernel {t.get('kernel', 0):.2f}"
-                  f" + execute {t.get('execute', 0):.2f} + export {t.get('export', 0):.2f}")
-            figures.append((f"one brief, {label} (kernel/execute/export)",
-                            f"{total:.2f} s ({t.get('kernel', 0):.2f} / {t.get('execute', 0):.2f}"
-                            f" / {t.get('export', 0):.2f})"))
-        print(f"   run_briefs wall time for the two (incl. worker spawn, reuse check, index, "
-              f"leak check): {seconds_b:.1f} s")
+            print(
+                f"b. one brief {label} ({slug}): {total:.2f} s = kernel {t.get('kernel', 0):.2f}"
+                f" + execute {t.get('execute', 0):.2f} + export {t.get('export', 0):.2f}"
+            )
+            figures.append(
+                (
+                    f"one brief, {label} (kernel/execute/export)",
+                    f"{total:.2f} s ({t.get('kernel', 0):.2f} / {t.get('execute', 0):.2f}"
+                    f" / {t.get('export', 0):.2f})",
+                )
+            )
+        print(
+            f"   run_briefs wall time for the two (incl. worker spawn, reuse check, index, "
+            f"leak check): {seconds_b:.1f} s"
+        )
         figures.append(("two briefs, 1 worker, run_briefs wall", f"{seconds_b:.1f} s"))
 
         # c. All briefs (or land + regions), 2 workers.
@@ -146,86 +173,157 @@ def main() -> None:
             level, codes = "all", None
         n_c = len(batch.select_areas(level, codes))
         print(f"c. rendering {n_c} briefs with {args.workers} workers ...")
-        result_c, seconds_c = timed(lambda: batch.run_briefs(
-            agreement_id=AGREEMENT, level=level, areas=codes, workers=args.workers, out=out_c,
-            processed=processed, raw=raw, notebook=NOTEBOOK, force=True, progress=None))
+        result_c, seconds_c = timed(
+            lambda: batch.run_briefs(
+                agreement_id=AGREEMENT,
+                level=level,
+                areas=codes,
+                workers=args.workers,
+                out=out_c,
+                processed=processed,
+                raw=raw,
+                notebook=NOTEBOOK,
+                force=True,
+                progress=None,
+            )
+        )
         ok = [r for r in result_c.results if r.status == "ok"]
         for r in result_c.failed:
             print(f"   ! failed {r.area_level} {r.area_code}: {r.error}")
-        split = {k: median([r.timings.get(k, float("nan")) for r in ok])
-                 for k in ("kernel", "execute", "export")}
+        split = {
+            k: median([r.timings.get(k, float("nan")) for r in ok])
+            for k in ("kernel", "execute", "export")
+        }
         per_brief = median([r.seconds for r in ok])
-        print(f"   {len(ok)}/{n_c} ok in {seconds_c:.1f} s wall; median brief {per_brief:.2f} s "
-              f"= kernel {split['kernel']:.2f} + execute {split['execute']:.2f} + export "
-              f"{split['export']:.2f}; slowest {max((r.seconds for r in ok), default=0):.2f} s")
+        print(
+            f"   {len(ok)}/{n_c} ok in {seconds_c:.1f} s wall; median brief {per_brief:.2f} s "
+            f"= kernel {split['kernel']:.2f} + execute {split['execute']:.2f} + export "
+            f"{split['export']:.2f}; slowest {max((r.seconds for r in ok), default=0):.2f} s"
+        )
         shares = {k: sum(r.timings.get(k, 0) for r in ok) for k in split}
         busy = sum(shares.values()) or 1.0
-        print("   share of worker time: " + ", ".join(
-            f"{k} {100 * v / busy:.0f} %" for k, v in shares.items()))
+        print(
+            "   share of worker time: "
+            + ", ".join(f"{k} {100 * v / busy:.0f} %" for k, v in shares.items())
+        )
         figures.append((f"{n_c} briefs, {args.workers} workers, wall", f"{seconds_c:.1f} s"))
-        figures.append(("median brief (kernel/execute/export)",
-                        f"{per_brief:.2f} s ({split['kernel']:.2f} / {split['execute']:.2f} / "
-                        f"{split['export']:.2f})"))
+        figures.append(
+            (
+                "median brief (kernel/execute/export)",
+                f"{per_brief:.2f} s ({split['kernel']:.2f} / {split['execute']:.2f} / "
+                f"{split['export']:.2f})",
+            )
+        )
         if args.quick:
             estimate = seconds_c / max(n_c, 1) * len(all_areas)
-            print(f"   EXTRAPOLATED to all {len(all_areas)} areas: ≈ {estimate:.0f} s (regions and "
-                  "land are the larger briefs, so this is pessimistic)")
+            print(
+                f"   EXTRAPOLATED to all {len(all_areas)} areas: ≈ {estimate:.0f} s (regions and "
+                "land are the larger briefs, so this is pessimistic)"
+            )
             figures.append((f"all {len(all_areas)} briefs (extrapolated)", f"≈ {estimate:.0f} s"))
             all_seconds = estimate
         else:
             all_seconds = seconds_c
 
         # d. Rerun with nothing changed.
-        result_d, seconds_d = timed(lambda: batch.run_briefs(
-            agreement_id=AGREEMENT, level=level, areas=codes, workers=args.workers, out=out_c,
-            processed=processed, raw=raw, notebook=NOTEBOOK, progress=None))
+        result_d, seconds_d = timed(
+            lambda: batch.run_briefs(
+                agreement_id=AGREEMENT,
+                level=level,
+                areas=codes,
+                workers=args.workers,
+                out=out_c,
+                processed=processed,
+                raw=raw,
+                notebook=NOTEBOOK,
+                progress=None,
+            )
+        )
         skipped = sum(r.status == "skipped" for r in result_d.results)
         print(f"d. rerun unchanged: {skipped}/{len(result_d.results)} skipped in {seconds_d:.1f} s")
         if pipeline.code_version() != version:
-            print("   ! the package code changed during this run (someone edited src/analyse): "
-                  "the cache key changed, so the rerun rebuilt and re-rendered; rerun the bench")
+            print(
+                "   ! the package code changed during this run (someone edited src/analyse): "
+                "the cache key changed, so the rerun rebuilt and re-rendered; rerun the bench"
+            )
         figures.append(("rerun, nothing changed", f"{seconds_d:.1f} s ({skipped} skipped)"))
 
         # e. The command-line way: papermill, then nbconvert, fresh interpreter and kernel each.
         cli = tmp / "cli"
         cli.mkdir()
         out_nb = cli / "out.ipynb"
-        papermill = run_cli([str(BIN / "papermill"), str(NOTEBOOK), str(out_nb),
-                             "-p", "area_level", "kommune", "-p", "area_code", "461",
-                             "-p", "processed_dir", str(processed)], ROOT)
-        nbconvert = run_cli([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input",
-                             str(out_nb)], cli)
+        papermill = run_cli(
+            [
+                str(BIN / "papermill"),
+                str(NOTEBOOK),
+                str(out_nb),
+                "-p",
+                "area_level",
+                "kommune",
+                "-p",
+                "area_code",
+                "461",
+                "-p",
+                "processed_dir",
+                str(processed),
+            ],
+            ROOT,
+        )
+        nbconvert = run_cli(
+            [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(out_nb)], cli
+        )
         papermill_start = run_cli([str(BIN / "papermill"), "--help"], ROOT)
         nbconvert_start = run_cli([str(BIN / "jupyter"), "nbconvert", "--help"], ROOT)
         cli_total = papermill + nbconvert
-        print(f"e. papermill CLI {papermill:.1f} s + jupyter nbconvert CLI {nbconvert:.1f} s = "
-              f"{cli_total:.1f} s per brief (start-up alone: papermill --help "
-              f"{papermill_start:.1f} s, nbconvert --help {nbconvert_start:.1f} s)")
-        figures.append(("one brief via papermill + nbconvert CLI",
-                        f"{cli_total:.1f} s ({papermill:.1f} + {nbconvert:.1f})"))
-        figures.append(("CLI start-up alone (papermill / nbconvert --help)",
-                        f"{papermill_start:.1f} / {nbconvert_start:.1f} s"))
+        print(
+            f"e. papermill CLI {papermill:.1f} s + jupyter nbconvert CLI {nbconvert:.1f} s = "
+            f"{cli_total:.1f} s per brief (start-up alone: papermill --help "
+            f"{papermill_start:.1f} s, nbconvert --help {nbconvert_start:.1f} s)"
+        )
+        figures.append(
+            (
+                "one brief via papermill + nbconvert CLI",
+                f"{cli_total:.1f} s ({papermill:.1f} + {nbconvert:.1f})",
+            )
+        )
+        figures.append(
+            (
+                "CLI start-up alone (papermill / nbconvert --help)",
+                f"{papermill_start:.1f} / {nbconvert_start:.1f} s",
+            )
+        )
         cli_all = cli_total * len(all_areas) / args.workers
-        figures.append((f"all {len(all_areas)} briefs the CLI way on {args.workers} cores (est.)",
-                        f"≈ {cli_all:.0f} s"))
+        figures.append(
+            (
+                f"all {len(all_areas)} briefs the CLI way on {args.workers} cores (est.)",
+                f"≈ {cli_all:.0f} s",
+            )
+        )
 
         print()
         print("Summary")
         width = max(len(name) for name, _ in figures)
         for name, value in figures:
             print(f"  {name:<{width}}  {value}")
-        print(f"  {'peak RSS of any child (worker/kernel/CLI)':<{width}}  "
-              f"{children_peak_gb():.2f} GB")
+        print(
+            f"  {'peak RSS of any child (worker/kernel/CLI)':<{width}}  {children_peak_gb():.2f} GB"
+        )
         if per_brief == per_brief and cli_total:  # not NaN
-            print(f"  {'warm-kernel brief vs CLI brief':<{width}}  {cli_total / per_brief:.1f}× "
-                  "faster")
-        print(f"  {'load average (1 min) at start / end':<{width}}  {load_start:.1f} / "
-              f"{os.getloadavg()[0]:.1f}  (this run keeps ≈ 2 busy; well above = other work competed)")
+            print(
+                f"  {'warm-kernel brief vs CLI brief':<{width}}  {cli_total / per_brief:.1f}× "
+                "faster"
+            )
+        print(
+            f"  {'load average (1 min) at start / end':<{width}}  {load_start:.1f} / "
+            f"{os.getloadavg()[0]:.1f}  (this run keeps ≈ 2 busy; well above = other work competed)"
+        )
         print()
         label = "extrapolated" if args.quick else "measured"
-        print(f"Target: all ≈125 briefs ≤ {TARGET_SECONDS:.0f} s on 2 cores: {all_seconds:.0f} s "
-              f"({label}, {args.workers} workers) — "
-              f"{'met' if all_seconds <= TARGET_SECONDS else 'NOT MET'}")
+        print(
+            f"Target: all ≈125 briefs ≤ {TARGET_SECONDS:.0f} s on 2 cores: {all_seconds:.0f} s "
+            f"({label}, {args.workers} workers) — "
+            f"{'met' if all_seconds <= TARGET_SECONDS else 'NOT MET'}"
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
