@@ -194,16 +194,29 @@ def test_sii_chart_percentage_points_minus_sign_and_zero_line():
 # figure_html and alt texts
 
 
-def test_figure_html_img_alt_and_data_uri():
-    fig = plots.trend_chart(trend_series(), title="T")
+def test_figure_html_img_alt_and_svg_data_uri():
+    fig = plots.trend_chart(trend_series(), title="Mentalt helbred")
     text = plots.figure_html(fig, alt='Linjediagram "T" & mere', caption="Kilde: Sundhedsprofilen")
-    assert text.startswith('<figure class="chart"><img src="data:image/png;base64,')
+    assert text.startswith('<figure class="chart"><img src="data:image/svg+xml;base64,')
     assert 'alt="Linjediagram &quot;T&quot; &amp; mere"' in text
     assert 'width="672"' in text and 'style="max-width:100%;height:auto"' in text
     assert text.endswith("<figcaption>Kilde: Sundhedsprofilen</figcaption></figure>")
-    payload = re.search(r"base64,([^\"]+)\"", text).group(1)
-    assert base64.b64decode(payload)[:8] == b"\x89PNG\r\n\x1a\n"
-    assert b"Software" not in base64.b64decode(payload)
+    svg = base64.b64decode(re.search(r"base64,([^\"]+)\"", text).group(1)).decode("utf-8")
+    assert svg.startswith("<?xml") and "<svg" in svg
+    # Text drawn as outlines (no font needed in the browser), each text named in a comment.
+    assert "<text" not in svg and "<!-- Mentalt helbred -->" in svg
+    assert "<dc:date>" not in svg  # no timestamp: the same figure gives the same bytes
+
+
+def test_figure_html_png_on_request():
+    fig = plots.trend_chart(trend_series(), title="T")
+    text = plots.figure_html(fig, alt="a", image_format="png", dpi=80)
+    assert text.startswith('<figure class="chart"><img src="data:image/png;base64,')
+    payload = base64.b64decode(re.search(r"base64,([^\"]+)\"", text).group(1))
+    assert payload[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"Software" not in payload
+    with pytest.raises(ParameterError, match="image_format must be one of"):
+        plots.figure_html(plots.trend_chart(trend_series(), title="T"), alt="a", image_format="gif")
 
 
 def test_figure_html_deterministic_bytes():

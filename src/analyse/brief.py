@@ -40,10 +40,18 @@ _AREA_TABLES = (
 
 
 class Html(str):
-    """A string of HTML that Jupyter (and nbconvert) renders as HTML."""
+    """A string of HTML that Jupyter (and nbconvert) renders as HTML.
+
+    Only the HTML goes into the notebook output, with a one-line plain-text stand-in: the
+    default plain text of a ``str`` would be the whole quoted HTML again (≈ 1 MB per brief
+    with its embedded figures), doubling what the kernel sends and the notebook stores.
+    """
 
     def _repr_html_(self) -> str:
         return str(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(f"<HTML, {len(self)} tegn>")
 
 
 def _esc(text) -> str:
@@ -163,7 +171,10 @@ class Brief:
 
     @property
     def name(self) -> str:
-        return geography.display_name(self.level_name, self.code)
+        cache = self.__dict__.setdefault("_name_cache", {})
+        if "name" not in cache:
+            cache["name"] = geography.display_name(self.level_name, self.code)
+        return cache["name"]
 
     @property
     def code(self) -> str:
@@ -216,15 +227,19 @@ class Brief:
         return cache[name]
 
     def _one(self, name: str, indicator: Indicator, **match) -> pd.Series | None:
-        table = self.tables[name]
-        mask = (
-            (table["indicator"] == indicator.id)
-            & (table["area_level"] == self.level_name)
-            & (table["area_code"] == self.code)
-        )
+        """The first row of the area's rows for the indicator with the given column values."""
+        cache = self.__dict__.setdefault("_area_cache", {})
+        if name not in cache:  # this area's rows per indicator, grouped once per brief
+            table = self.tables[name]
+            mine = table[
+                (table["area_level"] == self.level_name) & (table["area_code"] == self.code)
+            ]
+            cache[name] = dict(tuple(mine.groupby("indicator", sort=False)))
+        rows = cache[name].get(indicator.id)
+        if rows is None:
+            return None
         for column, value in match.items():
-            mask &= table[column] == value
-        rows = table[mask]
+            rows = rows[rows[column] == value]
         return None if rows.empty else rows.iloc[0]
 
     def _status_row(self, indicator: Indicator) -> pd.Series | None:
@@ -503,7 +518,7 @@ class Brief:
         title = f"Uddannelsesforskel over tid (SII), 25 år og derover — {self.name}"
         fig = plots.sii_chart(series, title=title, baseline_year=self.agreement.baseline_wave)
         return "<h3>Uligheden over tid</h3>" + plots.figure_html(
-            fig, alt=plots.alt_text_sii(series, title), dpi=FIGURE_DPI
+            fig, alt=plots.alt_text_sii(series, title)
         )
 
     def vision(self, vision_id: str) -> Html:
@@ -736,7 +751,7 @@ class Brief:
         title = f"Andel efter uddannelse, {when} (25 år og derover) — {self.name}"
         fig = plots.gradient_dots(groups, title=title)
         return "<h3>Forskelle mellem uddannelsesgrupper</h3>" + plots.figure_html(
-            fig, alt=plots.alt_text_gradient_dots(groups, title), dpi=FIGURE_DPI
+            fig, alt=plots.alt_text_gradient_dots(groups, title)
         )
 
     def _indicator_section(self, ind: Indicator, *, gradient: bool = True) -> str:
@@ -874,7 +889,7 @@ class Brief:
         )
         fig = plots.trend_chart(series, title=title, baseline_year=baseline, note=covid)
         return plots.figure_html(
-            fig, alt=plots.alt_text_trend(series, title, baseline_year=baseline), dpi=FIGURE_DPI
+            fig, alt=plots.alt_text_trend(series, title, baseline_year=baseline)
         )
 
     def _gradient_figure(self, ind: Indicator) -> str:
@@ -888,7 +903,7 @@ class Brief:
         groups = rows[["group", "estimate", "ci_low", "ci_high", "suppressed"]]
         title = f"{ind.label} efter uddannelse, {int(latest['year'])} (25 år og derover)"
         fig = plots.gradient_chart(groups, title=title)
-        return plots.figure_html(fig, alt=plots.alt_text_gradient(groups, title), dpi=FIGURE_DPI)
+        return plots.figure_html(fig, alt=plots.alt_text_gradient(groups, title))
 
     def _activity_table(self, objective_id: str, question: str) -> str:
         rows = self._activity_rows()
@@ -941,9 +956,6 @@ class Brief:
             f"<p class='meta'>Programversion {_esc(self.manifest.get('code_version', ''))}; data beregnet "
             f"{_esc(self.manifest.get('created', ''))}.</p>"
         )
-
-
-FIGURE_DPI = 110
 
 
 def _label_with_population(ind: Indicator) -> str:

@@ -181,6 +181,11 @@ def membership(level: str) -> pd.DataFrame:
     klynger appears under both).
     """
     _check_level(level)
+    return _membership(level).copy()
+
+
+@cache
+def _membership(level: str) -> pd.DataFrame:
     geo = _geography()
     if level == "land":
         table = pd.DataFrame({"area_code": COUNTRY_CODE, "kommune_code": geo["kommune_code"]})

@@ -2,7 +2,8 @@
 
 Each chart function takes a small tidy frame with the library's numbers (proportions 0-1) and
 returns a :class:`matplotlib.figure.Figure`; :func:`figure_html` turns it into a self-contained
-``<figure>`` with an embedded PNG and a required text alternative, and releases the figure.
+``<figure>`` with an embedded SVG (or PNG) and a required text alternative, and releases the
+figure.
 
 Design choices, for readers who cannot rely on colour or who print on A4:
 
@@ -16,8 +17,12 @@ Design choices, for readers who cannot rely on colour or who print on A4:
   joins the waves that exist.
 - The x axis uses real years (the waves are irregular: 2010, 2013, 2017, 2021, 2023, 2025) with
   a tick at each wave; the y axis of a proportion starts at 0, so a change is not exaggerated.
-- 7 × 3.5 inches (A4 text width, readable on a phone when scaled), fonts 9 pt or larger, PNG at
-  a fixed dpi without a "Software" tag, so the same input gives the same bytes.
+- 7 × 3.5 inches (A4 text width, readable on a phone when scaled), fonts 9 pt or larger.
+- Embedded as SVG with the text drawn as outlines: sharp at any zoom and in print, the same
+  look in every browser (no font is needed on the reader's machine), and ≈ 40 % cheaper to
+  write than a 150 dpi PNG (no rasterising or PNG compression; that was the largest cost of a
+  brief). No date and fixed element ids, so the same input gives the same bytes. PNG (fixed
+  dpi, no "Software" tag) remains available with ``image_format="png"``.
 
 The figures are built on a :class:`~matplotlib.figure.Figure` with its own Agg canvas instead of
 ``pyplot``: nothing is registered in pyplot's global figure list (no memory growth over 125
@@ -48,6 +53,7 @@ from analyse.errors import ParameterError
 
 __all__ = [
     "DPI",
+    "IMAGE_FORMATS",
     "FIGSIZE",
     "OKABE_ITO",
     "alt_text_gradient",
@@ -75,8 +81,12 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINESTYLES = ("-", "--", "-.", (0, (1, 1.5)), (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), "-", "--")
 #: Width × height in inches: fits A4 text width and scales down to a phone.
 FIGSIZE = (7.0, 3.5)
-#: Resolution of the embedded PNG; 150 dpi is sharp on high-density phone screens at 7 in wide.
+#: Resolution of an embedded PNG; 150 dpi is sharp on high-density phone screens at 7 in wide.
 DPI = 150
+#: Image formats :func:`figure_html` can embed, with their MIME types.
+IMAGE_FORMATS = {"svg": "image/svg+xml", "png": "image/png"}
+# SVG output: text as outlines (no font needed to view), fixed id salt (same bytes every run).
+_SVG_RC = {"svg.fonttype": "path", "svg.hashsalt": "analyse", "svg.image_inline": True}
 #: CSS pixels per inch, for the <img> width/height attributes.
 _CSS_DPI = 96
 MISSING_POINTS_NOTE = f"Manglende punkter: {SUPPRESSED_TEXT}."
@@ -632,19 +642,21 @@ def figure_html(
     *,
     alt: str,
     caption: str | None = None,
+    image_format: str = "svg",
     dpi: int = DPI,
 ) -> str:
-    """A self-contained ``<figure>`` with the chart as an embedded PNG; closes the figure.
+    """A self-contained ``<figure>`` with the chart as an embedded image; closes the figure.
 
-    The PNG is written at a fixed ``dpi`` without a "Software" tag, so the same figure gives the
-    same bytes. ``alt`` (the text alternative, e.g. from :func:`alt_text_trend`) is required;
-    ``alt`` and ``caption`` are HTML-escaped. The figure is removed from pyplot's registry if it
-    was made there, and must not be used afterwards.
+    ``image_format`` is "svg" (default: vector, text as outlines, no date and fixed ids) or
+    "png" (at ``dpi``, without a "Software" tag); either way the same figure gives the same
+    bytes. ``alt`` (the text alternative, e.g. from :func:`alt_text_trend`) is required; ``alt``
+    and ``caption`` are HTML-escaped. The figure is removed from pyplot's registry if it was
+    made there, and must not be used afterwards.
 
     Raises
     ------
     ParameterError
-        Empty ``alt``, or ``fig`` is not a matplotlib Figure.
+        Empty ``alt``, an unknown ``image_format``, or ``fig`` is not a matplotlib Figure.
     """
     if not isinstance(fig, Figure):
         raise ParameterError(f"figure_html needs a matplotlib Figure, got {type(fig)}")
@@ -652,17 +664,27 @@ def figure_html(
         raise ParameterError(
             "figure_html: alt text is required (a Danish description of the chart)"
         )
+    if image_format not in IMAGE_FORMATS:
+        raise ParameterError(
+            f"figure_html: image_format must be one of {sorted(IMAGE_FORMATS)}, "
+            f"got {image_format!r}"
+        )
     buffer = io.BytesIO()
     if not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
-    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None}, facecolor="white")
+    if image_format == "svg":
+        with mpl.rc_context(_SVG_RC):
+            fig.savefig(buffer, format="svg", metadata={"Date": None}, facecolor="white")
+    else:
+        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None}, facecolor="white")
     pyplot = sys.modules.get("matplotlib.pyplot")
     if pyplot is not None:
         pyplot.close(fig)
     width, height = fig.get_size_inches()
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     img = (
-        f'<img src="data:image/png;base64,{data}" alt="{html.escape(" ".join(alt.split()))}" '
+        f'<img src="data:{IMAGE_FORMATS[image_format]};base64,{data}" '
+        f'alt="{html.escape(" ".join(alt.split()))}" '
         f'width="{round(width * _CSS_DPI)}" height="{round(height * _CSS_DPI)}" '
         'style="max-width:100%;height:auto">'
     )
