@@ -3,6 +3,7 @@
 Every expected value is worked out by hand in the comments next to the constructed cells.
 """
 
+import base64
 import json
 
 import numpy as np
@@ -627,6 +628,34 @@ def test_check_outputs_finds_raw_variables_with_values(tmp_path):
         ("series.html", "raw_variable", "tabel 1 (linje 1)"),
         ("text.html", "raw_variable", "linje 1"),
     ]
+
+
+def test_check_outputs_reads_embedded_svg_charts_and_text(tmp_path):
+    from matplotlib.figure import Figure
+
+    from analyse import plots
+
+    fig = Figure()
+    ax = fig.add_subplot()
+    ax.plot([1, 2], [3, 4], label="koen: 2")
+    ax.legend()
+    ax.set_title("Svar fra SP21-0012345")
+    chart = plots.figure_html(fig, alt="Diagram")  # SVG, text as outlines with comments
+    note = base64.b64encode(b"Se SP23-7654321").decode()
+    page = CLEAN_BRIEF.replace(
+        "</body>", f'{chart}\n<a href="data:text/plain;base64,{note}">note</a>\n</body>'
+    )
+    path = tmp_path / "brief.html"
+    path.write_text(page, encoding="utf-8")
+    findings = check_outputs(path, raw_variable_names=RAW_NAMES)
+    found = sorted((f.kind, f.location) for f in findings)
+    assert found == [
+        ("raw_variable", "linje 14, indlejret fil 2 (image/svg+xml)"),
+        ("respondent_id", "linje 14, indlejret fil 2 (image/svg+xml)"),
+        ("respondent_id", "linje 15, indlejret fil 3 (text/plain)"),
+    ]
+    # The clean brief's own embedded PNG (file 1) has no text to check and gives nothing.
+    assert check_outputs(tmp_path, raw_variable_names=RAW_NAMES, respondent_count=50) == findings
 
 
 def test_check_outputs_finds_json_columns_and_records(tmp_path):
