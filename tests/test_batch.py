@@ -194,6 +194,10 @@ def test_leak_check_fails_a_brief_that_prints_respondent_rows(small_raw, small_p
         progress=None,
     )
     assert result.failed and "leak check" in result.failed[0].error
+    # Checked before it was kept: neither the brief nor a temporary file is left to publish.
+    assert sorted(p.name for p in result.out.iterdir()) == ["index.html", "manifest.json"]
+    manifest = json.loads((result.out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["areas"]["kommune-odense"]["status"] == "failed"  # rendered again next run
 
 
 def test_run_briefs_rejects_bad_parameters(small_raw, small_processed, tmp_path):
@@ -266,7 +270,9 @@ def test_brief_opens_in_headless_chromium_without_console_errors(rendered, tmp_p
     assert console == []
 
 
-def test_check_html_renders_the_data_quality_notebook_without_microdata(small_raw, tmp_path, capsys):
+def test_check_html_renders_the_data_quality_notebook_without_microdata(
+    small_raw, tmp_path, capsys
+):
     from analyse.cli import main
 
     out = tmp_path / "kvalitet.html"

@@ -113,7 +113,7 @@ def _cmd_briefs(args: argparse.Namespace) -> int:
         rules=Rules(min_n=args.min_n),
     )
     print(f"Index: {result.index.resolve()}")
-    return 1 if result.failed else 0
+    return 0 if result.ok else 1
 
 
 def _raw_is_empty(raw: Path) -> bool:
@@ -145,7 +145,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         rules=Rules(min_n=args.min_n),
     )
     print(f"Open the briefs: {result.index.resolve()}")
-    return 1 if result.failed else 0
+    return 0 if result.ok else 1
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
