@@ -9,7 +9,8 @@ reused kernel is byte-identical to the same brief rendered in a fresh one — a 
 kernel that fails or dies is replaced by a fresh one before the next brief.
 
 Each brief's inputs (notebook, parameters, processed-data cache key, code version) are hashed; a
-rerun skips a brief whose hash and HTML are unchanged. HTML is written atomically. A failing
+rerun skips a brief whose hash is unchanged and whose HTML is still there. HTML is leak-checked
+by the worker and then written atomically (a brief with a finding is not written). A failing
 area is recorded and the others continue; the run ends with a summary and ``failed`` set.
 """
 
