@@ -72,6 +72,19 @@ def test_indicator_detail_and_vision_for_every_indicator(small_processed):
         assert vision.title in _text(brief.vision(vision.id))
 
 
+def test_indicator_detail_tables_read_as_danish_text(odense, small_processed):
+    html = odense.indicator_detail("daily_smoking")
+    # A suppressed cell shows one mark, not a mark for the value and one for the interval.
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", html)
+    assert SUPPRESSED_MARK in cells
+    assert not [c for c in cells if c.count(SUPPRESSED_MARK) > 1]
+    # The model's waves as an enumeration; the model table has real column headings.
+    region = Brief.open(small_processed.processed, area_level="region", area_code="1083")
+    html = region.indicator_detail("daily_smoking")
+    assert re.search(r"Målinger i modellen</td><td[^>]*>(\d{4}, )+\d{4} og \d{4}<", html)
+    assert '<th scope="col" class=""></th>' not in html
+
+
 def test_land_brief_has_no_comparison_with_itself(small_processed):
     brief = Brief.open(small_processed.processed, area_level="land", area_code="DK")
     assert "Hele landet" in brief.header()

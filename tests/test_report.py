@@ -452,3 +452,13 @@ def test_population_phrase_sexes():
     assert report.population_phrase(Population(16, 24, "female")) == "16-24-årige kvinder"
     assert report.population_phrase(Population(16, None, "male")) == "mænd på 16 år og derover"
     assert report.population_phrase(Population(25, 25, "all")) == "25-årige"
+
+
+def test_with_interval_one_cell_one_mark():
+    assert report.with_interval("21,3 pct.", "(19,1–23,6)") == "21,3 pct. (19,1–23,6)"
+    # Hidden value: one mark, never "– –" or a lone interval.
+    assert report.with_interval(SUPPRESSED_MARK, SUPPRESSED_MARK) == SUPPRESSED_MARK
+    assert report.with_interval(SUPPRESSED_MARK, "(19,1–23,6)") == SUPPRESSED_MARK
+    # A value without an interval stands alone.
+    assert report.with_interval("21,3 pct.", SUPPRESSED_MARK) == "21,3 pct."
+    assert report.with_interval("1,25", "") == "1,25"

@@ -364,10 +364,13 @@ class Brief:
         if latest is None:
             latest_text = "Ikke målt"
         else:
+            hidden = bool(latest["suppressed"])
             latest_text = (
-                f"{report.pct(latest['estimate'], suppressed=bool(latest['suppressed']))} "
-                f"{report.ci(latest['ci_low'], latest['ci_high'], suppressed=bool(latest['suppressed']))}"
-                f"<br><span class='meta'>{int(latest['year'])}</span>"
+                report.with_interval(
+                    report.pct(latest["estimate"], suppressed=hidden),
+                    report.ci(latest["ci_low"], latest["ci_high"], suppressed=hidden),
+                )
+                + f"<br><span class='meta'>{int(latest['year'])}</span>"
             )
         base_text = (
             report.pct(base.iloc[0]["estimate"], suppressed=bool(base.iloc[0]["suppressed"]))
@@ -587,8 +590,10 @@ class Brief:
                     c = cell.iloc[0]
                     hidden = bool(c["suppressed"])
                     cells.append(
-                        f"{report.pct(c['estimate'], suppressed=hidden)} "
-                        f"{report.ci(c['ci_low'], c['ci_high'], suppressed=hidden)}"
+                        report.with_interval(
+                            report.pct(c["estimate"], suppressed=hidden),
+                            report.ci(c["ci_low"], c["ci_high"], suppressed=hidden),
+                        )
                     )
                 body.append(cells)
         if not body:
@@ -604,7 +609,7 @@ class Brief:
         if row is None or pd.isna(row.get("annual_change_pp")):
             return ""
         body = [
-            ["Målinger i modellen", _esc(row.get("waves", ""))],
+            ["Målinger i modellen", _esc(_wave_list(row.get("waves", "")))],
             [
                 "Odds ratio pr. år",
                 f"{report.ratio(row['odds_ratio'], 3)} "
@@ -638,7 +643,7 @@ class Brief:
                     report.pct(row["prob_desired_side"], 0),
                 ]
             )
-        return "<h5>Udviklingsmodel</h5>" + _table(["", ""], body)
+        return "<h5>Udviklingsmodel</h5>" + _table(["Mål", "Resultat"], body)
 
     def _inequality_table(self, ind: Indicator) -> str:
         table = self.tables["inequality"]
@@ -658,9 +663,18 @@ class Brief:
             body.append(
                 [
                     str(int(r.year)),
-                    f"{report.pp(r.d, unit=False)} {report.ci(r.d_ci_low, r.d_ci_high, points=True)}",
-                    f"{report.pp(r.sii, unit=False)} {report.ci(r.sii_ci_low, r.sii_ci_high, points=True)}",
-                    f"{report.ratio(r.rii)} ({report.ratio(r.rii_ci_low)}–{report.ratio(r.rii_ci_high)})",
+                    report.with_interval(
+                        report.pp(r.d, unit=False),
+                        report.ci(r.d_ci_low, r.d_ci_high, points=True),
+                    ),
+                    report.with_interval(
+                        report.pp(r.sii, unit=False),
+                        report.ci(r.sii_ci_low, r.sii_ci_high, points=True),
+                    ),
+                    report.with_interval(
+                        report.ratio(r.rii),
+                        _ratio_interval(r.rii_ci_low, r.rii_ci_high),
+                    ),
                     report.pct(r.paf) if pd.notna(r.paf) and 0 <= r.paf <= 1 else "–",
                     report.number(abs(r.par_persons)) if pd.notna(r.par_persons) else "–",
                 ]
@@ -714,7 +728,10 @@ class Brief:
             body.append(
                 [
                     _esc(geography.display_name("kommune", r.area_code)),
-                    f"{report.pct(r.estimate, suppressed=hidden)} {report.ci(r.ci_low, r.ci_high, suppressed=hidden)}",
+                    report.with_interval(
+                        report.pct(r.estimate, suppressed=hidden),
+                        report.ci(r.ci_low, r.ci_high, suppressed=hidden),
+                    ),
                     vs,
                 ]
             )
@@ -956,6 +973,18 @@ class Brief:
             f"<p class='meta'>Programversion {_esc(self.manifest.get('code_version', ''))}; data beregnet "
             f"{_esc(self.manifest.get('created', ''))}.</p>"
         )
+
+
+def _ratio_interval(low, high) -> str:
+    """A ratio's interval, "(1,02–1,31)"; the suppression mark if a bound is missing."""
+    if report.is_missing(low) or report.is_missing(high):
+        return disclosure.SUPPRESSED_MARK
+    return f"({report.ratio(low)}–{report.ratio(high)})"
+
+
+def _wave_list(waves: str) -> str:
+    """A model's waves as stored in the trend table, as Danish text: "2010, 2013 og 2017"."""
+    return report_join([w.strip() for w in str(waves).split(",") if w.strip()])
 
 
 def _label_with_population(ind: Indicator) -> str:

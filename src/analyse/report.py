@@ -262,6 +262,19 @@ def ci(
     return f"({text})" if parens else text
 
 
+def with_interval(value: str, interval: str) -> str:
+    """A formatted value and its formatted interval as one table cell: "21,3 pct. (19,1–23,6)".
+
+    A hidden or missing value gives one :data:`SUPPRESSED_MARK` (not "– –"); a value without an
+    interval gives the value alone.
+    """
+    if value == SUPPRESSED_MARK:
+        return SUPPRESSED_MARK
+    if interval == SUPPRESSED_MARK or not interval:
+        return value
+    return f"{value} {interval}"
+
+
 def number(n: Any, decimals: int = 0, *, suppressed: bool = False) -> str:
     """A count or other number with thousands dot: 12345 → ``"12.345"``; missing → ``"–"``."""
     if suppressed or is_missing(n):
