@@ -282,3 +282,34 @@ def test_check_html_renders_the_data_quality_notebook_without_microdata(
     assert "Svarpersoner pr. bølge" in text and "Manglende svar pr. spørgsmål" in text
     assert not re.search(r"SP\d{2}-\d{6,}", page)  # no respondent ids
     assert "from analyse" not in page and "Traceback" not in text
+
+
+@pytest.mark.parametrize(
+    "notebook", sorted((ROOT / "notebooks").glob("vision_*.ipynb")), ids=lambda p: p.stem
+)
+def test_vision_notebook_runs_with_its_defaults_and_other_parameters(
+    notebook, small_processed, tmp_path
+):
+    """What an epidemiologist does: run the analysis notebook for another area (papermill
+    parameters, fresh kernel) and read the HTML: the vision, no errors, no microdata."""
+    agreement = load_agreement()
+    vision_titles = [v.title for v in agreement.visions]
+    out = batch.render_notebook(
+        notebook,
+        {
+            "area_level": "region",
+            "area_code": "1083",
+            "processed_dir": str(small_processed.processed),
+        },
+        tmp_path / f"{notebook.stem}.html",
+        title=notebook.stem,
+    )
+    page = out.read_text(encoding="utf-8")
+    text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r'src="data:[^"]+"', "", page)))
+    assert "Region Syddanmark" in text
+    assert sum(title in text for title in vision_titles) >= 1
+    assert not re.search(r"Traceback|\bnan\b|\bNone\b|NaN|Error", text)
+    assert not re.search(r"\d\.\d+ pct", text)  # no English decimal point
+    # Figures in Danish; the gode-overgange vision is followed up by the klynge status only.
+    assert re.search(r"\d+,\d pct\.", text) or re.search(r"<th[^>]*>Status</th>", page)
+    assert "<pre" not in page  # no code or stream output, only the rendered HTML
