@@ -313,3 +313,27 @@ def test_vision_notebook_runs_with_its_defaults_and_other_parameters(
     # Figures in Danish; the gode-overgange vision is followed up by the klynge status only.
     assert re.search(r"\d+,\d pct\.", text) or re.search(r"<th[^>]*>Status</th>", page)
     assert "<pre" not in page  # no code or stream output, only the rendered HTML
+
+
+def test_index_lists_areas_in_danish_alphabetical_order():
+    results = [
+        batch.AreaResult(r.area_level, str(r.area_code), r.area_name, r.slug, "ok")
+        for r in batch.select_areas("all").itertuples()
+    ]
+    index = batch._index_html(load_agreement(), results, synthetic=False)
+    nordjylland = index.split("<h2>Region Nordjylland</h2>")[1].split("<h2>")[0]
+    kommuner = re.findall(r">([^<]+)</a>", nordjylland.split("<h3>Kommuner</h3>")[1])
+    # Danish order, by hand: æ, ø, å after z, and the old spelling "Aa" counts as "Å".
+    assert kommuner == [
+        "Brønderslev",
+        "Frederikshavn",
+        "Hjørring",
+        "Jammerbugt",
+        "Læsø",
+        "Mariagerfjord",
+        "Morsø",
+        "Rebild",
+        "Thisted",
+        "Vesthimmerlands",
+        "Aalborg",
+    ]

@@ -618,7 +618,8 @@ def _danish_sort_key(name: str) -> str:
 
 
 def _index_html(agreement, results, *, synthetic: bool) -> str:
-    """Links to all briefs, grouped: Denmark, then per region its region, klynger and kommuner."""
+    """Links to all briefs, grouped: Denmark, then per region its region, klynger and kommuner
+    (each in Danish alphabetical order: æ, ø, å and aa last)."""
     by_slug = {r.slug: r for r in results}
     areas = geography.all_areas()
     regions = geography.areas("region")
@@ -644,7 +645,13 @@ def _index_html(agreement, results, *, synthetic: bool) -> str:
             (areas["region_code"] == int(region.area_code)) & (areas["area_level"] != "land")
         ]
         items = {
-            lv: [link(r) for r in rows[rows["area_level"] == lv].itertuples()]
+            lv: [
+                link(r)
+                for r in sorted(
+                    rows[rows["area_level"] == lv].itertuples(),
+                    key=lambda r: _danish_sort_key(r.area_name),
+                )
+            ]
             for lv in ("region", "sundhedsklynge", "kommune")
         }
         if not any(any(v) for v in items.values()):
