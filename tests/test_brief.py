@@ -3,8 +3,10 @@
 import html
 import re
 
+import numpy as np
 import pytest
 
+from analyse import report
 from analyse.brief import Brief, report_join
 from analyse.catalogue import load_agreement
 from analyse.disclosure import SUPPRESSED_MARK
@@ -124,6 +126,41 @@ def test_confidence_level_changes_the_intervals(small_processed):
     assert (
         (est_w["ci_high"] - est_w["ci_low"])[shown] > (est_n["ci_high"] - est_n["ci_low"])[shown]
     ).all()
+
+
+def test_register_intervals_follow_the_confidence_level(small_processed):
+    from analyse.brief import _at_level
+
+    stored = Brief.open(small_processed.processed, area_level="region", area_code="1083")
+    register = stored.tables["register"]
+    shown = register["estimate"].between(0, 1, inclusive="neither")
+    assert shown.any()
+    # Recomputing the stored 95 % Wilson intervals from p and the binomial SE gives them back:
+    # the exact denominator p(1 − p)/se² is recovered although the shown n is rounded to 10.
+    again = _at_level(register.assign(level=0.9), 0.95)
+    for column in ("ci_low", "ci_high"):
+        assert np.allclose(again.loc[shown, column], register.loc[shown, column], atol=1e-12)
+    narrow = Brief.open(
+        small_processed.processed, area_level="region", area_code="1083", confidence_level=0.9
+    ).tables["register"]
+    width = (narrow["ci_high"] - narrow["ci_low"])[shown]
+    assert (width < (register["ci_high"] - register["ci_low"])[shown]).all()
+
+
+def test_kommune_table_uses_the_brief_level_and_danish_order(small_processed):
+    brief = Brief.open(
+        small_processed.processed, area_level="kommune", area_code="461", confidence_level=0.8
+    )
+    html = brief.indicator_detail("employment_somatic")  # register: a value for every kommune
+    table = html.split("<h5>Kommunerne i")[1]
+    rows = re.findall(r"<tr[^>]*><td[^>]*>([^<]+)</td><td[^>]*>([^<]+)</td>", table)
+    names = [name for name, _ in rows]
+    assert names[0] == "Assens Kommune" and names[-1] == "Aabenraa Kommune"
+    odense = dict(rows)["Odense Kommune"]
+    latest = brief._latest(brief.agreement.indicator("employment_somatic"))
+    assert latest["level"] == 0.8
+    expected = f"({report.pct_number(latest['ci_low'])}–{report.pct_number(latest['ci_high'])})"
+    assert odense.endswith(expected)
 
 
 def test_report_join_danish_enumeration():

@@ -43,7 +43,7 @@ import nbformat  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import analyse  # noqa: E402
-from analyse import disclosure, geography, pipeline  # noqa: E402
+from analyse import disclosure, geography, pipeline, report  # noqa: E402
 from analyse.catalogue import load_agreement  # noqa: E402
 from analyse.errors import ParameterError  # noqa: E402
 
@@ -609,14 +609,6 @@ def _leak_check(paths, *, raw_names: bool = True) -> list:
     return disclosure.check_outputs(paths, raw_variable_names=names)
 
 
-def _danish_sort_key(name: str) -> str:
-    """Danish alphabetical order: æ, ø, å (and the old spelling aa) after z."""
-    text = name.lower()
-    if text.startswith("aa"):
-        text = "å" + text[2:]
-    return text.translate(str.maketrans({"æ": "{", "ø": "|", "å": "}"}))
-
-
 def _index_html(agreement, results, *, synthetic: bool) -> str:
     """Links to all briefs, grouped: Denmark, then per region its region, klynger and kommuner
     (each in Danish alphabetical order: æ, ø, å and aa last)."""
@@ -649,7 +641,7 @@ def _index_html(agreement, results, *, synthetic: bool) -> str:
                 link(r)
                 for r in sorted(
                     rows[rows["area_level"] == lv].itertuples(),
-                    key=lambda r: _danish_sort_key(r.area_name),
+                    key=lambda r: report.danish_sort_key(r.area_name),
                 )
             ]
             for lv in ("region", "sundhedsklynge", "kommune")

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from analyse import disclosure, geography, plots, report
 from analyse.catalogue import Agreement, Indicator, load_agreement
 from analyse.errors import ParameterError
+from analyse.register import wilson_interval
 from analyse.survey import proportion_interval
 
 TOTAL = "I alt"
@@ -154,18 +155,7 @@ class Brief:
     def _check_publishable(self) -> None:
         for name in ("estimates", "register"):
             disclosure.assert_publishable(self.tables[name])
-        if not np.isclose(self.level, float(self.tables["estimates"]["level"].iloc[0])):
-            self._relevel()
-
-    def _relevel(self) -> None:
-        """Recompute the intervals of the estimates at the brief's confidence level."""
-        est = self.tables["estimates"].copy()
-        low, high = proportion_interval(
-            est["estimate"], est["se"], float(est["df"].iloc[0]), self.level
-        )
-        est["ci_low"], est["ci_high"] = low, high
-        est["level"] = self.level
-        self.tables["estimates"] = est
+            self.tables[name] = _at_level(self.tables[name], self.level)
 
     # ------------------------------------------------------------------ helpers
 
@@ -717,9 +707,12 @@ class Brief:
                 ("year", "=", int(latest["year"])),
             ],
         ).to_pandas()
-        table = table[table["area_code"].isin(kommuner)]
+        table = _at_level(table[table["area_code"].isin(kommuner)], self.level)
         body = []
-        for r in table.itertuples():
+        for r in sorted(
+            table.itertuples(),
+            key=lambda r: report.danish_sort_key(geography.display_name("kommune", r.area_code)),
+        ):
             hidden = bool(r.suppressed)
             vs = "–"
             if hasattr(r, "vs_region_diff") and pd.notna(getattr(r, "vs_region_diff", np.nan)):
@@ -973,6 +966,40 @@ class Brief:
             f"<p class='meta'>Programversion {_esc(self.manifest.get('code_version', ''))}; data beregnet "
             f"{_esc(self.manifest.get('created', ''))}.</p>"
         )
+
+
+def _at_level(table: pd.DataFrame, level: float) -> pd.DataFrame:
+    """The table with its intervals recomputed at ``level`` (unchanged if already at it).
+
+    Survey rows (``method`` "taylor-logit"): the logit interval with t on the design's degrees
+    of freedom, as built. Register rows ("wilson"): the Wilson interval; the exact denominator
+    is p(1 − p)/se² (``se`` is the binomial SE of the exact counts, whereas the shown ``n`` is
+    rounded), falling back to ``n`` where p is 0 or 1.
+    """
+    if table.empty or np.allclose(table["level"].astype(float), level):
+        return table
+    out = table.copy()
+    p, se = out["estimate"].astype(float), out["se"].astype(float)
+    survey = (out["method"] != "wilson").to_numpy()
+    if survey.any():
+        df = out["df"].astype(float) if "df" in out else pd.Series(np.inf, index=out.index)
+        for d in df[survey].unique():  # one t quantile per design
+            rows = survey & (df == d).to_numpy()
+            low, high = proportion_interval(p[rows], se[rows], float(d), level)
+            out.loc[rows, "ci_low"], out.loc[rows, "ci_high"] = low, high
+    if (~survey).any():
+        rows = ~survey
+        with np.errstate(divide="ignore", invalid="ignore"):
+            exact_n = np.where(se[rows] > 0, p[rows] * (1 - p[rows]) / se[rows] ** 2, np.nan)
+        n = np.where(np.isfinite(exact_n), exact_n, out.loc[rows, "n"].astype(float))
+        low, high = wilson_interval(p[rows] * n, n, level)
+        out.loc[rows, "ci_low"], out.loc[rows, "ci_high"] = low, high
+    # Suppressed rows keep no interval (they have none to begin with).
+    if "suppressed" in out:
+        hidden = out["suppressed"].astype(bool)
+        out.loc[hidden, ["ci_low", "ci_high"]] = np.nan
+    out["level"] = level
+    return out
 
 
 def _ratio_interval(low, high) -> str:

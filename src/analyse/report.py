@@ -262,6 +262,15 @@ def ci(
     return f"({text})" if parens else text
 
 
+def danish_sort_key(name: str) -> str:
+    """Key for Danish alphabetical order: æ, ø, å after z, and the old spelling "Aa" as "Å"
+    ("Aabenraa" and "Aalborg" come last, as in the official lists)."""
+    text = str(name).lower()
+    if text.startswith("aa"):
+        text = "å" + text[2:]
+    return text.translate(str.maketrans({"æ": "{", "ø": "|", "å": "}"}))
+
+
 def with_interval(value: str, interval: str) -> str:
     """A formatted value and its formatted interval as one table cell: "21,3 pct. (19,1–23,6)".
 
