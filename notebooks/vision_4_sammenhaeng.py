@@ -4,6 +4,11 @@
 #     cell_metadata_filter: tags,-papermill,-execution
 #     formats: ipynb,py:percent
 #     notebook_metadata_filter: kernelspec,jupytext,-papermill
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -21,7 +26,7 @@ agreement_id = "syddanmark-2024-2027"  # the agreement (see `analyse catalogue -
 area_level = "kommune"  # land, region, sundhedsklynge or kommune
 area_code = "461"  # area code (see `analyse areas`)
 waves = ""  # survey waves to show, e.g. "2017,2021,2025"; empty = all comparable waves
-confidence_level = 0.95  # confidence level of the intervals
+confidence_level = 0.95  # level of the shares' intervals (changes and status: the build's 0.95)
 processed_dir = "data/processed"  # folder with the processed data (made by `analyse build`)
 language = "da"  # output language: Danish only
 

@@ -163,6 +163,17 @@ def test_kommune_table_uses_the_brief_level_and_danish_order(small_processed):
     assert odense.endswith(expected)
 
 
+def test_footnote_says_which_intervals_follow_the_confidence_level(small_processed):
+    default = Brief.open(small_processed.processed, area_level="region", area_code="1083")
+    assert "Intervaller er 95 pct.-konfidensintervaller." in _text(default.status_table())
+    other = Brief.open(
+        small_processed.processed, area_level="region", area_code="1083", confidence_level=0.9
+    )
+    text = _text(other.status_table())
+    assert "Intervaller for andelene er 90 pct.-konfidensintervaller" in text
+    assert "status, uddannelsesforskelle og udviklingsmodeller er beregnet med 95 pct." in text
+
+
 def test_report_join_danish_enumeration():
     assert report_join(["2010", "2013", "2017"]) == "2010, 2013 og 2017"
     assert report_join(["2025"]) == "2025"

@@ -157,6 +157,26 @@ class Brief:
             disclosure.assert_publishable(self.tables[name])
             self.tables[name] = _at_level(self.tables[name], self.level)
 
+    def _interval_note(self) -> str:
+        """What the intervals are: the brief's level for the shares; the derived results
+        (changes, status, education gaps, trend models) keep the level they were built at."""
+        levels = [
+            float(v)
+            for name in ("trends", "gap_change")
+            if "level" in self.tables.get(name, ())
+            for v in self.tables[name]["level"].dropna().unique()
+        ]
+        built = levels[0] if levels else 0.95
+        percent = round(self.level * 100, 6)
+        shares = report.number(percent, 0 if percent.is_integer() else 1)
+        if np.isclose(built, self.level):
+            return f"Intervaller er {shares} pct.-konfidensintervaller."
+        return (
+            f"Intervaller for andelene er {shares} pct.-konfidensintervaller; ændringer, status, "
+            f"uddannelsesforskelle og udviklingsmodeller er beregnet med "
+            f"{report.number(built * 100)} pct.-konfidensintervaller."
+        )
+
     # ------------------------------------------------------------------ helpers
 
     @property
@@ -329,7 +349,7 @@ class Brief:
             '<p class="footnote">Status: ✓ Bedre = statistisk sikker ændring i den ønskede retning; '
             "= Uændret = ingen statistisk sikker ændring; ✗ Dårligere = statistisk sikker ændring "
             "mod den ønskede retning; ○ Kan ikke vurderes = for få målinger eller for få svar. "
-            f"Intervaller er {report.number(self.level * 100)} pct.-konfidensintervaller. "
+            f"{self._interval_note()} "
             "D = forskel i procentpoint mellem grundskole og lang videregående uddannelse (25+ år); "
             "SII = hældningsindeks over alle uddannelsesgrupper. "
             f"{_esc(disclosure.footnote())}</p>"
