@@ -174,6 +174,27 @@ def test_footnote_says_which_intervals_follow_the_confidence_level(small_process
     assert "status, uddannelsesforskelle og udviklingsmodeller er beregnet med 95 pct." in text
 
 
+def test_status_table_marks_gaps_that_do_not_exist_as_not_applicable(small_processed):
+    from analyse.brief import NOT_APPLICABLE
+
+    brief = Brief.open(small_processed.processed, area_level="region", area_code="1083")
+    table = brief.status_table()
+    headers = [_text(h).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", table)]
+    gap = headers.index("Uddannelsesforskel (D / SII)")
+    rows = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S):
+        cells = [_text(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+        if len(cells) == len(headers):
+            rows[cells[0]] = cells
+    youth = next(c for label, c in rows.items() if label.startswith("Dårligt mentalt helbred"))
+    register = next(c for label, c in rows.items() if label.startswith("Borgere med somatisk"))
+    adults = next(c for label, c in rows.items() if label.startswith("Ryger dagligt"))
+    assert youth[gap] == youth[gap + 1] == NOT_APPLICABLE  # education is for 25+ only
+    assert register[gap] == NOT_APPLICABLE
+    assert adults[gap] != NOT_APPLICABLE
+    assert f"{NOT_APPLICABLE} = ikke relevant" in _text(table)
+
+
 def test_report_join_danish_enumeration():
     assert report_join(["2010", "2013", "2017"]) == "2010, 2013 og 2017"
     assert report_join(["2025"]) == "2025"

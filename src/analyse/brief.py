@@ -28,6 +28,9 @@ from analyse.survey import proportion_interval
 TOTAL = "I alt"
 EDUCATION_LOW = "Grundskole"
 EDUCATION_HIGH = "Lang videregående"
+#: Shown where a number does not exist (unlike the suppression mark, which hides one).
+NOT_APPLICABLE = "i.r."
+
 _AREA_TABLES = (
     "estimates",
     "status",
@@ -352,6 +355,8 @@ class Brief:
             f"{self._interval_note()} "
             "D = forskel i procentpoint mellem grundskole og lang videregående uddannelse (25+ år); "
             "SII = hældningsindeks over alle uddannelsesgrupper. "
+            f"{NOT_APPLICABLE} = ikke relevant: uddannelse opgøres for 25 år og derover, og "
+            "registerindikatorerne opdeles ikke efter uddannelse. "
             f"{_esc(disclosure.footnote())}</p>"
         )
         return Html(
@@ -419,7 +424,8 @@ class Brief:
             or ind.population.age_max is not None
             and ind.population.age_max < 25
         ):
-            return "–", "–"
+            # Not the suppression mark: nothing is hidden, there is no such number.
+            return NOT_APPLICABLE, NOT_APPLICABLE
         if latest is None:
             return "–", "–"
         row = self._inequality(ind, int(latest["year"]))
