@@ -195,6 +195,15 @@ def test_status_table_marks_gaps_that_do_not_exist_as_not_applicable(small_proce
     assert f"{NOT_APPLICABLE} = ikke relevant" in _text(table)
 
 
+def test_status_table_klynge_status_spans_the_table(odense):
+    table = odense.status_table()
+    # A wrapping text across all columns, not an unbreakable number cell that widens a column.
+    assert re.search(
+        r'<td colspan="10">Sundhedsklyngernes årlige status på aktiviteterne: \d{4}: ', table
+    )
+    assert not re.search(r'<td class="num">\d{4}: ', table)
+
+
 def test_report_join_danish_enumeration():
     assert report_join(["2010", "2013", "2017"]) == "2010, 2013 og 2017"
     assert report_join(["2025"]) == "2025"

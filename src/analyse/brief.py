@@ -333,21 +333,13 @@ class Brief:
                     rows.append(self._status_cells(ag.indicator(ind_id)))
                     classes.append("")
                 if objective.status_question:
+                    # One cell across the table: the text wraps instead of widening a
+                    # number column.
                     rows.append(
-                        [
-                            "Sundhedsklyngernes årlige status på aktiviteterne",
-                            self._activity_summary(objective.id),
-                            "",
-                            "",
-                            "",
-                            "",
-                            "",
-                            "",
-                            "",
-                            "",
-                        ]
+                        "Sundhedsklyngernes årlige status på aktiviteterne: "
+                        f"{self._activity_summary(objective.id)}"
                     )
-                    classes.append("")
+                    classes.append("activity")
         legend = (
             '<p class="footnote">Status: ✓ Bedre = statistisk sikker ændring i den ønskede retning; '
             "= Uændret = ingen statistisk sikker ændring; ✗ Dårligere = statistisk sikker ændring "
@@ -379,12 +371,13 @@ class Brief:
         if latest is None:
             latest_text = "Ikke målt"
         else:
+            # Value, interval and year on their own lines: keeps the ten columns narrow.
             hidden = bool(latest["suppressed"])
             latest_text = (
                 report.with_interval(
                     report.pct(latest["estimate"], suppressed=hidden),
                     report.ci(latest["ci_low"], latest["ci_high"], suppressed=hidden),
-                )
+                ).replace(" (", "<br>(", 1)
                 + f"<br><span class='meta'>{int(latest['year'])}</span>"
             )
         base_text = (
