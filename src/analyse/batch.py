@@ -223,6 +223,7 @@ class _Renderer:
         self.cwd = cwd
         self.km = None
         self.kc = None
+        self._exporter = None
 
     def _start(self) -> None:
         # IPC sockets in a folder of this worker's own: two workers choosing socket names in
@@ -303,14 +304,15 @@ class _Renderer:
         timings["execute"] = time.perf_counter() - start - reset_time
 
         start = time.perf_counter()
-        exporter = HTMLExporter(
-            template_name="basic",
-            exclude_input=True,
-            exclude_input_prompt=True,
-            exclude_output_prompt=True,
-            anchor_link_text="",
-        )
-        body, _ = exporter.from_notebook_node(nb)
+        if self._exporter is None:  # reused: its template environment is built on first use
+            self._exporter = HTMLExporter(
+                template_name="basic",
+                exclude_input=True,
+                exclude_input_prompt=True,
+                exclude_output_prompt=True,
+                anchor_link_text="",
+            )
+        body, _ = self._exporter.from_notebook_node(nb)
         timings["export"] = time.perf_counter() - start
         return body, timings
 
