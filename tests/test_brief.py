@@ -192,6 +192,10 @@ def test_status_table_marks_gaps_that_do_not_exist_as_not_applicable(small_proce
     assert youth[gap] == youth[gap + 1] == NOT_APPLICABLE  # education is for 25+ only
     assert register[gap] == NOT_APPLICABLE
     assert adults[gap] != NOT_APPLICABLE
+    # A region brief has no "rest of the region" to compare with; Denmark still is one.
+    vs_region = headers.index("Mod resten af regionen")
+    assert adults[vs_region] == NOT_APPLICABLE
+    assert adults[vs_region + 1] != NOT_APPLICABLE
     assert f"{NOT_APPLICABLE} = ikke relevant" in _text(table)
 
 

@@ -347,8 +347,9 @@ class Brief:
             f"{self._interval_note()} "
             "D = forskel i procentpoint mellem grundskole og lang videregående uddannelse (25+ år); "
             "SII = hældningsindeks over alle uddannelsesgrupper. "
-            f"{NOT_APPLICABLE} = ikke relevant: uddannelse opgøres for 25 år og derover, og "
-            "registerindikatorerne opdeles ikke efter uddannelse. "
+            f"{NOT_APPLICABLE} = ikke relevant: uddannelse opgøres for 25 år og derover, "
+            "registerindikatorerne opdeles ikke efter uddannelse, og en region eller hele landet "
+            "sammenlignes ikke med sig selv. "
             f"{_esc(disclosure.footnote())}</p>"
         )
         return Html(
@@ -396,8 +397,11 @@ class Brief:
             status["status"] if status is not None else "kan ikke vurderes"
         )
         gap_text, gap_status = self._gap_cells(ind, latest)
-        vs_region = self._vs_text(latest, "vs_region") if self.region is not None else "–"
-        vs_land = self._vs_text(latest, "vs_land") if self.level_name != "land" else "–"
+        # A region or Denmark is not compared with itself: not applicable, not hidden.
+        vs_region = (
+            self._vs_text(latest, "vs_region") if self.region is not None else NOT_APPLICABLE
+        )
+        vs_land = self._vs_text(latest, "vs_land") if self.level_name != "land" else NOT_APPLICABLE
         return [
             label,
             latest_text,
