@@ -897,25 +897,22 @@ class _Scanner:
     def _scan_text(self, path: Path, text: str) -> list[Finding]:
         findings = []
         for number, line in enumerate(text.splitlines(), start=1):
-            for match in self.id_regex.finditer(line):
-                findings.append(
-                    Finding(
-                        str(path),
-                        "respondent_id",
-                        f"respondent id {_mask(match.group(0))}",
-                        f"linje {number}",
-                    )
+            findings += self._pattern_findings(path, line, f"linje {number}")
+        return findings
+
+    def _pattern_findings(self, path: Path, text: str, location: str) -> list[Finding]:
+        """Respondent ids and raw variable names with a value in ``text``."""
+        findings = [
+            Finding(str(path), "respondent_id", f"respondent id {_mask(m.group(0))}", location)
+            for m in self.id_regex.finditer(text)
+        ]
+        if self.raw_regex is not None:
+            findings += [
+                Finding(
+                    str(path), "raw_variable", f"raw variable {m.group(1)!r} with a value", location
                 )
-            if self.raw_regex is not None:
-                for match in self.raw_regex.finditer(line):
-                    findings.append(
-                        Finding(
-                            str(path),
-                            "raw_variable",
-                            f"raw variable {match.group(1)!r} with a value",
-                            f"linje {number}",
-                        )
-                    )
+                for m in self.raw_regex.finditer(text)
+            ]
         return findings
 
     def _scan_embedded(self, path: Path, mime: str, payload: str, location: str) -> list[Finding]:
@@ -932,24 +929,7 @@ class _Scanner:
             return []
         if mime.endswith("xml"):
             content = _MARKUP_TAG.sub(" ", content)
-        findings = []
-        for match in self.id_regex.finditer(content):
-            findings.append(
-                Finding(
-                    str(path), "respondent_id", f"respondent id {_mask(match.group(0))}", location
-                )
-            )
-        if self.raw_regex is not None:
-            for match in self.raw_regex.finditer(content):
-                findings.append(
-                    Finding(
-                        str(path),
-                        "raw_variable",
-                        f"raw variable {match.group(1)!r} with a value",
-                        location,
-                    )
-                )
-        return findings
+        return self._pattern_findings(path, content, location)
 
     def _check_table(
         self, path: Path, header: list[str], rows: list[list[str]], location: str
