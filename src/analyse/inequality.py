@@ -912,6 +912,23 @@ def bgv(
     )
 
 
+def _check_scale(scale, function: str) -> None:
+    if isinstance(scale, bool) or not isinstance(scale, int | float) or scale <= 0:
+        raise ParameterError(f"{function}: scale must be a positive number, got {scale!r}")
+
+
+def _check_within_scale(frame: pd.DataFrame, value: str, scale: float, why: str = "") -> None:
+    """Every prepared value lies in 0..scale (proportions, or percentages with scale=100)."""
+    outside = (frame["_value"] < 0) | (frame["_value"] > scale)
+    if outside.any():
+        raise DataValidationError(
+            f"values must lie between 0 and scale={scale:g}{why}",
+            column=value,
+            rows=np.flatnonzero(outside.to_numpy()).tolist(),
+            hint="Give scale=100 for percentages",
+        )
+
+
 def paf(
     data: pd.DataFrame,
     group: str,
@@ -964,21 +981,13 @@ def paf(
     function = "paf"
     _check_direction(direction, function)
     level = _check_level(level, function)
-    if isinstance(scale, bool) or not isinstance(scale, int | float) or scale <= 0:
-        raise ParameterError(f"{function}: scale must be a positive number, got {scale!r}")
+    _check_scale(scale, function)
     if not ordered and order is not None:
         raise ParameterError(f"{function}: order= is only used when ordered=True")
     frame, by_cols = _prepare(
         data, function, group, value, population=population, order=order, by=by
     )
-    outside = (frame["_value"] < 0) | (frame["_value"] > scale)
-    if outside.any():
-        raise DataValidationError(
-            f"values must lie between 0 and scale={scale:g}",
-            column=value,
-            rows=np.flatnonzero(outside.to_numpy()).tolist(),
-            hint="Give scale=100 for percentages",
-        )
+    _check_within_scale(frame, value, scale)
     sign = _direction_sign(direction)
     z = _z(level)
     records = []
@@ -1212,19 +1221,11 @@ def sii_logistic_grouped(
     """
     function = "sii_logistic_grouped"
     level = _check_level(level, function)
-    if isinstance(scale, bool) or not isinstance(scale, int | float) or scale <= 0:
-        raise ParameterError(f"{function}: scale must be a positive number, got {scale!r}")
+    _check_scale(scale, function)
     frame, by_cols = _prepare(
         data, function, group, value, population=population, order=order, by=by
     )
-    outside = (frame["_value"] < 0) | (frame["_value"] > scale)
-    if outside.any():
-        raise DataValidationError(
-            f"values must lie between 0 and scale={scale:g} for a logistic model",
-            column=value,
-            rows=np.flatnonzero(outside.to_numpy()).tolist(),
-            hint="Give scale=100 for percentages",
-        )
+    _check_within_scale(frame, value, scale, " for a logistic model")
     z = _z(level)
     records = []
     for where, rows in _groups(frame, by_cols):
