@@ -3,9 +3,9 @@
 What is measured (DESIGN.md §6, issue 9 part 6), on the full synthetic default written to a
 temporary raw folder, with temporary processed and reports folders (all removed at the end):
 
-a. ``analyse.pipeline.build_processed``: the processed data (cube, trends, inequality, register)
+a. ``analyse.cube.build.build_processed``: the processed data (cube, trends, inequality, register)
    built from scratch, with its own step timings, and the reuse check of an unchanged build.
-b. One brief cold and one warm: ``analyse.batch.run_briefs(level="kommune",
+b. One brief cold and one warm: ``analyse.run.batch.run_briefs(level="kommune",
    areas=["461", "147"], workers=1)``. The first brief in the fresh worker pays for the kernel
    start and warm-up imports; the second reuses the warm kernel (namespace reset). Per-area
    timings (kernel, execute, export) come from ``<out>/<agreement>/manifest.json``.
@@ -46,7 +46,9 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from analyse import batch, geography, pipeline  # noqa: E402
+from analyse.cube import build as pipeline  # noqa: E402
+from analyse.reference import geography  # noqa: E402
+from analyse.run import batch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = Path("notebooks/brief.ipynb")

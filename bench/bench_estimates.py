@@ -3,14 +3,14 @@
 What is measured (DESIGN.md §6, issue 5 part 6), on the full synthetic default (all waves,
 98 kommuner, ≈565,000 respondents):
 
-1. ``analyse.estimates.build(respondents, agreement)``: the whole cube (every survey indicator ×
+1. ``analyse.cube.estimates.build(respondents, agreement)``: the whole cube (every survey indicator ×
    wave × area × breakdown, with SEs, comparisons and suppression). Printed: rows, seconds,
    seconds per cell.
 2. The baseline, in the same run: the cells of ONE region (Region Syddanmark, 1083: its
    kommuner, its sundhedsklynger and the region itself; every survey indicator × wave ×
    breakdown × group) computed one cell at a time, the way a user of a general-purpose survey
    package does it: mark the cell's domain (area × wave × indicator population × group) in a
-   boolean column and call ``analyse.survey.proportion(data, variable, design, by=that column)``
+   boolean column and call ``analyse.stats.survey.proportion(data, variable, design, by=that column)``
    on the WHOLE design (domain estimation, never a subset design). ``samplics`` / ``svy`` are
    not dependencies of the project, so the project's own general linearisation engine (checked
    against R's ``survey``) stands in for them; it is itself vectorised, so the baseline is a
@@ -55,8 +55,11 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analyse import clean, estimates, geography, inequality, survey, trend  # noqa: E402
-from analyse.catalogue import load_agreement  # noqa: E402
+from analyse.cube import estimates  # noqa: E402
+from analyse.data import clean  # noqa: E402
+from analyse.reference import geography  # noqa: E402
+from analyse.reference.catalogue import load_agreement  # noqa: E402
+from analyse.stats import inequality, survey, trend  # noqa: E402
 
 REGION = "1083"  # Region Syddanmark
 TARGET_CUBE_SECONDS = 20.0

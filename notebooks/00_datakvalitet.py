@@ -23,7 +23,7 @@ codebook_path = ""  # your own codebook YAML; empty = the shipped Sundhedsprofil
 language = "da"  # output language: Danish only
 
 # %%
-from analyse.quality import Quality
+from analyse.publish.quality import Quality
 
 quality = Quality.open(raw_path, codebook_path)
 quality.overview()

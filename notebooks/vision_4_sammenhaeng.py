@@ -31,7 +31,7 @@ processed_dir = "data/processed"  # folder with the processed data (made by `ana
 language = "da"  # output language: Danish only
 
 # %%
-from analyse.brief import Brief
+from analyse.publish.brief import Brief
 
 brief = Brief.open(
     processed_dir,

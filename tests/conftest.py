@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from analyse import pipeline, synth
+from analyse.cube import build as pipeline
+from analyse.data import synth
 
 SMALL_SCALE = 0.05
 SMALL_SEED = 5

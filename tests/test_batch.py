@@ -1,4 +1,4 @@
-"""Tests of analyse.batch: rendering briefs with papermill parameters, warm kernels and nbconvert."""
+"""Tests of analyse.run.batch: rendering briefs with papermill parameters, warm kernels and nbconvert."""
 
 import html
 import json
@@ -11,9 +11,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from analyse import batch
-from analyse.catalogue import load_agreement
 from analyse.errors import ParameterError
+from analyse.reference.catalogue import load_agreement
+from analyse.run import batch
 
 ROOT = Path(__file__).resolve().parents[1]
 BRIEF = ROOT / "notebooks" / "brief.ipynb"
@@ -273,7 +273,7 @@ def test_brief_opens_in_headless_chromium_without_console_errors(rendered, tmp_p
 def test_check_html_renders_the_data_quality_notebook_without_microdata(
     small_raw, tmp_path, capsys
 ):
-    from analyse.cli import main
+    from analyse.run.cli import main
 
     out = tmp_path / "kvalitet.html"
     assert main(["check", str(small_raw), "--html", str(out)]) == 0

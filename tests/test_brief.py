@@ -1,4 +1,4 @@
-"""Tests of analyse.brief: the brief's content from the processed data (in-process, no kernel)."""
+"""Tests of analyse.publish.brief: the brief's content from the processed data (in-process, no kernel)."""
 
 import html
 import re
@@ -6,11 +6,11 @@ import re
 import numpy as np
 import pytest
 
-from analyse import report
-from analyse.brief import Brief, report_join
-from analyse.catalogue import load_agreement
-from analyse.disclosure import SUPPRESSED_MARK
 from analyse.errors import ParameterError
+from analyse.publish import report
+from analyse.publish.brief import Brief, report_join
+from analyse.reference.catalogue import load_agreement
+from analyse.stats.disclosure import SUPPRESSED_MARK
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ def test_confidence_level_changes_the_intervals(small_processed):
 
 
 def test_register_intervals_follow_the_confidence_level(small_processed):
-    from analyse.brief import _at_level
+    from analyse.publish.brief import _at_level
 
     stored = Brief.open(small_processed.processed, area_level="region", area_code="1083")
     register = stored.tables["register"]
@@ -175,7 +175,7 @@ def test_footnote_says_which_intervals_follow_the_confidence_level(small_process
 
 
 def test_status_table_marks_gaps_that_do_not_exist_as_not_applicable(small_processed):
-    from analyse.brief import NOT_APPLICABLE
+    from analyse.publish.brief import NOT_APPLICABLE
 
     brief = Brief.open(small_processed.processed, area_level="region", area_code="1083")
     table = brief.status_table()

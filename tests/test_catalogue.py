@@ -1,4 +1,4 @@
-"""Tests of analyse.catalogue: the Sundhedsaftale 2024-2027 as data, and its validation."""
+"""Tests of analyse.reference.catalogue: the Sundhedsaftale 2024-2027 as data, and its validation."""
 
 import re
 from pathlib import Path
@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from analyse import catalogue
 from analyse.errors import DataValidationError, ParameterError
+from analyse.reference import catalogue
 
 SEED = Path(__file__).parent / "data" / "sundhedsaftale_2024_2027_excerpt.txt"
 

@@ -1,4 +1,4 @@
-"""Tests of analyse.clean: each derivation on hand-worked cases, the canonical table, and the
+"""Tests of analyse.data.clean: each derivation on hand-worked cases, the canonical table, and the
 synthetic delivery's truth reproduced exactly."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyse import synth
-from analyse.clean import (
+from analyse.data import synth
+from analyse.data.clean import (
     AGE_GROUPS,
     CANONICAL_COLUMNS,
     INDICATORS,
@@ -31,7 +31,7 @@ from analyse.clean import (
     tils_score,
     weekly_units,
 )
-from analyse.codebook import load_codebook
+from analyse.data.codebook import load_codebook
 from analyse.errors import DataValidationError
 
 FORMATS = Path(__file__).parent / "data" / "formats"
@@ -396,7 +396,7 @@ def small_delivery() -> synth.Delivery:
 
 @pytest.mark.parametrize("fmt", synth.FORMATS)
 def test_clean_survey_reproduces_synthetic_truth_in_every_format(fmt, small_delivery, tmp_path):
-    from analyse import io
+    from analyse.data import io
 
     synth.write_delivery(tmp_path, scale=0.05, fmt=fmt)
     parts = []

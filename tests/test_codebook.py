@@ -1,4 +1,4 @@
-"""Tests of analyse.codebook: the shipped codebook, column matching with renames, per-wave
+"""Tests of analyse.data.codebook: the shipped codebook, column matching with renames, per-wave
 availability and the schema errors a user's own codebook can run into."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analyse.codebook import DERIVATION_PARAMETERS, load_codebook
+from analyse.data.codebook import DERIVATION_PARAMETERS, load_codebook
 from analyse.errors import DataValidationError
 
 

@@ -1,4 +1,4 @@
-"""Tests of analyse.disclosure: rules, rounding, primary and secondary suppression, leak check.
+"""Tests of analyse.stats.disclosure: rules, rounding, primary and secondary suppression, leak check.
 
 Every expected value is worked out by hand in the comments next to the constructed cells.
 """
@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyse import disclosure
-from analyse.disclosure import (
+from analyse.errors import DataValidationError, ParameterError
+from analyse.stats import disclosure
+from analyse.stats.disclosure import (
     SUPPRESSED_TEXT,
     DisclosureError,
     Rules,
@@ -22,7 +23,6 @@ from analyse.disclosure import (
     round_count,
     suppress,
 )
-from analyse.errors import DataValidationError, ParameterError
 
 PRIMARY_N = "færre end 20 svar"
 PRIMARY_CASES = "under 5 med/uden udfaldet"
@@ -633,7 +633,7 @@ def test_check_outputs_finds_raw_variables_with_values(tmp_path):
 def test_check_outputs_reads_embedded_svg_charts_and_text(tmp_path):
     from matplotlib.figure import Figure
 
-    from analyse import plots
+    from analyse.publish import plots
 
     fig = Figure()
     ax = fig.add_subplot()

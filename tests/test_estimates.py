@@ -1,6 +1,6 @@
-"""Tests of analyse.estimates: the cube against the general survey engine, and its disclosure.
+"""Tests of analyse.cube.estimates: the cube against the general survey engine, and its disclosure.
 
-Expected values come from :func:`analyse.survey.proportion` (the general Taylor-linearisation
+Expected values come from :func:`analyse.stats.survey.proportion` (the general Taylor-linearisation
 engine, itself checked against R's ``survey`` in ``test_survey.py``) run on the whole respondent
 table with the indicator's population and wave expressed as a *domain* (outcome set to missing
 outside it, DESIGN.md §4: subgroups are domains), or worked out by hand (counts, rest-of-parent
@@ -17,9 +17,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analyse import clean, disclosure, estimates, geography, survey
-from analyse.catalogue import load_agreement
+from analyse.cube import estimates
+from analyse.data import clean
 from analyse.errors import ParameterError
+from analyse.reference import geography
+from analyse.reference.catalogue import load_agreement
+from analyse.stats import disclosure, survey
 
 DESIGN = survey.Design(weight="weight", strata="stratum")
 KEYS = ["indicator", "year", "area_level", "area_code", "breakdown", "group"]

@@ -1,9 +1,9 @@
-"""Tests of analyse.geography against the shared facts (98 kommuner, 5 regions, klynger)."""
+"""Tests of analyse.reference.geography against the shared facts (98 kommuner, 5 regions, klynger)."""
 
 import pytest
 
-from analyse import geography
 from analyse.errors import ParameterError
+from analyse.reference import geography
 
 
 def test_load_geography_has_98_kommuner_with_unique_codes():

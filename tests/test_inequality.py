@@ -1,4 +1,4 @@
-"""Tests for analyse.inequality (grouped data).
+"""Tests for analyse.stats.inequality (grouped data).
 
 Expected values come from independent references: the PHEindicatormethods SII workbook
 (tests/data/phe), WHO healthequal's tests, reference pages and vignette (tests/data/who; each number
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from analyse.errors import DataValidationError, ParameterError
-from analyse.inequality import (
+from analyse.stats.inequality import (
     bgv,
     concentration_index,
     paf,

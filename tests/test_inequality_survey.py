@@ -1,4 +1,4 @@
-"""Tests of the survey-microdata part of analyse.inequality: sii_survey, gap_change, the cube.
+"""Tests of the survey-microdata part of analyse.stats.inequality: sii_survey, gap_change, the cube.
 
 Reference values come from R ``survey`` (Lumley) on a subset of WHO healthequal's individual-level
 sample (tests/data/inequality/SOURCE.md); the rest are invariants, hand calculations and
@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyse import catalogue, survey
-from analyse import inequality as ie
-from analyse.disclosure import Rules
 from analyse.errors import DataValidationError, ParameterError
+from analyse.reference import catalogue
+from analyse.stats import inequality as ie
+from analyse.stats import survey
+from analyse.stats.disclosure import Rules
 
 DATA = Path(__file__).parent / "data" / "inequality"
 # Groups as small as the WHO subset's need a lower threshold than the publication rule.

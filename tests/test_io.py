@@ -1,4 +1,4 @@
-"""Tests of analyse.io: every reader on files written in its format, CSV detection and overrides,
+"""Tests of analyse.data.io: every reader on files written in its format, CSV detection and overrides,
 value labels kept, folders of deliveries, and raw files left untouched."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from analyse import io
-from analyse.clean import load_survey
-from analyse.codebook import load_codebook
+from analyse.data import io
+from analyse.data.clean import load_survey
+from analyse.data.codebook import load_codebook
 from analyse.errors import DataValidationError
 
 FORMATS = Path(__file__).parent / "data" / "formats"

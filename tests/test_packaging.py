@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 import analyse
-from analyse import cli
+from analyse.run import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,7 +81,10 @@ def test_tracked_files_contain_no_data_reports_or_notebook_outputs():
 def test_version_and_cli_help_list_subcommands(capsys):
     assert re.match(r"\d+\.\d+", analyse.__version__)
     result = subprocess.run(
-        [sys.executable, "-m", "analyse.cli", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "analyse.run.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     for command in ("run", "areas", "catalogue"):
         assert command in result.stdout

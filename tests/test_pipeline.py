@@ -1,4 +1,4 @@
-"""Tests of analyse.pipeline.build_processed: the processed tables, the manifest and the cache.
+"""Tests of analyse.cube.build.build_processed: the processed tables, the manifest and the cache.
 
 The first build is the session fixture ``small_processed`` (a real, complete build from
 ``small_raw``); the tests of the written tables and the manifest use it. Rebuild tests work on
@@ -9,7 +9,7 @@ there (:func:`fast_models`); cleaning, the estimates cube and disclosure control
 
 The cache key includes a hash of the package's files. In a shared working copy the package can
 change while the session runs (and the session build then no longer matches), so the reuse and
-rebuild tests pin :func:`analyse.pipeline.code_version` to the version the session build recorded
+rebuild tests pin :func:`analyse.cube.build.code_version` to the version the session build recorded
 (:func:`session_code_version`): they test inputs, rules and ``force``, not code edits.
 """
 
@@ -26,8 +26,9 @@ import pandas as pd
 import pytest
 
 import analyse
-from analyse import disclosure, inequality, pipeline, trend
+from analyse.cube import build as pipeline
 from analyse.errors import DataValidationError
+from analyse.stats import disclosure, inequality, trend
 
 
 def sha256(path: Path) -> str:

@@ -1,4 +1,4 @@
-"""Tests of analyse.plots: Danish axes, gaps for suppressed points, deterministic HTML output."""
+"""Tests of analyse.publish.plots: Danish axes, gaps for suppressed points, deterministic HTML output."""
 
 import base64
 import re
@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from analyse import plots
-from analyse.disclosure import SUPPRESSED_MARK, SUPPRESSED_TEXT
 from analyse.errors import ParameterError
+from analyse.publish import plots
+from analyse.stats.disclosure import SUPPRESSED_MARK, SUPPRESSED_TEXT
 
 MINUS = "\u2212"
 WAVES = [2010, 2013, 2017, 2021, 2023, 2025]

@@ -1,4 +1,4 @@
-"""Tests of analyse.register: Wilson intervals (PHE reference), reading and area estimates."""
+"""Tests of analyse.data.register: Wilson intervals (PHE reference), reading and area estimates."""
 
 from pathlib import Path
 
@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyse import register, synth
-from analyse.catalogue import load_agreement
+from analyse.data import register, synth
 from analyse.errors import DataValidationError
+from analyse.reference.catalogue import load_agreement
 
 PHE = Path(__file__).parent / "data" / "phe_proportion" / "testdata_Proportion__testdata_Prop.csv"
 

@@ -1,4 +1,4 @@
-"""Tests of analyse.report: Danish number formatting and generated sentences.
+"""Tests of analyse.publish.report: Danish number formatting and generated sentences.
 
 Expected strings are written by hand from the wording rules in the module docstring, not copied
 from the function output.
@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyse import report
-from analyse.catalogue import load_agreement
-from analyse.disclosure import SUPPRESSED_MARK, SUPPRESSED_TEXT
 from analyse.errors import ParameterError
+from analyse.publish import report
+from analyse.reference.catalogue import load_agreement
+from analyse.stats.disclosure import SUPPRESSED_MARK, SUPPRESSED_TEXT
 
 MINUS = "\u2212"
 
@@ -447,7 +447,7 @@ def test_projection_sentence_branches():
 
 
 def test_population_phrase_sexes():
-    from analyse.catalogue import Population
+    from analyse.reference.catalogue import Population
 
     assert report.population_phrase(Population(16, 24, "female")) == "16-24-årige kvinder"
     assert report.population_phrase(Population(16, None, "male")) == "mænd på 16 år og derover"

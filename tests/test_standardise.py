@@ -1,4 +1,4 @@
-"""Tests of analyse.standardise: direct standardisation with design-based SEs.
+"""Tests of analyse.stats.standardise: direct standardisation with design-based SEs.
 
 R reference values: R 4.x, survey 4.1.1, on the api data in tests/data/api (see
 tests/data/standardise/SOURCE.md). Every R value has the R code that produced it above it; the
@@ -33,8 +33,8 @@ import pandas as pd
 import pytest
 
 from analyse.errors import ParameterError
-from analyse.standardise import DEFAULT_STANDARD, METHOD, direct, load_standard
-from analyse.survey import Design, proportion
+from analyse.stats.standardise import DEFAULT_STANDARD, METHOD, direct, load_standard
+from analyse.stats.survey import Design, proportion
 
 DATA = Path(__file__).parent / "data"
 RTOL = 1e-6
@@ -322,7 +322,12 @@ def test_load_standard_is_folk1a_2025k4_summed_to_age_groups():
 
 def test_load_standard_file_shares_agree_with_population():
     shipped = pd.read_csv(
-        Path(__file__).parents[1] / "src" / "analyse" / "data" / "standard_population_dk.csv"
+        Path(__file__).parents[1]
+        / "src"
+        / "analyse"
+        / "reference"
+        / "data"
+        / "standard_population_dk.csv"
     )
     np.testing.assert_allclose(
         shipped["share"], shipped["population"] / shipped["population"].sum(), atol=1e-9

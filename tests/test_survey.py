@@ -1,4 +1,4 @@
-"""Tests for analyse.survey against R's survey package (reference values as literals).
+"""Tests for analyse.stats.survey against R's survey package (reference values as literals).
 
 Every R-derived value was produced with R 4.x and survey 4.1.1; the exact R code is in the comment
 above it. Shared R setup (run once before the snippets):
@@ -20,8 +20,8 @@ import pytest
 import scipy.sparse as sp
 from scipy import special, stats
 
-from analyse import survey
 from analyse.errors import ParameterError
+from analyse.stats import survey
 
 DATA = Path(__file__).parent / "data"
 # DESIGN.md section 4: estimates and SEs equal R to 1e-6 relative. The linear estimators agree to

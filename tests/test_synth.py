@@ -1,4 +1,4 @@
-"""Tests of analyse.synth: design, raw quirks, determinism and the calibration claims.
+"""Tests of analyse.data.synth: design, raw quirks, determinism and the calibration claims.
 
 The calibration claims are checked against the published figures that ship as package data
 (danskernessundhed.dk kommune prevalences and the national gradients with their sources), never
@@ -13,10 +13,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analyse import geography, survey, synth
-from analyse.cli import main
-from analyse.codebook import load_codebook
+from analyse.data import synth
+from analyse.data.codebook import load_codebook
 from analyse.errors import ParameterError
+from analyse.reference import geography
+from analyse.run.cli import main
+from analyse.stats import survey
 
 SMALL = 0.05
 

@@ -1,4 +1,4 @@
-"""Tests for analyse.trend: wave changes, direction status, trend models and projection.
+"""Tests for analyse.stats.trend: wave changes, direction status, trend models and projection.
 
 R-derived values were produced with R 4 and survey 4.1.1 (numDeriv for numerical gradients);
 the exact R code is in the comment above each value. Shared R setup:
@@ -21,8 +21,9 @@ import pandas as pd
 import pytest
 from scipy import special
 
-from analyse import catalogue, survey, trend
 from analyse.errors import ParameterError
+from analyse.reference import catalogue
+from analyse.stats import survey, trend
 
 DATA = Path(__file__).parent / "data" / "trend"
 RTOL = 1e-6

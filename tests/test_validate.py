@@ -1,4 +1,4 @@
-"""Tests of analyse.validate: the corpus of broken inputs (each with its exact message), the rule
+"""Tests of analyse.data.validate: the corpus of broken inputs (each with its exact message), the rule
 functions, and the data-quality report."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyse import validate
-from analyse.clean import load_survey
-from analyse.codebook import load_codebook
+from analyse.data import validate
+from analyse.data.clean import load_survey
+from analyse.data.codebook import load_codebook
 from analyse.errors import DataValidationError
 
 BAD = Path(__file__).parent / "data" / "bad"
@@ -160,8 +160,8 @@ def test_report_flags_value_labels_that_differ_from_the_codebook(tmp_path):
 
 
 def test_cli_check_synthetic_delivery_exits_0(tmp_path, capsys):
-    from analyse import synth
-    from analyse.cli import main
+    from analyse.data import synth
+    from analyse.run.cli import main
 
     # Scale 0.12: at smaller scales the generator still rakes a few weights to 0 (issue 3),
     # which `check` rightly rejects.
@@ -176,7 +176,7 @@ def test_cli_check_synthetic_delivery_exits_0(tmp_path, capsys):
 
 
 def test_cli_check_bad_file_exits_non_zero_with_the_message(capsys):
-    from analyse.cli import main
+    from analyse.run.cli import main
 
     assert main(["check", str(BAD / "unknown_kommune.csv")]) != 0
     err = capsys.readouterr().err
@@ -185,7 +185,7 @@ def test_cli_check_bad_file_exits_non_zero_with_the_message(capsys):
 
 
 def test_cli_check_uses_the_given_codebook(tmp_path, capsys):
-    from analyse.cli import main
+    from analyse.run.cli import main
 
     raw = pd.read_csv(SMALL, dtype={"lbnr": "str"}).rename(columns={"vaegt_kal": "VGT"})
     path = tmp_path / "udtraek.csv"

@@ -13,7 +13,7 @@ stratum ``s`` and ``p_gs`` the survey estimate (a Hájek ratio) in the domain gr
 Its variance is design-based: the ``p_gs`` are domain estimates of one design, so the
 standardised estimate is linearised as the combination ``z_i = sum_s P_s z_i,gs`` of the
 domains' linearised variables, which is summed per PSU and stratum like any other estimate
-(:mod:`analyse._linearise`). This equals ``svyby(~y, ~area, svystandardize(design, by =
+(:mod:`analyse.stats.linearise`). This equals ``svyby(~y, ~area, svystandardize(design, by =
 ~sex + age_group, over = ~area, population = pop), svymean)``.
 
 The package ships one standard, the Danish population aged 16 and over by sex and age group
@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from analyse._linearise import linearised_ratio, variance_sparse
 from analyse.errors import ParameterError
-from analyse.survey import (
+from analyse.stats.linearise import linearised_ratio, variance_sparse
+from analyse.stats.survey import (
     Design,
     _binary,
     _check_level,
@@ -88,7 +88,7 @@ def load_standard(name: str | None = None) -> pd.DataFrame:
             f"unknown standard population {name!r}; shipped standards: {', '.join(STANDARDS)}. "
             "Pass your own as a DataFrame with the stratum columns and 'population'"
         )
-    path = files("analyse") / "data" / STANDARDS[name]
+    path = files("analyse.reference") / "data" / STANDARDS[name]
     with path.open(encoding="utf-8") as handle:
         table = pd.read_csv(handle, dtype={"sex": str, "age_group": str})
     table[_SHARE] = table[_POPULATION] / table[_POPULATION].sum()

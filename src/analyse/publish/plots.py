@@ -47,9 +47,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
-from analyse import report
-from analyse.disclosure import SUPPRESSED_MARK, SUPPRESSED_TEXT
 from analyse.errors import ParameterError
+from analyse.publish import report
+from analyse.stats.disclosure import SUPPRESSED_MARK, SUPPRESSED_TEXT
 
 __all__ = [
     "DPI",

@@ -1,8 +1,8 @@
 """Cleaning: any Sundhedsprofil delivery → one validated canonical respondent table.
 
-``load_survey(path)`` reads a file or a folder of files (:mod:`analyse.io`), matches the columns
-to the codebook (:mod:`analyse.codebook`, with the user's ``rename:`` section), removes missing
-codes, checks codes and ranges (:mod:`analyse.validate`), recodes background variables into
+``load_survey(path)`` reads a file or a folder of files (:mod:`analyse.data.io`), matches the columns
+to the codebook (:mod:`analyse.data.codebook`, with the user's ``rename:`` section), removes missing
+codes, checks codes and ranges (:mod:`analyse.data.validate`), recodes background variables into
 Danish categories and derives the survey indicators from the questionnaire items — each by its
 own small function below, with the parameters from the codebook's ``derivations:`` section. The
 definitions and their sources are in ``docs/methods.md`` §2.
@@ -15,7 +15,7 @@ column              type                      content
 respondent_id       str                       the delivery's id (``lbnr``), as text
 year                int64                     wave
 kommune_code        int64                     kommune of residence (3-digit code)
-region_code         int64                     its region (1081–1085, analyse.geography)
+region_code         int64                     its region (1081–1085, analyse.reference.geography)
 stratum             str                       ``"2021-461"`` (kommune × wave) in kommune
                                               waves, ``"2023-DK"`` in the national wave
 weight              float64                   calibration weight (> 0)
@@ -42,11 +42,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analyse import geography
-from analyse import io as raw_io
-from analyse.codebook import DERIVATION_PARAMETERS, Codebook, Recode, load_codebook
-from analyse.errors import DataValidationError
-from analyse.validate import (
+from analyse.data import io as raw_io
+from analyse.data.codebook import DERIVATION_PARAMETERS, Codebook, Recode, load_codebook
+from analyse.data.validate import (
     SOFT_PROBLEMS,
     DataQualityReport,
     check_codes,
@@ -61,6 +59,8 @@ from analyse.validate import (
     check_whole_numbers,
     out_of_range,
 )
+from analyse.errors import DataValidationError
+from analyse.reference import geography
 
 INDICATORS = tuple(DERIVATION_PARAMETERS)
 AGE_GROUPS = ("16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+")
@@ -359,10 +359,10 @@ def clean_survey(
     Parameters
     ----------
     raw : the table as delivered (raw names, raw codes); it is not modified.
-    codebook : a :class:`~analyse.codebook.Codebook`, the path of a codebook YAML, or None for
+    codebook : a :class:`~analyse.data.codebook.Codebook`, the path of a codebook YAML, or None for
         the shipped one.
     file : the file the table came from, named in error messages.
-    value_labels : the file's value labels (from :func:`analyse.io.read_table`); compared with
+    value_labels : the file's value labels (from :func:`analyse.data.io.read_table`); compared with
         the codebook only for the quality report.
 
     Returns
@@ -767,12 +767,12 @@ def load_survey(
     path : a survey file (.parquet, .csv, .sav, .dta, .sas7bdat, .xpt) or a folder of them;
         other files in the folder (README, register and status tables) are skipped.
     codebook : a Codebook, the path of a codebook YAML, or None for the shipped one.
-    encoding, sep, decimal : override the CSV detection (see :func:`analyse.io.read_table`).
+    encoding, sep, decimal : override the CSV detection (see :func:`analyse.data.io.read_table`).
 
     Returns
     -------
     respondents : the canonical respondent table of all waves (see the module docstring).
-    report : :class:`~analyse.validate.DataQualityReport` with aggregates only.
+    report : :class:`~analyse.data.validate.DataQualityReport` with aggregates only.
 
     Raises
     ------

@@ -3,8 +3,8 @@
 Everything a reader sees is Danish: decimal comma, thousands dot, "pct.", "procentpoint", the
 true minus sign, Danish month names. Every function here is pure, takes numbers from the
 library and returns a ``str``; none ever returns ``"nan"`` or ``"None"``. A missing or hidden
-number becomes :data:`analyse.disclosure.SUPPRESSED_MARK` in a table cell and
-:data:`analyse.disclosure.SUPPRESSED_TEXT` in a sentence, so no suppressed value can leak into a
+number becomes :data:`analyse.stats.disclosure.SUPPRESSED_MARK` in a table cell and
+:data:`analyse.stats.disclosure.SUPPRESSED_TEXT` in a sentence, so no suppressed value can leak into a
 brief through a formatting path.
 
 Conventions (decided once, tested in ``tests/test_report.py``):
@@ -45,9 +45,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from numbers import Real
 from typing import Any
 
-from analyse.catalogue import Indicator, Population
-from analyse.disclosure import SUPPRESSED_MARK, SUPPRESSED_TEXT
 from analyse.errors import ParameterError
+from analyse.reference.catalogue import Indicator, Population
+from analyse.stats.disclosure import SUPPRESSED_MARK, SUPPRESSED_TEXT
 
 __all__ = [
     "INDICATOR_PHRASES",
@@ -216,7 +216,7 @@ def pp(
     """A difference of proportions in percentage points: 0.027 → ``"+2,7 procentpoint"``.
 
     ``d`` is a difference of proportions (0-1 scale) unless ``in_points=True`` (the ``*_pp``
-    columns of :mod:`analyse.trend`). ``sign`` adds "+" to positive values; negative values
+    columns of :mod:`analyse.stats.trend`). ``sign`` adds "+" to positive values; negative values
     always get U+2212; a value that rounds to zero has no sign. ``unit=False`` leaves out
     " procentpoint" (table cells). Missing or suppressed → :data:`SUPPRESSED_MARK`.
     """
@@ -497,7 +497,7 @@ def change_sentence(
       values and "Usikkerheden på ændringen kan ikke beregnes; udviklingen kan ikke vurderes."
 
     ``baseline`` and ``latest`` are proportions (0-1). Significance is ``significant`` if given,
-    else ``p_value < alpha``. ``status`` (from :func:`analyse.trend.status`) is optional; if
+    else ``p_value < alpha``. ``status`` (from :func:`analyse.stats.trend.status`) is optional; if
     given it must agree with the numbers, otherwise :class:`ParameterError` (a wiring error
     between tables must not produce a sentence that contradicts the status column).
     ``area_name`` None leaves out "I <område>".
@@ -639,7 +639,7 @@ def gap_sentence(
 ) -> str:
     """The education gap: the difference D, the slope index SII and whether the gap narrows.
 
-    ``d`` is :func:`analyse.inequality.simple_gap`'s D (0-1 scale; positive = the least
+    ``d`` is :func:`analyse.stats.inequality.simple_gap`'s D (0-1 scale; positive = the least
     educated are worse off). With the indicator's ``direction`` the sentence says which group
     has the higher share: "Andelen er 8,2 procentpoint højere blandt borgere med grundskole end
     blandt borgere med lang videregående uddannelse."; without it: "Forskellen mellem borgere med
@@ -711,7 +711,7 @@ def projection_sentence(
     suppressed: bool = False,
     decimals: int = 1,
 ) -> str:
-    """The projected value in the agreement's end year from :func:`analyse.trend.projection`.
+    """The projected value in the agreement's end year from :func:`analyse.stats.trend.projection`.
 
     "Hvis udviklingen fortsætter som hidtil, vil andelen i 2027 være omkring 23,1 pct.
     (usikkerhedsinterval 19,0–27,5). Sandsynligheden for, at andelen i 2027 er bedre end i

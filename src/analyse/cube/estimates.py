@@ -1,17 +1,17 @@
 """The estimates cube: every survey indicator × wave × area × breakdown, with SEs, in one pass.
 
-Why not call :func:`analyse.survey.proportion` cell by cell? The Sundhedsprofil design is
+Why not call :func:`analyse.stats.survey.proportion` cell by cell? The Sundhedsprofil design is
 stratified by kommune × wave and every area (kommune, sundhedsklynge, region, Denmark) is a union
 of whole strata. The Taylor-linearised variance of a ratio in a domain that is a union of whole
 strata intersected with a subgroup needs only a handful of sums per stratum × subgroup (see
 :func:`_stratum_sums`); those sums add up over strata. So the cube is: one pass over the
 respondents to get the sums per stratum × subgroup, a sparse aggregation to every area, and a
 few array operations per cell. The result equals the general linearisation engine
-(:func:`analyse.survey.proportion`, itself checked against R's ``survey``) exactly — a test
+(:func:`analyse.stats.survey.proportion`, itself checked against R's ``survey``) exactly — a test
 compares them — and the comparison of an area with the *rest* of its region or of Denmark falls
 out of the same sums (parent minus area).
 
-All cells go through :func:`analyse.disclosure.suppress` before the cube is returned, so nothing
+All cells go through :func:`analyse.stats.disclosure.suppress` before the cube is returned, so nothing
 downstream (notebooks, briefs, CSV exports) can read an unsuppressed small cell.
 """
 
@@ -24,10 +24,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analyse import disclosure, geography
-from analyse.catalogue import Agreement, Indicator
 from analyse.errors import ParameterError
-from analyse.survey import proportion_interval
+from analyse.reference import geography
+from analyse.reference.catalogue import Agreement, Indicator
+from analyse.stats import disclosure
+from analyse.stats.survey import proportion_interval
 
 LEVELS = ("land", "region", "sundhedsklynge", "kommune")
 BREAKDOWNS = ("total", "sex", "age_group", "sex_age", "education", "labour_market")
@@ -73,7 +74,7 @@ def _check(respondents: pd.DataFrame, agreement: Agreement) -> None:
     if missing:
         raise ParameterError(
             f"the respondent table lacks column(s) {', '.join(missing)}; build it with "
-            "analyse.clean.load_survey"
+            "analyse.data.clean.load_survey"
         )
 
 
@@ -218,14 +219,14 @@ def build(
 
     Parameters
     ----------
-    respondents : the table from :func:`analyse.clean.load_survey` (not modified).
+    respondents : the table from :func:`analyse.data.clean.load_survey` (not modified).
     agreement : the catalogue; every survey indicator is estimated on its population (age band,
         sex) in every wave from its first comparable wave; the national-only wave (2023) only for
         ``land``.
-    rules : disclosure rules (default :class:`analyse.disclosure.Rules`).
+    rules : disclosure rules (default :class:`analyse.stats.disclosure.Rules`).
     levels, breakdowns : which area levels and breakdowns to compute.
     level : confidence level.
-    suppress : apply :func:`analyse.disclosure.suppress` (always, except in tests that compare
+    suppress : apply :func:`analyse.stats.disclosure.suppress` (always, except in tests that compare
         raw cells with the general engine).
 
     Returns

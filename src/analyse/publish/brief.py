@@ -2,8 +2,8 @@
 
 The notebooks stay thin: each cell calls one method of :class:`Brief` and the method returns
 HTML (an :class:`Html` string that Jupyter displays). The brief reads only the processed tables
-(``data/processed``), which have already been through :mod:`analyse.disclosure`; before anything
-is rendered the tables are checked once more with :func:`analyse.disclosure.assert_publishable`,
+(``data/processed``), which have already been through :mod:`analyse.stats.disclosure`; before anything
+is rendered the tables are checked once more with :func:`analyse.stats.disclosure.assert_publishable`,
 so a notebook cannot show an unsuppressed value by mistake.
 """
 
@@ -19,11 +19,13 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from analyse import disclosure, geography, plots, report
-from analyse.catalogue import Agreement, Indicator, load_agreement
+from analyse.data.register import wilson_interval
 from analyse.errors import ParameterError
-from analyse.register import wilson_interval
-from analyse.survey import proportion_interval
+from analyse.publish import plots, report
+from analyse.reference import geography
+from analyse.reference.catalogue import Agreement, Indicator, load_agreement
+from analyse.stats import disclosure
+from analyse.stats.survey import proportion_interval
 
 TOTAL = "I alt"
 EDUCATION_LOW = "Grundskole"

@@ -3,7 +3,7 @@
 Every reader returns a :class:`RawTable`: the data as delivered (raw names, raw codes), the value
 labels and variable labels the file carries, and where the data came from (path, format,
 SHA-256 of the bytes, and for CSV the encoding, separator and decimal mark that were used).
-Nothing here renames, recodes or drops anything; that is :mod:`analyse.clean`'s job.
+Nothing here renames, recodes or drops anything; that is :mod:`analyse.data.clean`'s job.
 
 Raw files are never written: text formats are read into memory from a file opened with mode
 ``"rb"``; the binary formats are opened by pyarrow/pyreadstat, which only read. A file that is

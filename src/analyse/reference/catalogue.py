@@ -198,7 +198,7 @@ class Agreement:
 
 
 def _agreement_dir() -> Path:
-    return Path(str(files("analyse") / "agreements"))
+    return Path(str(files("analyse.reference") / "agreements"))
 
 
 def list_agreements() -> list[str]:

@@ -7,7 +7,7 @@ stratified (optionally clustered, optionally finite-population-corrected) design
 and Lumley, T. (2010) *Complex Surveys: A Guide to Analysis Using R*, Wiley.
 
 The vectorised engine for many overlapping domains (used by the cube builder) is
-:func:`domain_ratio` / :func:`domain_total`, re-exported from :mod:`analyse._linearise`.
+:func:`domain_ratio` / :func:`domain_total`, re-exported from :mod:`analyse.stats.linearise`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ import patsy
 import scipy.sparse as sp
 from scipy import special, stats
 
-from analyse._linearise import (
+from analyse.errors import ParameterError, example_rows
+from analyse.stats.linearise import (
     DesignCodes,
     DomainResult,
     covariance_dense,
@@ -33,7 +34,6 @@ from analyse._linearise import (
     linearised_ratio,
     variance_sparse,
 )
-from analyse.errors import ParameterError, example_rows
 
 __all__ = [
     "Design",
@@ -158,7 +158,7 @@ def design_codes(data: pd.DataFrame, design: Design) -> DesignCodes:
     """
     if not isinstance(design, Design):
         raise ParameterError(
-            f"design must be an analyse.survey.Design (got {type(design).__name__})"
+            f"design must be an analyse.stats.survey.Design (got {type(design).__name__})"
         )
     _require_columns(data, design.columns, "design")
     weights = _numeric(data, design.weight, "weight")
@@ -339,7 +339,7 @@ _ESTIMATE_DOC = """
     ``svyby(~y, ~g, design, svymean, na.rm = TRUE)``. Strata with a single PSU are handled as
     ``options(survey.lonely.psu = "adjust")``: the PSU's linearised total is centred at zero (the
     grand mean) rather than at its stratum mean. The variance formula is in
-    :mod:`analyse._linearise`. Reference: Lumley (2010), ch. 2; R package ``survey``.
+    :mod:`analyse.stats.linearise`. Reference: Lumley (2010), ch. 2; R package ``survey``.
 """
 
 

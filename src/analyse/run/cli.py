@@ -27,7 +27,7 @@ DEFAULT_REPORTS = Path("reports")
 
 
 def _cmd_areas(args: argparse.Namespace) -> int:
-    from analyse import geography
+    from analyse.reference import geography
 
     levels = geography.LEVELS if args.level == "all" else (args.level,)
     for level in levels:
@@ -38,7 +38,7 @@ def _cmd_areas(args: argparse.Namespace) -> int:
 
 
 def _cmd_catalogue(args: argparse.Namespace) -> int:
-    from analyse.catalogue import list_agreements, load_agreement
+    from analyse.reference.catalogue import list_agreements, load_agreement
 
     if args.list:
         for agreement_id in list_agreements():
@@ -60,7 +60,7 @@ def _cmd_catalogue(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_synth(args: argparse.Namespace) -> int:
-    from analyse import synth
+    from analyse.data import synth
 
     print(
         f"Writing a synthetic Sundhedsprofil delivery to {args.out} "
@@ -79,8 +79,8 @@ def _cmd_data_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from analyse import pipeline
-    from analyse.disclosure import Rules
+    from analyse.cube import build as pipeline
+    from analyse.stats.disclosure import Rules
 
     print(f"Building the processed data from {args.raw} into {args.processed} ...")
     result = pipeline.build_processed(
@@ -97,8 +97,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_briefs(args: argparse.Namespace) -> int:
-    from analyse import batch
-    from analyse.disclosure import Rules
+    from analyse.run import batch
+    from analyse.stats.disclosure import Rules
 
     result = batch.run_briefs(
         agreement_id=args.agreement,
@@ -124,8 +124,9 @@ def _raw_is_empty(raw: Path) -> bool:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     """The main job: default data if data/raw is empty, the processed data, all briefs."""
-    from analyse import batch, synth
-    from analyse.disclosure import Rules
+    from analyse.data import synth
+    from analyse.run import batch
+    from analyse.stats.disclosure import Rules
 
     raw = Path(args.raw)
     if _raw_is_empty(raw):
@@ -153,7 +154,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     A fatal problem raises DataValidationError, which main() prints as one line (exit code 2).
     """
-    from analyse.clean import load_survey
+    from analyse.data.clean import load_survey
 
     respondents, report = load_survey(
         args.path, args.codebook, encoding=args.encoding, sep=args.sep, decimal=args.decimal
@@ -162,7 +163,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     files = len(report.files)
     print(f"\nOK: {len(respondents):,} respondents in {files} file(s), no fatal problems.")
     if args.html:
-        from analyse import batch
+        from analyse.run import batch
 
         out = batch.render_notebook(
             Path("notebooks/00_datakvalitet.ipynb"),
@@ -222,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("data", help="data utilities (the synthetic default delivery)")
     data_sub = p.add_subparsers(dest="data_command", metavar="DATA_COMMAND", required=True)
-    from analyse.synth import DEFAULT_FORMAT, DEFAULT_SEED, FORMATS
+    from analyse.data.synth import DEFAULT_FORMAT, DEFAULT_SEED, FORMATS
 
     p = data_sub.add_parser("synth", help="write the seeded synthetic raw delivery")
     p.add_argument("--out", default=str(DEFAULT_RAW), help="output folder (default: data/raw)")

@@ -45,9 +45,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from analyse import geography
-from analyse.codebook import Codebook, load_codebook
+from analyse.data.codebook import Codebook, load_codebook
 from analyse.errors import ParameterError
+from analyse.reference import geography
 
 DEFAULT_SEED = 20240101
 FORMATS = ("sav", "parquet", "csv", "dta")
@@ -266,7 +266,7 @@ GRADIENTS = {
 
 
 def _data_path(name: str) -> Path:
-    return Path(str(files("analyse") / "data" / name))
+    return Path(str(files("analyse.reference") / "data" / name))
 
 
 @lru_cache(maxsize=1)
@@ -1230,7 +1230,7 @@ STATUS_TEXTS = {
 
 def status_reports(agreement_id: str, rng: np.random.Generator) -> pd.DataFrame:
     """Yearly activity status per sundhedsklynge and status målsætning (2024-2026)."""
-    from analyse.catalogue import load_agreement
+    from analyse.reference.catalogue import load_agreement
 
     agreement = load_agreement(agreement_id)
     klynger = geography.areas("sundhedsklynge")
@@ -1378,7 +1378,7 @@ def write_delivery(
         json.dumps(
             {
                 "synthetic": True,
-                "generator": "analyse.synth",
+                "generator": "analyse.data.synth",
                 "seed": seed,
                 "scale": scale,
                 "format": fmt,

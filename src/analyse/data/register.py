@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analyse import disclosure, geography
-from analyse.catalogue import Agreement
 from analyse.errors import DataValidationError, ParameterError
+from analyse.reference import geography
+from analyse.reference.catalogue import Agreement
+from analyse.stats import disclosure
 
 REGISTER_COLUMNS = ("indikator", "aar", "kommunekode", "koen", "uddannelse", "taeller", "naevner")
 STATUS_COLUMNS = ("aar", "sundhedsklynge", "maalsaetning", "status", "tekst")
@@ -151,7 +152,7 @@ def register_estimates(
 ) -> pd.DataFrame:
     """Proportions per indicator × year × area × breakdown (total, sex, education), suppressed.
 
-    Returns the cube layout of :func:`analyse.estimates.build` (``estimate``, ``ci_low``,
+    Returns the cube layout of :func:`analyse.cube.estimates.build` (``estimate``, ``ci_low``,
     ``ci_high``, ``n`` = denominator, ``cases`` = numerator before suppression) with
     ``method = "wilson"``; ``se`` is the binomial √(p(1−p)/n) for use in trend tests.
     """

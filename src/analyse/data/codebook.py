@@ -35,7 +35,7 @@ _VARIABLE_KEYS = {
     "first_wave",
     "required",
 }
-# The parameters each derivation reads from the codebook (see analyse.clean and docs/methods.md §2).
+# The parameters each derivation reads from the codebook (see analyse.data.clean and docs/methods.md §2).
 DERIVATION_PARAMETERS = {
     "poor_mental_health": ("item", "mcs_below"),
     "high_stress": ("items", "reverse_items", "max_missing_items", "cutoff"),
@@ -196,7 +196,7 @@ class ColumnMatch:
 
 
 def codebook_path(name: str = DEFAULT_CODEBOOK) -> Path:
-    return Path(str(files("analyse") / "codebooks" / f"{name}.yml"))
+    return Path(str(files("analyse.data") / "codebooks" / f"{name}.yml"))
 
 
 def load_codebook(path: str | Path | None = None) -> Codebook:

@@ -43,15 +43,18 @@ import nbformat  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import analyse  # noqa: E402
-from analyse import disclosure, geography, pipeline, report  # noqa: E402
-from analyse.catalogue import load_agreement  # noqa: E402
+from analyse.cube import build as pipeline  # noqa: E402
 from analyse.errors import ParameterError  # noqa: E402
+from analyse.publish import report  # noqa: E402
+from analyse.reference import geography  # noqa: E402
+from analyse.reference.catalogue import load_agreement  # noqa: E402
+from analyse.stats import disclosure  # noqa: E402
 
 DEFAULT_NOTEBOOK = Path("notebooks/brief.ipynb")
 KERNEL_NAME = "python3"
 CELL_TIMEOUT = 600
 WARM_UP = (
-    "import analyse.brief, analyse.plots, analyse.report\n"
+    "import analyse.publish.brief, analyse.publish.plots, analyse.publish.report\n"
     "import matplotlib\n"
     "matplotlib.use('Agg')\n"
 )
@@ -163,7 +166,9 @@ def _area_key(notebook_bytes: bytes, parameters: dict, cache_key: str, version: 
 
 
 def _page_css() -> str:
-    return Path(str(files("analyse") / "templates" / "brief.css")).read_text(encoding="utf-8")
+    return Path(str(files("analyse.publish") / "templates" / "brief.css")).read_text(
+        encoding="utf-8"
+    )
 
 
 def html_page(title: str, body: str, *, lang: str = "da") -> str:
@@ -423,14 +428,14 @@ def run_briefs(
 
     Writes ``<out>/<agreement>/<slug>.html`` per area, ``index.html`` (grouped by region) and
     ``manifest.json`` (package version, git commit, input checksums, parameters, timings, status
-    per area). Every file is leak-checked (:mod:`analyse.disclosure`) before it is kept.
+    per area). Every file is leak-checked (:mod:`analyse.stats.disclosure`) before it is kept.
 
     Raises
     ------
     ParameterError
         Unknown level or area codes, a missing notebook, ``workers < 1``.
     DataValidationError
-        When the raw delivery cannot be cleaned (from :func:`analyse.pipeline.build_processed`).
+        When the raw delivery cannot be cleaned (from :func:`analyse.cube.build.build_processed`).
     """
     started = time.perf_counter()
     say = progress or (lambda _m: None)
@@ -605,7 +610,7 @@ def _read_run_manifest(run_dir: Path) -> dict:
 def _leak_check(paths, *, raw_names: bool = True) -> list:
     """Leak-check findings in files or folders: respondent ids and respondent-level tables,
     and (``raw_names``) the codebook's raw variable names followed by a value."""
-    from analyse.codebook import load_codebook
+    from analyse.data.codebook import load_codebook
 
     names = [n for n in load_codebook().variables if len(n) >= 4] if raw_names else []
     return disclosure.check_outputs(paths, raw_variable_names=names)

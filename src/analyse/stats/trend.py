@@ -30,11 +30,11 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from analyse import geography
-from analyse._linearise import covariance_dense
-from analyse.catalogue import Agreement, Indicator
 from analyse.errors import ParameterError
-from analyse.survey import Design, design_codes
+from analyse.reference import geography
+from analyse.reference.catalogue import Agreement, Indicator
+from analyse.stats.linearise import covariance_dense
+from analyse.stats.survey import Design, design_codes
 
 __all__ = [
     "DEFAULT_DESIGN",
@@ -76,7 +76,7 @@ def _check_confidence(confidence: float) -> float:
 def _check_agreement(agreement: Agreement) -> None:
     if not isinstance(agreement, Agreement):
         raise ParameterError(
-            "agreement must be an analyse.catalogue.Agreement, e.g. catalogue.load_agreement() "
+            "agreement must be an analyse.reference.catalogue.Agreement, e.g. catalogue.load_agreement() "
             f"(got {type(agreement).__name__})"
         )
 
@@ -156,7 +156,7 @@ def wave_changes(
 
     Waves are independent samples, so ``se = sqrt(se_from² + se_to²)``; interval
     ``change ± z · se`` and two-sided normal p-value (the design df of a wave is in the thousands,
-    so t and normal agree to the shown precision; same as :func:`analyse.survey.compare_waves`).
+    so t and normal agree to the shown precision; same as :func:`analyse.stats.survey.compare_waves`).
     A pair never joins waves that are not comparable: waves before the indicator's
     ``first_wave``, or the national-only wave (2023) below ``land`` level, are left out before
     pairs are formed. A pair with a suppressed side gets no change (a difference would reveal
@@ -666,7 +666,7 @@ def _degf(codes, index: np.ndarray, weights: np.ndarray) -> int:
 def _logistic_subset(x, y, weights, codes, index, start=None) -> _SubsetFit:
     """``svyglm(family = quasibinomial())`` on the rows ``index`` of the whole design.
 
-    The same estimator as :func:`analyse.survey.logistic_matrix` (sandwich covariance of the
+    The same estimator as :func:`analyse.stats.survey.logistic_matrix` (sandwich covariance of the
     estimating functions linearised with the whole design, df = degf + 1 - p), but every step
     touches only the selected rows, so 1,000 area fits on 600,000 respondents stay cheap.
     """
@@ -687,7 +687,7 @@ def _logistic_subset(x, y, weights, codes, index, start=None) -> _SubsetFit:
 def _covariance(z: np.ndarray, codes, index: np.ndarray) -> np.ndarray:
     """Design covariance of linearised columns ``z`` living on the rows ``index``.
 
-    The formula of :func:`analyse._linearise.covariance_dense`; when every row is its own PSU
+    The formula of :func:`analyse.stats.linearise.covariance_dense`; when every row is its own PSU
     (Sundhedsprofilen) the stratum sums are taken directly with ``bincount``, which avoids
     factorising PSU labels for each of the ~1,000 area fits.
     """
@@ -1410,9 +1410,9 @@ def trends_for_cube(
     """:func:`trend` for every survey indicator × area of ``levels`` (breakdown ``total``).
 
     The design is encoded and the model matrix built once per covariate set; each area is a
-    boolean domain of the whole design fitted with :func:`analyse.survey.logistic_matrix`
+    boolean domain of the whole design fitted with :func:`analyse.stats.survey.logistic_matrix`
     (numpy IRLS and sandwich variance, no formula parsing per fit). Areas come from
-    :func:`analyse.geography.membership` (a kommune in two klynger counts in both). Output:
+    :func:`analyse.reference.geography.membership` (a kommune in two klynger counts in both). Output:
     the columns of :func:`trend`, one row per indicator × area; an area without enough data
     has NaN results and a Danish ``fit_note``. ``linearity=False`` skips the extra model of the
     linearity test.

@@ -197,7 +197,7 @@ DEFAULT_CROSSED: Mapping[str, tuple[str, str]] = MappingProxyType({"sex_age": ("
 
 
 def area_hierarchy() -> pd.DataFrame:
-    """Parent–child links between areas along which cells add up, from :mod:`analyse.geography`.
+    """Parent–child links between areas along which cells add up, from :mod:`analyse.reference.geography`.
 
     Returns
     -------
@@ -205,7 +205,7 @@ def area_hierarchy() -> pd.DataFrame:
     strings): every sundhedsklynge and region with its kommuner, and Denmark with its regions.
     A kommune in two klynger is a child of both.
     """
-    from analyse import geography
+    from analyse.reference import geography
 
     links = []
     for level in ("sundhedsklynge", "region"):

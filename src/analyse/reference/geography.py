@@ -40,7 +40,7 @@ def klynge_code(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def _geography() -> pd.DataFrame:
-    path = files("analyse") / "data" / "geography.csv"
+    path = files("analyse.reference") / "data" / "geography.csv"
     with path.open(encoding="utf-8") as handle:
         table = pd.read_csv(handle, dtype={"kommune_code": "int64", "region_code": "int64"})
     table["sundhedsklynge_code"] = table["sundhedsklynge"].map(klynge_code)

@@ -1,8 +1,8 @@
-"""Taylor-linearisation variance engine shared by every estimator in :mod:`analyse.survey`.
+"""Taylor-linearisation variance engine shared by every estimator in :mod:`analyse.stats.survey`.
 
 The engine works on integer codes and numpy/scipy.sparse arrays only, so the cube builder can call
 it for tens of thousands of (possibly overlapping) domains at once. Validation of user data and
-column names happens in :mod:`analyse.survey`; here arguments are checked only for shape and
+column names happens in :mod:`analyse.stats.survey`; here arguments are checked only for shape and
 internal consistency.
 
 Variance formula (Lumley 2010, ch. 2.2; R ``survey:::onestrat``), for a linearised variable

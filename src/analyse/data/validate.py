@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analyse.codebook import Codebook, Variable
+from analyse.data.codebook import Codebook, Variable
 from analyse.errors import DataValidationError
 
 # How many distinct offending values an error message quotes (codes, not personal data).
@@ -216,7 +216,7 @@ def check_weights(weights: np.ndarray, column: str, file: str | None) -> None:
 
 
 def check_kommune_codes(codes: np.ndarray, known: Iterable[int], column: str, file: str | None):
-    """Kommune codes must be codes of the 98 kommuner (analyse.geography)."""
+    """Kommune codes must be codes of the 98 kommuner (analyse.reference.geography)."""
     bad = ~np.isin(codes, np.fromiter(known, dtype=float))
     if bad.any():
         raise DataValidationError(

@@ -1,6 +1,6 @@
 """Data-quality overview of a raw delivery, for the data-quality notebook (aggregates only).
 
-Reads the delivery with :func:`analyse.clean.load_survey`, keeps only the report's aggregate
+Reads the delivery with :func:`analyse.data.clean.load_survey`, keeps only the report's aggregate
 tables (the respondent rows are dropped at once) and renders them as Danish HTML tables. Counts
 between 1 and 4 are shown as "<5", as for any output that leaves the analysis server.
 """
@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analyse import clean, report
-from analyse.brief import Html, _esc, _table
+from analyse.data import clean
+from analyse.publish import report
+from analyse.publish.brief import Html, _esc, _table
 
 SMALL = 5
 

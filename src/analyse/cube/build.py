@@ -38,9 +38,9 @@ import numpy as np
 import pandas as pd
 
 import analyse
-from analyse import disclosure
-from analyse.catalogue import load_agreement
 from analyse.errors import DataValidationError
+from analyse.reference.catalogue import load_agreement
+from analyse.stats import disclosure
 
 MANIFEST = "manifest.json"
 SYNTHETIC_MARKER = "SYNTETISKE_DATA.json"
@@ -148,7 +148,7 @@ def suppress_models(trends: pd.DataFrame, cube: pd.DataFrame) -> pd.DataFrame:
     The model is fitted on the respondents of every comparable wave; where a wave's cell is
     hidden (too few respondents or cases), a fitted slope and projection together with the shown
     waves could reveal it, so the model's results are not shown either (DESIGN.md §4, the rule of
-    ``analyse.disclosure`` applied to everything derived from the cells).
+    ``analyse.stats.disclosure`` applied to everything derived from the cells).
     """
     totals = cube[cube["breakdown"] == "total"]
     hidden = (
@@ -229,7 +229,9 @@ def build_processed(
         say(f"Genbruger de beregnede tabeller i {processed} (uændrede data og kode).")
         return BuildResult(processed, True, manifest)
 
-    from analyse import clean, estimates, inequality, register, trend
+    from analyse.cube import estimates
+    from analyse.data import clean, register
+    from analyse.stats import inequality, trend
 
     agreement = load_agreement(agreement_id)
     timings: dict[str, float] = {}

@@ -15,10 +15,10 @@ Grouped data: one row per population group (e.g. five education groups) goes in;
 ``ridit`` (the relative rank: midpoint of each group's cumulative population share) is shared by
 all of them and by the survey-microdata SII.
 
-Survey microdata (one row per respondent, design-based standard errors as ``analyse.survey``):
+Survey microdata (one row per respondent, design-based standard errors as ``analyse.stats.survey``):
 ``sii_survey`` (survey-weighted logistic model on the weighted ridit, WHO/healthequal convention;
 Moreno-Betancur et al. 2015), ``gap_change`` (does the gap narrow between waves) and
-``inequality_for_cube`` (every measure per indicator x wave x area, for ``analyse.estimates``).
+``inequality_for_cube`` (every measure per indicator x wave x area, for ``analyse.cube.estimates``).
 
 References
 ----------
@@ -47,10 +47,10 @@ from scipy.special import expit, logit
 from scipy.stats import norm
 from scipy.stats import t as t_dist
 
-from analyse import catalogue, geography
-from analyse.disclosure import REASON_FEW_CASES, REASON_FEW_RESPONDENTS, Rules
 from analyse.errors import DataValidationError, ParameterError
-from analyse.survey import Design, DesignCodes, design_codes
+from analyse.reference import catalogue, geography
+from analyse.stats.disclosure import REASON_FEW_CASES, REASON_FEW_RESPONDENTS, Rules
+from analyse.stats.survey import Design, DesignCodes, design_codes
 
 __all__ = [
     "EDUCATION_LEVELS",
@@ -1300,7 +1300,7 @@ def sii_logistic_grouped(
 # needs only the sums of w and w^2 per cell x stratum x key (or of w per cell x PSU x key when
 # PSUs are given). One pass of bincounts over the respondents serves thousands of cells; the
 # logistic fits are Newton-Raphson on at most a few dozen weighted "key rows" per cell. The
-# numbers are identical to fitting each cell with analyse.survey.logistic (R svyglm), which the
+# numbers are identical to fitting each cell with analyse.stats.survey.logistic (R svyglm), which the
 # tests check.
 
 #: The five education groups of Sundhedsprofilen, from least to most advantaged (DESIGN.md §4).
@@ -1322,7 +1322,7 @@ LABOUR_MARKET_LEVELS = (
 )
 #: Education is only meaningful once most people have finished it (DESIGN.md §4).
 EDUCATION_MIN_AGE = 25
-#: Area levels of the cube, as in :mod:`analyse.geography`.
+#: Area levels of the cube, as in :mod:`analyse.reference.geography`.
 CUBE_LEVELS = ("land", "region", "sundhedsklynge", "kommune")
 
 GAP_NARROWER = "mindre"
@@ -1409,7 +1409,7 @@ def _check_rules(rules: Any, function: str) -> Rules:
         return Rules()
     if not isinstance(rules, Rules):
         raise ParameterError(
-            f"{function}: rules must be an analyse.disclosure.Rules, got {type(rules).__name__}"
+            f"{function}: rules must be an analyse.stats.disclosure.Rules, got {type(rules).__name__}"
         )
     return rules
 
@@ -1541,7 +1541,7 @@ def _covariance(tally: _Tally, influence: np.ndarray, full: bool = False) -> np.
 
     ``influence`` is F with shape (cells, keys, measures). Returns the variances (cells x
     measures) or, with ``full``, the covariance matrices (cells x measures x measures). The
-    formula is that of :mod:`analyse._linearise` (stratified between-PSU variance, lonely PSUs
+    formula is that of :mod:`analyse.stats.linearise` (stratified between-PSU variance, lonely PSUs
     as R's ``"adjust"``, PSU counts n_h of the whole design), so rows outside a cell count as
     zeros, exactly like a domain in R ``survey``.
     """
@@ -1958,7 +1958,7 @@ def sii_survey(
     dimension
         Ordered grouping column (default ``"education"``; NaN = unknown, e.g. under 25).
     weight, strata, psu
-        Design columns, as :class:`analyse.survey.Design` (``psu=None``: each respondent is a
+        Design columns, as :class:`analyse.stats.survey.Design` (``psu=None``: each respondent is a
         PSU).
     by
         Column(s) defining separate analyses (e.g. ``["year", "kommune_code"]``); the ridit is
@@ -1970,7 +1970,7 @@ def sii_survey(
         The indicator's desired direction (``"increase"``/``"decrease"``), if known; it does not
         change the SII, but fills ``least_advantaged_worse_off``.
     rules
-        Disclosure rules (default ``analyse.disclosure.Rules()``): where any group has fewer
+        Disclosure rules (default ``analyse.stats.disclosure.Rules()``): where any group has fewer
         than ``min_n`` respondents, or fewer than ``min_cases`` with or without the outcome, no
         measure is computed and ``reason`` says why.
     level
@@ -2545,7 +2545,7 @@ def inequality_for_cube(
     measure's population (25+ for education), answers missing or not. Its interval scales the
     PAR interval (the calibrated population is taken as known).
 
-    Disclosure (:class:`analyse.disclosure.Rules`): where a group (for labour-market attachment:
+    Disclosure (:class:`analyse.stats.disclosure.Rules`): where a group (for labour-market attachment:
     a group with any respondents) has fewer than ``min_n`` respondents or fewer than
     ``min_cases`` with or without the outcome, the cell's measures are NaN and ``reason`` says
     why in Danish.
@@ -2553,11 +2553,11 @@ def inequality_for_cube(
     Parameters
     ----------
     respondents
-        Canonical respondents (``analyse.clean``): ``year``, ``kommune_code``, ``stratum``,
+        Canonical respondents (``analyse.data.clean``): ``year``, ``kommune_code``, ``stratum``,
         ``weight``, ``sex``, ``age``, ``education``, ``labour_market`` and the indicator
         variables. Not modified.
     agreement
-        An :class:`analyse.catalogue.Agreement` or its id.
+        An :class:`analyse.reference.catalogue.Agreement` or its id.
     waves
         Restrict to these waves (default: every comparable wave with data).
     levels
