@@ -26,14 +26,16 @@ setup: $(STAMP) ## Create .venv and install the project (done automatically by r
 run: $(STAMP) ## The main job: default data if data/raw is empty, build the cube, render the briefs
 	$(BIN)/analyse run
 
-test: $(STAMP) ## Lint, check the formatting and run the whole test suite
+test: $(STAMP) ## Lint, check the formatting and the layer contracts, run the whole test suite
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
-lint: $(STAMP) ## Lint and check the formatting only
+lint: $(STAMP) ## Lint, check the formatting and the layer contracts (import-linter) only
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format src tests bench

@@ -46,7 +46,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from analyse.cube import build as pipeline  # noqa: E402
+from analyse.cube import build as cube_build  # noqa: E402
 from analyse.reference import geography  # noqa: E402
 from analyse.run import batch  # noqa: E402
 
@@ -106,7 +106,7 @@ def main() -> None:
         f"bench_briefs: {os.cpu_count()} CPU(s), {len(all_areas)} areas, "
         f"notebook {NOTEBOOK}, {'QUICK' if args.quick else 'all areas'}"
     )
-    version = pipeline.code_version()
+    version = cube_build.code_version()
     load_start = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="bench-briefs-"))
     figures: list[tuple[str, str]] = []
@@ -117,10 +117,10 @@ def main() -> None:
         print(f"synthetic default written: {seconds:.1f} s")
 
         # a. The processed data.
-        build, build_seconds = timed(lambda: pipeline.build_processed(raw, processed))
+        build, build_seconds = timed(lambda: cube_build.build_processed(raw, processed))
         steps = ", ".join(f"{k} {v:.1f}" for k, v in build.timings.items())
         print(f"a. build_processed: {build_seconds:.1f} s ({steps})")
-        again, reuse_seconds = timed(lambda: pipeline.build_processed(raw, processed))
+        again, reuse_seconds = timed(lambda: cube_build.build_processed(raw, processed))
         print(f"   unchanged rebuild: reused={again.reused}, {reuse_seconds:.2f} s")
         figures += [
             ("build of the processed data", f"{build_seconds:.1f} s"),
@@ -243,7 +243,7 @@ def main() -> None:
         )
         skipped = sum(r.status == "skipped" for r in result_d.results)
         print(f"d. rerun unchanged: {skipped}/{len(result_d.results)} skipped in {seconds_d:.1f} s")
-        if pipeline.code_version() != version:
+        if cube_build.code_version() != version:
             print(
                 "   ! the package code changed during this run (someone edited src/analyse): "
                 "the cache key changed, so the rerun rebuilt and re-rendered; rerun the bench"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from analyse.cube import build as pipeline
+from analyse.cube import build as cube_build
 from analyse.data import synth
 
 SMALL_SCALE = 0.05
@@ -24,6 +24,6 @@ def small_raw(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def small_processed(small_raw, tmp_path_factory) -> pipeline.BuildResult:
+def small_processed(small_raw, tmp_path_factory) -> cube_build.BuildResult:
     """The processed tables built from :func:`small_raw`."""
-    return pipeline.build_processed(small_raw, tmp_path_factory.mktemp("processed"))
+    return cube_build.build_processed(small_raw, tmp_path_factory.mktemp("processed"))

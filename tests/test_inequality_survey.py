@@ -1,4 +1,4 @@
-"""Tests of the survey-microdata part of analyse.stats.inequality: sii_survey, gap_change, the cube.
+"""Tests of the survey-microdata measures of analyse.stats.inequality: sii_survey and gap_change.
 
 Reference values come from R ``survey`` (Lumley) on a subset of WHO healthequal's individual-level
 sample (tests/data/inequality/SOURCE.md); the rest are invariants, hand calculations and
@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 
 from analyse.errors import DataValidationError, ParameterError
-from analyse.reference import catalogue
 from analyse.stats import inequality as ie
 from analyse.stats import survey
 from analyse.stats.disclosure import Rules
+from inequality_respondents import exact_wave, hand_respondents
 
 DATA = Path(__file__).parent / "data" / "inequality"
 # Groups as small as the WHO subset's need a lower threshold than the publication rule.
@@ -134,89 +134,10 @@ def test_sii_survey_interval_uses_t_with_model_df(who_sample):
 # Hand-made respondents
 # ---------------------------------------------------------------------------------------------
 
-SURVEY_VARIABLES = (
-    "poor_mental_health",
-    "high_stress",
-    "loneliness",
-    "physically_active",
-    "severe_obesity",
-    "alcohol_over_10",
-    "daily_smoking",
-    "other_nicotine_use",
-)
-
-
-def _respondents(
-    seed: int = 1,
-    n: int = 700,
-    kommuner: tuple[int, ...] = (461, 410),
-    waves: tuple[int, ...] = (2021, 2025),
-    slope: float = -1.2,
-) -> pd.DataFrame:
-    """Canonical-looking respondents with an education gradient (log-odds slope per rank)."""
-    rng = np.random.default_rng(seed)
-    frames = []
-    for year in waves:
-        for kommune in kommuner:
-            age = rng.integers(16, 90, n)
-            edu_code = rng.choice(5, n, p=[0.25, 0.35, 0.08, 0.2, 0.12])
-            education = np.array(ie.EDUCATION_LEVELS, dtype=object)[edu_code]
-            education[age < 25] = None
-            labour = rng.choice(np.array(ie.LABOUR_MARKET_LEVELS, dtype=object), n)
-            frame = pd.DataFrame(
-                {
-                    "respondent_id": [f"SP{year % 100}-{kommune}{i:05d}" for i in range(n)],
-                    "year": year,
-                    "kommune_code": kommune,
-                    "region_code": 1083,
-                    "stratum": f"{year}-{kommune}",
-                    "weight": rng.uniform(20, 80, n),
-                    "sex": rng.choice(["Mænd", "Kvinder"], n),
-                    "age": age,
-                    "education": education,
-                    "labour_market": labour,
-                }
-            )
-            for position, variable in enumerate(SURVEY_VARIABLES):
-                eta = -1.0 + 0.1 * position + slope * edu_code / 4
-                values = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
-                values[rng.random(n) < 0.03] = np.nan
-                frame[variable] = values
-            frames.append(frame)
-    respondents = pd.concat(frames, ignore_index=True)
-    respondents["education"] = pd.Categorical(
-        respondents["education"], categories=ie.EDUCATION_LEVELS, ordered=True
-    )
-    respondents["labour_market"] = pd.Categorical(
-        respondents["labour_market"], categories=ie.LABOUR_MARKET_LEVELS
-    )
-    return respondents
-
-
-def _exact_wave(year: int, prevalences: list[float], per_group: int = 400) -> pd.DataFrame:
-    """One wave where group g has exactly prevalences[g] (equal weights, two strata)."""
-    rows = []
-    for g, p in enumerate(prevalences):
-        cases = round(p * per_group)
-        y = np.r_[np.ones(cases), np.zeros(per_group - cases)]
-        rows.append(
-            pd.DataFrame(
-                {
-                    "year": year,
-                    "stratum": [f"{year}-{i % 2}" for i in range(per_group)],
-                    "weight": 10.0,
-                    "education": ie.EDUCATION_LEVELS[g],
-                    "y": y,
-                    "area": "X",
-                }
-            )
-        )
-    return pd.concat(rows, ignore_index=True)
-
 
 @pytest.fixture(scope="module")
 def respondents() -> pd.DataFrame:
-    return _respondents()
+    return hand_respondents()
 
 
 def test_sii_survey_equals_survey_logistic_contrast(respondents):
@@ -256,7 +177,7 @@ def test_sii_survey_reversed_order_flips_sign(respondents):
 
 
 def test_sii_survey_no_gradient_gives_zero():
-    flat = _exact_wave(2021, [0.2] * 5)
+    flat = exact_wave(2021, [0.2] * 5)
     row = ie.sii_survey(flat, "y").iloc[0]
     assert row["sii"] == pytest.approx(0.0, abs=1e-12)
     assert row["rii"] == pytest.approx(1.0)
@@ -264,7 +185,7 @@ def test_sii_survey_no_gradient_gives_zero():
 
 
 def test_sii_survey_random_data_without_gradient_within_two_se():
-    data = _respondents(seed=7, slope=0.0, waves=(2021,), kommuner=(461,), n=3000)
+    data = hand_respondents(seed=7, slope=0.0, waves=(2021,), kommuner=(461,), n=3000)
     for variable in ("daily_smoking", "loneliness", "severe_obesity"):
         row = ie.sii_survey(data, variable).iloc[0]
         assert abs(row["sii"]) < 2 * row["se"]
@@ -305,7 +226,7 @@ def test_sii_survey_direction_says_who_is_worse_off(respondents):
 
 
 def test_sii_survey_small_group_is_not_computed():
-    wave = _exact_wave(2021, [0.5, 0.45, 0.4, 0.35, 0.3], per_group=40)
+    wave = exact_wave(2021, [0.5, 0.45, 0.4, 0.35, 0.3], per_group=40)
     # leave 19 respondents in the most advantaged group
     drop = wave.index[wave["education"] == ie.EDUCATION_LEVELS[-1]][19:]
     small = wave.drop(index=drop)
@@ -319,7 +240,7 @@ def test_sii_survey_small_group_is_not_computed():
 
 
 def test_sii_survey_few_cases_in_a_group_is_not_computed():
-    wave = _exact_wave(2021, [0.3, 0.25, 0.2, 0.15, 4 / 40], per_group=40)
+    wave = exact_wave(2021, [0.3, 0.25, 0.2, 0.15, 4 / 40], per_group=40)
     row = ie.sii_survey(wave, "y").iloc[0]
     assert np.isnan(row["sii"])
     assert row["reason"] == "for få svar i en uddannelsesgruppe (under 5 med/uden udfaldet)"
@@ -333,7 +254,7 @@ def test_sii_survey_few_cases_in_a_group_is_not_computed():
 
 
 def _two_waves(first: list[float], second: list[float]) -> pd.DataFrame:
-    return pd.concat([_exact_wave(2021, first), _exact_wave(2025, second)], ignore_index=True)
+    return pd.concat([exact_wave(2021, first), exact_wave(2025, second)], ignore_index=True)
 
 
 def test_gap_change_no_gradient_is_unchanged():
@@ -418,162 +339,6 @@ def test_gap_change_small_group_cannot_be_assessed():
 
 
 # ---------------------------------------------------------------------------------------------
-# inequality_for_cube
-# ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def cube(respondents) -> pd.DataFrame:
-    return ie.inequality_for_cube(respondents, levels=("land", "region", "kommune"))
-
-
-def _cell(cube, indicator, year, level, code, dimension) -> pd.Series:
-    rows = cube[
-        (cube["indicator"] == indicator)
-        & (cube["year"] == year)
-        & (cube["area_level"] == level)
-        & (cube["area_code"] == code)
-        & (cube["dimension"] == dimension)
-    ]
-    assert len(rows) == 1
-    return rows.iloc[0]
-
-
-def _grouped(respondents, variable, year, kommune, dimension, min_age=25):
-    rows = respondents[
-        (respondents["year"] == year)
-        & (respondents["kommune_code"] == kommune)
-        & (respondents["age"] >= min_age)
-    ].dropna(subset=[variable, dimension])
-    table = (
-        rows.assign(wy=rows["weight"] * rows[variable])
-        .groupby(dimension, observed=True)
-        .agg(population=("weight", "sum"), cases=("wy", "sum"))
-        .reset_index()
-    )
-    table["value"] = table["cases"] / table["population"]
-    return table
-
-
-def test_inequality_for_cube_shape(cube):
-    agreement = catalogue.load_agreement()
-    n_indicators = len(agreement.indicators_by_source("survey"))
-    # 2 waves x (land + 5 regions + 98 kommuner) x 2 dimensions per indicator
-    assert len(cube) == n_indicators * 2 * 104 * 2
-    assert not cube.duplicated(["indicator", "year", "area_level", "area_code", "dimension"]).any()
-    # areas without respondents say so
-    empty = _cell(cube, "daily_smoking", 2021, "kommune", "101", "education")
-    assert empty["n"] == 0 and empty["reason"] != ""
-
-
-def test_inequality_for_cube_education_measures_match_grouped_functions(respondents, cube):
-    row = _cell(cube, "daily_smoking", 2021, "kommune", "461", "education")
-    assert row["reason"] == ""
-    table = _grouped(respondents, "daily_smoking", 2021, 461, "education")
-    gap = ie.simple_gap(table, "education", "value", direction="decrease").iloc[0]
-    assert row["d"] == pytest.approx(gap["d"])
-    assert row["r"] == pytest.approx(gap["r"])
-    assert row["reference_group"] == "Lang videregående"
-    attributable = ie.paf(table, "education", "value", "population", direction="decrease").iloc[0]
-    assert row["paf"] == pytest.approx(attributable["paf"])
-    assert row["par"] == pytest.approx(attributable["par"])
-    concentration = ie.concentration_index(table, "education", "value", "population").iloc[0]
-    assert row["aci"] == pytest.approx(concentration["aci"])
-    assert row["rci"] == pytest.approx(concentration["rci"])
-    assert row["prevalence"] == pytest.approx(attributable["mean"])
-    table["quantile"] = np.arange(1, 6)
-    table["se"] = 0.1
-    phe = ie.sii_grouped(table, "quantile", "population", "value", se="se", repetitions=1000)
-    assert row["sii_linear"] == pytest.approx(phe["sii"].iloc[0])
-    # the logistic SII equals sii_survey on the same cell as a domain (education is NaN < 25)
-    cells = ie.sii_survey(respondents, "daily_smoking", by=["year", "kommune_code"])
-    single = cells.set_index(["year", "kommune_code"]).loc[(2021, 461)]
-    assert row["sii"] == pytest.approx(single["sii"], rel=1e-10)
-    assert row["sii_se"] == pytest.approx(single["se"], rel=1e-10)
-
-
-def test_inequality_for_cube_se_are_domain_estimates(respondents, cube):
-    """prevalence_se is svyby's domain se; D's se is the domain contrast of two groups."""
-    design = survey.Design(weight="weight", strata="stratum")
-    data = respondents.assign(
-        smoke=respondents["daily_smoking"].where(
-            (respondents["age"] >= 25) & respondents["education"].notna()
-        )
-    )
-    row = _cell(cube, "daily_smoking", 2025, "kommune", "410", "education")
-    domain = survey.proportion(data, "smoke", design, by=["year", "kommune_code"])
-    expected = domain.set_index(["year", "kommune_code"]).loc[(2025, 410)]
-    assert row["prevalence_se"] == pytest.approx(expected["se"], rel=1e-10)
-    # D (decrease: Grundskole - Lang videregående) is the domain contrast of the two end groups
-    ends = data["education"].isin(["Grundskole", "Lang videregående"])
-    in_cell = (data["year"] == 2025) & (data["kommune_code"] == 410)
-    contrast = survey.compare_to_parent(
-        data.assign(
-            smoke=data["smoke"].where(ends & in_cell), low=data["education"] == "Grundskole"
-        ),
-        "smoke",
-        design,
-        "low",
-        True,
-    ).iloc[0]
-    assert row["d"] == pytest.approx(contrast["estimate"], rel=1e-10)
-    assert row["d_se"] == pytest.approx(contrast["se"], rel=1e-8)
-
-
-def test_inequality_for_cube_par_persons_by_hand(respondents, cube):
-    row = _cell(cube, "physically_active", 2025, "region", "1083", "education")
-    people = respondents[(respondents["year"] == 2025) & (respondents["age"] >= 25)]
-    population = people["weight"].sum()  # both kommuner are in Region Syddanmark (1083)
-    assert row["population"] == pytest.approx(population)
-    assert row["par_persons"] == pytest.approx(row["paf"] * row["prevalence"] * population)
-    assert row["par_persons_ci_low"] == pytest.approx(row["par_ci_low"] * population)
-    # land and region hold the same respondents here
-    land = _cell(cube, "physically_active", 2025, "land", "DK", "education")
-    assert land["sii"] == pytest.approx(row["sii"])
-
-
-def test_inequality_for_cube_labour_market(respondents, cube):
-    row = _cell(cube, "severe_obesity", 2021, "kommune", "461", "labour_market")
-    table = _grouped(respondents, "severe_obesity", 2021, 461, "labour_market", min_age=16)
-    assert row["reason"] == ""
-    between = ie.bgv(table, "labour_market", "value", "population").iloc[0]
-    assert row["bgv"] == pytest.approx(between["bgv"])
-    gap = ie.simple_gap(table, "labour_market", "value", ordered=False, direction="decrease").iloc[
-        0
-    ]
-    assert row["d"] == pytest.approx(gap["d"])
-    assert row["r"] == pytest.approx(gap["r"])
-    assert row["reference_group"] == gap["reference_group"]
-    attributable = ie.paf(
-        table, "labour_market", "value", "population", ordered=False, direction="decrease"
-    ).iloc[0]
-    assert row["paf"] == pytest.approx(attributable["paf"])
-    assert np.isnan(row["sii"])
-
-
-def test_inequality_for_cube_youth_indicators_have_no_education_gap(cube):
-    row = _cell(cube, "loneliness", 2021, "kommune", "461", "education")
-    assert np.isnan(row["d"]) and np.isnan(row["sii"])
-    assert row["reason"] == "uddannelse opgøres kun for personer på 25 år og derover"
-
-
-def test_inequality_for_cube_national_wave_only_for_denmark():
-    data = _respondents(n=300, waves=(2021, 2023))
-    data.loc[data["year"] == 2023, "stratum"] = "2023-DK"
-    cube = ie.inequality_for_cube(data, levels=("land", "kommune"), dimensions=("education",))
-    assert set(cube.loc[cube["year"] == 2023, "area_level"]) == {"land"}
-
-
-def test_inequality_for_cube_small_groups_follow_disclosure(respondents):
-    strict = ie.inequality_for_cube(
-        respondents, levels=("kommune",), rules=Rules(min_n=150), dimensions=("education",)
-    )
-    shown = strict[strict["n"] > 0]
-    assert (shown["reason"] == "").sum() == 0
-    assert shown["d"].isna().all() and shown["paf"].isna().all()
-
-
-# ---------------------------------------------------------------------------------------------
 # Inputs and parameter errors
 # ---------------------------------------------------------------------------------------------
 
@@ -582,7 +347,6 @@ def test_survey_functions_do_not_mutate_inputs(respondents):
     before = respondents.copy(deep=True)
     ie.sii_survey(respondents, "daily_smoking", by="year")
     ie.gap_change(respondents, "daily_smoking", by="kommune_code")
-    ie.inequality_for_cube(respondents, levels=("kommune",))
     pd.testing.assert_frame_equal(respondents, before)
 
 
@@ -630,36 +394,6 @@ def test_sii_survey_needs_an_order_for_unknown_text_groups(respondents):
 def test_gap_change_parameter_errors(respondents, kwargs, text):
     with pytest.raises(ParameterError, match=text):
         ie.gap_change(respondents, "daily_smoking", **kwargs)
-
-
-def test_inequality_for_cube_parameter_errors(respondents):
-    with pytest.raises(ParameterError, match="unknown area level"):
-        ie.inequality_for_cube(respondents, levels=("planet",))
-    with pytest.raises(ParameterError, match="dimension"):
-        ie.inequality_for_cube(respondents, dimensions=("income",))
-    with pytest.raises(DataValidationError, match="kommune codes"):
-        ie.inequality_for_cube(respondents.assign(kommune_code=9999), levels=("land",))
-
-
-def test_gap_change_for_cube_equals_gap_change_per_area(respondents):
-    cube = ie.gap_change_for_cube(respondents, levels=("region", "kommune"))
-    row = cube[
-        (cube["indicator"] == "daily_smoking")
-        & (cube["area_level"] == "kommune")
-        & (cube["area_code"] == "461")
-    ].iloc[0]
-    single = ie.gap_change(
-        respondents, "daily_smoking", by="kommune_code", direction="decrease"
-    ).set_index("kommune_code")
-    expected = single.loc[461]
-    for column in ("sii_change", "sii_change_se", "trend_interaction", "trend_interaction_se"):
-        assert row[column] == pytest.approx(expected[column], rel=1e-10)
-    assert row["gap"] == expected["gap"]
-    youth = cube[(cube["indicator"] == "loneliness") & (cube["area_code"] == "461")].iloc[0]
-    assert youth["gap"] == "kan ikke vurderes"
-    assert youth["reason"] == "uddannelse opgøres kun for personer på 25 år og derover"
-    # 103 areas (5 regions + 98 kommuner) per indicator
-    assert len(cube) == len(catalogue.load_agreement().indicators_by_source("survey")) * 103
 
 
 def _five_groups(cases_by_group: list[int], n_per_group: int = 40) -> pd.DataFrame:

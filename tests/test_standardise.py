@@ -33,7 +33,8 @@ import pandas as pd
 import pytest
 
 from analyse.errors import ParameterError
-from analyse.stats.standardise import DEFAULT_STANDARD, METHOD, direct, load_standard
+from analyse.reference.population import DEFAULT_STANDARD, load_standard
+from analyse.stats.standardise import METHOD, direct
 from analyse.stats.survey import Design, proportion
 
 DATA = Path(__file__).parent / "data"
@@ -346,7 +347,7 @@ def test_direct_default_standard_by_hand():
             "w": 1.0,
         }
     )
-    result = direct(data, "y", Design("w"))
+    result = direct(data, "y", Design("w"), standard=standard)
     share_men = standard.loc[standard["sex"] == "Mænd", "population"].sum() / 5_023_359
     assert result["estimate"].iloc[0] == pytest.approx(0.5 * share_men, rel=1e-12)
     assert result["standard"].iloc[0] == DEFAULT_STANDARD
@@ -361,7 +362,7 @@ def test_direct_age_only_sums_the_standard_over_sex():
             "w": 1.0,
         }
     )
-    result = direct(data, "y", Design("w"), strata="age_group")
+    result = direct(data, "y", Design("w"), standard=standard, strata="age_group")
     young = standard.loc[standard["age_group"] == "16-24", "population"].sum() / 5_023_359
     assert result["estimate"].iloc[0] == pytest.approx(0.5 * young, rel=1e-12)
 
@@ -447,6 +448,8 @@ def test_direct_outcome_not_binary_for_proportion():
 
 def test_direct_unknown_standard_name_and_kind():
     with pytest.raises(ParameterError, match="unknown standard population 'who2000'"):
+        load_standard("who2000")
+    with pytest.raises(ParameterError, match="standard must be a DataFrame"):
         direct(_two_strata(), "y", Design("w"), standard="who2000", strata="age_group")
     with pytest.raises(ParameterError, match="kind must be"):
         direct(_two_strata(), "y", Design("w"), standard=HALF_HALF, kind="rate")

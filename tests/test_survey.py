@@ -672,6 +672,6 @@ def test_design_rejects_non_string_columns():
 
 def test_logit_interval_helper_is_svyciprop_formula():
     # svyciprop(method = "logit"): expit(logit(p) ± t · se / (p (1 - p)))
-    low, high = survey._logit_interval(np.array([0.3]), np.array([0.05]), 2.0)
+    low, high = survey.logit_interval(np.array([0.3]), np.array([0.05]), 2.0)
     assert low[0] == pytest.approx(special.expit(special.logit(0.3) - 2 * 0.05 / 0.21))
     assert high[0] == pytest.approx(special.expit(special.logit(0.3) + 2 * 0.05 / 0.21))

@@ -1,7 +1,8 @@
-"""Tests for analyse.stats.trend: wave changes, direction status, trend models and projection.
+"""Tests for analyse.stats.trend and analyse.stats.series: the models on plain data.
 
-R-derived values were produced with R 4 and survey 4.1.1 (numDeriv for numerical gradients);
-the exact R code is in the comment above each value. Shared R setup:
+No agreement is loaded here: waves, baseline, target year and direction are arguments. R-derived
+values were produced with R 4 and survey 4.1.1 (numDeriv for numerical gradients); the exact R
+code is in the comment above each value. Shared R setup:
 
     library(survey); library(numDeriv); options(digits = 15)
     d <- read.csv("tests/data/trend/small_design.csv")
@@ -13,7 +14,6 @@ Tests never call R; the data file and its origin are described in tests/data/tre
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -22,18 +22,14 @@ import pytest
 from scipy import special
 
 from analyse.errors import ParameterError
-from analyse.reference import catalogue
-from analyse.stats import survey, trend
+from analyse.stats import series, survey, trend
 
 DATA = Path(__file__).parent / "data" / "trend"
 RTOL = 1e-6
 # Representative exact ages of the test file's age groups (the population filter needs `age`).
 AGES = {"16-24": 20, "25-44": 35, "45-64": 55, "65+": 70}
-
-
-@pytest.fixture(scope="module")
-def agreement() -> catalogue.Agreement:
-    return catalogue.load_agreement()
+# What an agreement would otherwise supply: the baseline, the projection year, the direction.
+PLAIN = {"baseline_year": 2021, "target_year": 2027, "direction": "decrease"}
 
 
 @pytest.fixture(scope="module")
@@ -44,109 +40,12 @@ def small() -> pd.DataFrame:
     return data
 
 
-def with_first_wave(agreement, indicator, first_wave):
-    """The agreement with one indicator's first comparable wave changed."""
-    changed = dataclasses.replace(agreement.indicator(indicator), first_wave=first_wave)
-    return dataclasses.replace(agreement, indicators={**agreement.indicators, indicator: changed})
-
-
-def estimates_frame(rows) -> pd.DataFrame:
-    """Tidy estimates from (indicator, level, area, year, estimate, se[, suppressed])."""
-    records = []
-    for row in rows:
-        indicator, level, area, year, estimate, se, *rest = row
-        records.append(
-            {
-                "indicator": indicator,
-                "area_level": level,
-                "area_code": area,
-                "breakdown": "total",
-                "group": "total",
-                "year": year,
-                "estimate": estimate,
-                "se": se,
-                "n": 500,
-                "suppressed": bool(rest[0]) if rest else False,
-            }
-        )
-    return pd.DataFrame(records)
-
-
 def only(frame: pd.DataFrame, **keys) -> pd.Series:
     mask = np.ones(len(frame), dtype=bool)
     for column, value in keys.items():
         mask &= (frame[column] == value).to_numpy()
     assert mask.sum() == 1, f"{mask.sum()} rows match {keys}"
     return frame.loc[mask].iloc[0]
-
-
-# ---------------------------------------------------------------------------------------------
-# trend on respondents: agreement with R svyglm
-
-
-def test_trend_matches_r_svyglm(small, agreement):
-    result = only(trend.trend(small, "daily_smoking", agreement))
-    # R: cbind(coef(fit), SE(fit))["year", ]; fit$df.residual
-    assert result["log_odds_slope"] == pytest.approx(-0.0441865893272593, rel=RTOL)
-    assert result["log_odds_se"] == pytest.approx(0.0222501077547699, rel=RTOL)
-    assert result["df"] == 494
-    assert result["odds_ratio"] == pytest.approx(np.exp(-0.0441865893272593), rel=RTOL)
-    assert result["waves"] == "2013,2017,2021,2025"
-    assert result["formula"] == "daily_smoking ~ year + C(sex) + C(age_group)"
-
-
-def test_trend_average_marginal_effect_matches_r(small, agreement):
-    result = only(trend.trend(small, "daily_smoking", agreement))
-    # R: X <- model.matrix(fit); w <- weights(des)
-    #    ame <- function(b) sum(w * plogis(X %*% b) * (1 - plogis(X %*% b))) * b["year"] / sum(w)
-    #    g <- grad(ame, coef(fit)); c(ame(coef(fit)), sqrt(t(g) %*% vcov(fit) %*% g))
-    assert result["annual_change_pp"] == pytest.approx(100 * -0.00990622550579441, rel=RTOL)
-    assert result["annual_change_se_pp"] == pytest.approx(100 * 0.00489526632804835, rel=1e-5)
-
-
-def test_trend_linearity_test_matches_r_regtermtest(small, agreement):
-    result = only(trend.trend(small, "daily_smoking", agreement))
-    # R: d$d2017 <- as.numeric(d$year == 2017); d$d2021 <- as.numeric(d$year == 2021)
-    #    des2 <- svydesign(id = ~1, strata = ~stratum, weights = ~weight, data = d)
-    #    fit2 <- svyglm(y ~ year + sex + age_group + d2017 + d2021, des2, family = quasibinomial())
-    #    tt <- regTermTest(fit2, ~ d2017 + d2021, method = "Wald"); c(tt$Ftest, tt$df, tt$ddf, tt$p)
-    assert result["nonlinearity_stat"] == pytest.approx(3.2957658141617419, rel=RTOL)
-    assert result["nonlinearity_df1"] == 2
-    assert result["nonlinearity_df2"] == 492
-    assert result["nonlinearity_p_value"] == pytest.approx(0.0378591093704165, rel=RTOL)
-    assert result["nonlinearity_test"] == "design-wald-F"
-
-
-def test_projection_margin_matches_r(small, agreement):
-    result = only(trend.projection(small, "daily_smoking", agreement))
-    # R: X25 <- X[d$year == 2025, ]; X25[, "year"] <- 2027; w25 <- w[d$year == 2025]
-    #    pm <- function(b) sum(w25 * plogis(X25 %*% b)) / sum(w25)
-    #    g2 <- grad(pm, coef(fit)); c(pm(coef(fit)), sqrt(t(g2) %*% vcov(fit) %*% g2))
-    p = result["projected"]
-    assert p == pytest.approx(0.2839422521943363, rel=RTOL)
-    assert result["trend_se_logit"] * p * (1 - p) == pytest.approx(0.0408996399533852, rel=1e-5)
-    # R: svyby(~y, ~year, des, svymean)["2021", "y"]
-    assert result["baseline_estimate"] == pytest.approx(0.319050745472398, rel=RTOL)
-    assert result["projection_year"] == 2027
-    # The prediction interval includes the trend uncertainty and contains the projection.
-    assert result["projected_pi_low"] < p < result["projected_pi_high"]
-
-
-def test_trend_domain_matches_r_subset(small, agreement):
-    # Kommune 461, waves from 2017 (first_wave moved to 2017): a domain of the whole design.
-    moved = with_first_wave(agreement, "daily_smoking", 2017)
-    result = only(trend.trend(small, "daily_smoking", moved, level="kommune", area_code=461))
-    # R: fit3 <- svyglm(y ~ year + sex + age_group,
-    #                   subset(des, kommune_code == 461 & year >= 2017), family = quasibinomial())
-    #    cbind(coef(fit3), SE(fit3))["year", ]; fit3$df.residual
-    assert result["log_odds_slope"] == pytest.approx(-0.130984485792024, rel=RTOL)
-    assert result["log_odds_se"] == pytest.approx(0.0639624368610867, rel=RTOL)
-    assert result["df"] == 112
-    assert result["waves"] == "2017,2021,2025"
-
-
-# ---------------------------------------------------------------------------------------------
-# trend: known answers and behaviour
 
 
 def simulated(slope: float, years=(2010, 2013, 2017, 2021, 2025), n=4000, seed=7):
@@ -175,8 +74,84 @@ def simulated(slope: float, years=(2010, 2013, 2017, 2021, 2025), n=4000, seed=7
     return data
 
 
-def test_trend_recovers_known_log_odds_slope(agreement):
-    result = only(trend.trend(simulated(-0.05), "daily_smoking", agreement))
+def wave_estimates(data: pd.DataFrame) -> pd.DataFrame:
+    return survey.proportion(data, "daily_smoking", trend.DEFAULT_DESIGN, by="year")
+
+
+# ---------------------------------------------------------------------------------------------
+# trend on respondents: agreement with R svyglm
+
+
+def test_trend_matches_r_svyglm(small):
+    result = only(trend.trend(small, "daily_smoking", **PLAIN))
+    # R: cbind(coef(fit), SE(fit))["year", ]; fit$df.residual
+    assert result["log_odds_slope"] == pytest.approx(-0.0441865893272593, rel=RTOL)
+    assert result["log_odds_se"] == pytest.approx(0.0222501077547699, rel=RTOL)
+    assert result["df"] == 494
+    assert result["odds_ratio"] == pytest.approx(np.exp(-0.0441865893272593), rel=RTOL)
+    assert result["waves"] == "2013,2017,2021,2025"
+    assert result["formula"] == "daily_smoking ~ year + C(sex) + C(age_group)"
+
+
+def test_trend_average_marginal_effect_matches_r(small):
+    result = only(trend.trend(small, "daily_smoking", **PLAIN))
+    # R: X <- model.matrix(fit); w <- weights(des)
+    #    ame <- function(b) sum(w * plogis(X %*% b) * (1 - plogis(X %*% b))) * b["year"] / sum(w)
+    #    g <- grad(ame, coef(fit)); c(ame(coef(fit)), sqrt(t(g) %*% vcov(fit) %*% g))
+    assert result["annual_change_pp"] == pytest.approx(100 * -0.00990622550579441, rel=RTOL)
+    assert result["annual_change_se_pp"] == pytest.approx(100 * 0.00489526632804835, rel=1e-5)
+
+
+def test_trend_linearity_test_matches_r_regtermtest(small):
+    result = only(trend.trend(small, "daily_smoking", **PLAIN))
+    # R: d$d2017 <- as.numeric(d$year == 2017); d$d2021 <- as.numeric(d$year == 2021)
+    #    des2 <- svydesign(id = ~1, strata = ~stratum, weights = ~weight, data = d)
+    #    fit2 <- svyglm(y ~ year + sex + age_group + d2017 + d2021, des2, family = quasibinomial())
+    #    tt <- regTermTest(fit2, ~ d2017 + d2021, method = "Wald"); c(tt$Ftest, tt$df, tt$ddf, tt$p)
+    assert result["nonlinearity_stat"] == pytest.approx(3.2957658141617419, rel=RTOL)
+    assert result["nonlinearity_df1"] == 2
+    assert result["nonlinearity_df2"] == 492
+    assert result["nonlinearity_p_value"] == pytest.approx(0.0378591093704165, rel=RTOL)
+    assert result["nonlinearity_test"] == "design-wald-F"
+
+
+def test_projection_margin_matches_r(small):
+    result = only(trend.projection(small, "daily_smoking", **PLAIN))
+    # R: X25 <- X[d$year == 2025, ]; X25[, "year"] <- 2027; w25 <- w[d$year == 2025]
+    #    pm <- function(b) sum(w25 * plogis(X25 %*% b)) / sum(w25)
+    #    g2 <- grad(pm, coef(fit)); c(pm(coef(fit)), sqrt(t(g2) %*% vcov(fit) %*% g2))
+    p = result["projected"]
+    assert p == pytest.approx(0.2839422521943363, rel=RTOL)
+    assert result["trend_se_logit"] * p * (1 - p) == pytest.approx(0.0408996399533852, rel=1e-5)
+    # R: svyby(~y, ~year, des, svymean)["2021", "y"]
+    assert result["baseline_estimate"] == pytest.approx(0.319050745472398, rel=RTOL)
+    assert result["projection_year"] == 2027
+    # The prediction interval includes the trend uncertainty and contains the projection.
+    assert result["projected_pi_low"] < p < result["projected_pi_high"]
+
+
+def test_trend_domain_matches_r_subset(small):
+    # Kommune 461, waves from 2017: a domain of the whole design.
+    result = only(
+        trend.trend(
+            small,
+            "daily_smoking",
+            domain=small["kommune_code"] == 461,
+            waves=[2017, 2021, 2025],
+            **PLAIN,
+        )
+    )
+    # R: fit3 <- svyglm(y ~ year + sex + age_group,
+    #                   subset(des, kommune_code == 461 & year >= 2017), family = quasibinomial())
+    #    cbind(coef(fit3), SE(fit3))["year", ]; fit3$df.residual
+    assert result["log_odds_slope"] == pytest.approx(-0.130984485792024, rel=RTOL)
+    assert result["log_odds_se"] == pytest.approx(0.0639624368610867, rel=RTOL)
+    assert result["df"] == 112
+    assert result["waves"] == "2017,2021,2025"
+
+
+def test_trend_recovers_known_log_odds_slope():
+    result = only(trend.trend(simulated(-0.05), "daily_smoking", **PLAIN))
     # The simulated model is the fitted one: the slope lies within 2 SE of the truth.
     assert abs(result["log_odds_slope"] - -0.05) < 2 * result["log_odds_se"]
     assert result["or_ci_low"] < np.exp(-0.05) < result["or_ci_high"]
@@ -185,41 +160,24 @@ def test_trend_recovers_known_log_odds_slope(agreement):
     assert result["nonlinearity_p_value"] > 0.05
 
 
-def test_trend_by_group_drops_the_by_variable(agreement):
-    result = trend.trend(simulated(-0.05), "daily_smoking", agreement, by="sex")
+def test_trend_by_group_drops_the_by_variable():
+    result = trend.trend(simulated(-0.05), "daily_smoking", by="sex", **PLAIN)
     assert list(result["group"]) == ["Kvinder", "Mænd"]
     assert (result["breakdown"] == "sex").all()
     assert result["formula"].iloc[0] == "daily_smoking ~ year + C(age_group)"
 
 
-def test_trend_single_age_group_population_uses_exact_age(small, agreement):
-    data = small.assign(high_stress=small["daily_smoking"])
-    result = only(trend.trend(data, "high_stress", agreement))
-    # high_stress is for 16-24-year-olds: one age group, so exact age replaces age_group.
-    assert result["formula"] == "high_stress ~ year + C(sex) + age"
-    assert result["n"] == (small["age_group"] == "16-24").sum()
-
-
-def test_trend_carries_covid_note(small, agreement):
-    result = only(trend.trend(small, "daily_smoking", agreement))
-    assert bool(result["covid_flag"])
-    assert "COVID-19" in result["note"]
-    early = only(trend.trend(small[small["year"] < 2021], "daily_smoking", agreement))
-    assert not early["covid_flag"]
-    assert early["note"] == ""
-
-
-def test_projection_two_waves_is_flagged(small, agreement):
+def test_projection_two_waves_is_flagged(small):
     two = small[small["year"].isin([2021, 2025])]
-    result = only(trend.projection(two, "daily_smoking", agreement))
+    result = only(trend.projection(two, "daily_smoking", **PLAIN))
     assert result["n_waves"] == 2
     assert "kun på to målinger (2021 og 2025)" in result["projection_note"]
     # Between-wave variation cannot be estimated from two waves.
     assert result["between_wave_sd_logit"] == 0
 
 
-def test_projection_probability_of_desired_side(small, agreement):
-    result = only(trend.projection(small, "daily_smoking", agreement))
+def test_projection_probability_of_desired_side(small):
+    result = only(trend.projection(small, "daily_smoking", **PLAIN))
     # daily_smoking should fall; the projection lies below the 2021 value, so P > 0.5; it is
     # the normal probability on the logit scale with the interval's total SE.
     total_se = np.hypot(result["trend_se_logit"], result["between_wave_sd_logit"])
@@ -228,19 +186,10 @@ def test_projection_probability_of_desired_side(small, agreement):
     assert result["prob_desired_side"] > 0.5
 
 
-# ---------------------------------------------------------------------------------------------
-# Aggregated input equals microdata
-
-
-def wave_estimates(data: pd.DataFrame) -> pd.DataFrame:
-    result = survey.proportion(data, "daily_smoking", trend.DEFAULT_DESIGN, by="year")
-    return result.assign(indicator="daily_smoking", area_level="land", area_code="DK")
-
-
-def test_trend_aggregated_two_waves_equals_microdata(small, agreement):
+def test_trend_aggregated_two_waves_equals_microdata(small):
     two = small[small["year"].isin([2021, 2025])].reset_index(drop=True)
-    aggregated = only(trend.trend(wave_estimates(two), "daily_smoking", agreement))
-    microdata = only(trend.trend(two, "daily_smoking", agreement, covariates=()))
+    aggregated = only(series.trend_series(wave_estimates(two), **PLAIN))
+    microdata = only(trend.trend(two, "daily_smoking", covariates=(), **PLAIN))
     # With two waves y ~ year is saturated: its slope is logit(p2) - logit(p1) and its sandwich
     # variance is the delta-method variance of that difference, which is what the WLS on the
     # wave estimates gives. Equal to rounding.
@@ -250,9 +199,9 @@ def test_trend_aggregated_two_waves_equals_microdata(small, agreement):
     assert aggregated["method"] == "wls-logit"
 
 
-def test_trend_aggregated_four_waves_close_to_microdata(small, agreement):
-    aggregated = only(trend.trend(wave_estimates(small), "daily_smoking", agreement))
-    microdata = only(trend.trend(small, "daily_smoking", agreement, covariates=()))
+def test_trend_aggregated_four_waves_close_to_microdata(small):
+    aggregated = only(series.trend_series(wave_estimates(small), **PLAIN))
+    microdata = only(trend.trend(small, "daily_smoking", covariates=(), **PLAIN))
     # With more waves than parameters the two estimators differ at order 1/n: minimum logit
     # chi-square versus pseudo-ML, and model-based versus sandwich variance where the line
     # does not fit perfectly (this data has a departure at 2017). Tolerance: the slopes within
@@ -267,10 +216,6 @@ def test_trend_aggregated_four_waves_close_to_microdata(small, agreement):
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# Register counts: chi-square test for trend and annual percent change
-
-
 def test_chi2_trend_matches_hand_calculation():
     # r = 20, 25, 30, 38, 45 of n = 100 each, scores t = 1..5: R = 158, N = 500,
     # Σrt = 537, Σnt = 1500, Σnt² = 5500.
@@ -278,7 +223,7 @@ def test_chi2_trend_matches_hand_calculation():
     # X² = 500 · 31500² / (158 · 342 · (500 · 5500 - 1500²)) = 496125000000 / 27018000000
     #    = 18.36276...
     # R: prop.trend.test(c(20, 25, 30, 38, 45), rep(100, 5))$statistic  # 18.3627581612258
-    statistic, p_value = trend.chi2_trend([20, 25, 30, 38, 45], [100] * 5)
+    statistic, p_value = series.chi2_trend([20, 25, 30, 38, 45], [100] * 5)
     assert statistic == pytest.approx(496125000000 / 27018000000, rel=1e-12)
     assert statistic == pytest.approx(18.3627581612258, rel=1e-12)
     assert 0 < p_value < 0.001
@@ -287,7 +232,7 @@ def test_chi2_trend_matches_hand_calculation():
 def test_chi2_trend_matches_r_prop_trend_test():
     # R: r <- prop.trend.test(c(410, 430, 445, 470, 480), c(1000, 1010, 995, 1005, 990))
     #    c(r$statistic, r$p.value)
-    statistic, p_value = trend.chi2_trend([410, 430, 445, 470, 480], [1000, 1010, 995, 1005, 990])
+    statistic, p_value = series.chi2_trend([410, 430, 445, 470, 480], [1000, 1010, 995, 1005, 990])
     assert statistic == pytest.approx(14.8225212367793, rel=1e-10)
     assert p_value == pytest.approx(1.18116494779939e-04, rel=1e-8)
 
@@ -297,283 +242,107 @@ def test_annual_percent_change_exact_log_linear_series():
     years = np.arange(2019, 2024)
     denominator = np.full(5, 10_000.0)
     numerator = denominator * 0.2 * 1.05 ** (years - 2019)
-    result = trend.annual_percent_change(years, numerator, denominator)
+    result = series.annual_percent_change(years, numerator, denominator)
     assert result["apc"] == pytest.approx(5.0, rel=1e-10)
     assert result["apc_ci_low"] < 5.0 < result["apc_ci_high"]
 
 
-def register_counts() -> pd.DataFrame:
-    years = np.arange(2015, 2026)
-    return pd.DataFrame(
+def test_trend_single_age_group_population_uses_exact_age(small):
+    young = trend.population_mask(small, age_min=16, age_max=24)
+    result = only(trend.trend(small, "daily_smoking", population=young, **PLAIN))
+    # One age group in the population, so exact age replaces age_group.
+    assert result["formula"] == "daily_smoking ~ year + C(sex) + age"
+    assert result["n"] == (small["age_group"] == "16-24").sum()
+
+
+def test_trend_one_sex_population_drops_sex(small):
+    women = trend.population_mask(small, sex="Kvinder")
+    result = only(trend.trend(small, "daily_smoking", population=women, **PLAIN))
+    assert result["formula"] == "daily_smoking ~ year + C(age_group)"
+
+
+# ---------------------------------------------------------------------------------------------
+# A plain series, no agreement (issue: project a tidy series and compute without a catalogue)
+
+
+def test_projection_of_a_plain_tidy_series_needs_no_agreement():
+    # Two areas, four waves each, estimates on a straight logit line for area A:
+    # logit p = logit(0.2) - 0.05 (year - 2021), so the 2027 projection is expit(logit(0.2) - 0.3)
+    # exactly (WLS through points on a line), with no between-wave variation (tau² = 0).
+    years = np.array([2013, 2017, 2021, 2025])
+    line = special.expit(special.logit(0.2) - 0.05 * (years - 2021))
+    frame = pd.DataFrame(
         {
-            "indicator": "youth_education_mental",
-            "area_level": "land",
-            "area_code": "DK",
-            "year": years,
-            "numerator": [410, 420, 428, 440, 445, 452, 460, 470, 480, 487, 495],
-            "denominator": [1000] * 11,
+            "area": ["A"] * 4 + ["B"] * 4,
+            "year": np.tile(years, 2),
+            "estimate": np.concatenate([line, [0.30, 0.28, 0.31, 0.27]]),
+            "se": 0.01,
         }
     )
+    result = series.projection(frame, keys=["area"], **PLAIN).set_index("area")
+    assert result.loc["A", "projected"] == pytest.approx(
+        special.expit(special.logit(0.2) - 0.3), rel=1e-10
+    )
+    assert result.loc["A", "between_wave_sd_logit"] == pytest.approx(0, abs=1e-9)
+    assert result.loc["A", "baseline_estimate"] == pytest.approx(0.2)
+    # decrease is desired and the line falls: more than even odds of being below 2021's value.
+    assert result.loc["A", "prob_desired_side"] > 0.5
+    assert result.loc["B", "projected_pi_low"] < result.loc["B", "projected"]
+    assert list(result.columns[:2]) == ["input", "waves"]
+    # No `n` column: the count is missing, not zero.
+    assert np.isnan(series.trend_series(frame, keys=["area"], **PLAIN)["n"]).all()
 
 
-def test_trend_register_counts_gives_chi2_and_apc(agreement):
-    counts = register_counts()
-    result = only(trend.trend(counts, "youth_education_mental", agreement))
-    last = counts.tail(5)
-    assert result["chi2_trend_years"] == "2021,2022,2023,2024,2025"
-    expected = trend.chi2_trend(last["numerator"], last["denominator"])
-    assert result["chi2_trend"] == pytest.approx(expected[0], rel=1e-12)
-    assert result["apc"] > 0
-    assert result["input"] == "counts"
-    # Register baseline = the year before the agreement period (2023).
-    assert result["baseline_estimate"] == pytest.approx(0.480)
-    assert not result["covid_flag"]
-
-
-def test_wave_changes_register_baseline_is_year_before_period(agreement):
-    counts = trend._counts_as_estimates(register_counts())
-    changes = trend.wave_changes(counts, agreement, keys=("indicator", "area_level", "area_code"))
-    baseline = only(changes, comparison="baseline")
-    assert (baseline["year_from"], baseline["year_to"]) == (2023, 2025)
-    assert baseline["change_pp"] == pytest.approx(1.5)
-    # Year-to-year changes: 2016 vs 2015 ... 2025 vs 2024.
-    assert (changes["comparison"] == "consecutive").sum() == 10
+def test_trend_series_direction_and_baseline_from_columns():
+    frame = pd.DataFrame(
+        {
+            "area": ["A", "A", "B", "B"],
+            "year": [2021, 2025, 2021, 2025],
+            "estimate": [0.2, 0.25, 0.2, 0.25],
+            "se": 0.01,
+            "wanted": ["increase", "increase", "decrease", "decrease"],
+            "base": 2021,
+        }
+    )
+    result = series.trend_series(
+        frame, keys=["area"], baseline_year="base", target_year=2027, direction="wanted"
+    ).set_index("area")
+    assert result.loc["A", "prob_desired_side"] == pytest.approx(
+        1 - result.loc["B", "prob_desired_side"], rel=1e-12
+    )
+    with pytest.raises(ParameterError, match="direction"):
+        series.trend_series(frame, baseline_year=2021, target_year=2027, direction="down")
 
 
 # ---------------------------------------------------------------------------------------------
-# wave_changes
+# wave_changes and status on plain estimates
 
 
-@pytest.fixture
-def hand_estimates() -> pd.DataFrame:
-    return estimates_frame(
-        [
-            ("daily_smoking", "land", "DK", 2017, 0.15, 0.005),
-            ("daily_smoking", "land", "DK", 2021, 0.13, 0.004),
-            ("daily_smoking", "land", "DK", 2023, 0.12, 0.006),
-            ("daily_smoking", "land", "DK", 2025, 0.10, 0.004),
-            # A kommune row for 2023 is not comparable (national-only wave): never paired.
-            ("daily_smoking", "kommune", "461", 2021, 0.14, 0.010),
-            ("daily_smoking", "kommune", "461", 2023, 0.50, 0.010),
-            ("daily_smoking", "kommune", "461", 2025, 0.15, 0.010),
-            # Loneliness starts in 2021: the 2017 row is left out.
-            ("loneliness", "land", "DK", 2017, 0.30, 0.010),
-            ("loneliness", "land", "DK", 2021, 0.10, 0.010),
-        ]
-    )
+def plain_estimates(rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["area", "year", "estimate", "se", "suppressed"])
 
 
-def test_wave_changes_hand_calculation(hand_estimates, agreement):
-    changes = trend.wave_changes(hand_estimates, agreement)
-    row = only(changes, indicator="daily_smoking", area_code="DK", comparison="baseline")
-    # 2025 - 2021 = 0.10 - 0.13 = -3 pp; se = sqrt(0.004² + 0.004²) = 0.0056569 = 0.56569 pp;
-    # z = -0.03 / 0.0056569 = -5.3033; 95 % CI = -3 ± 1.959964 · 0.56569 = (-4.1087, -1.8913).
-    assert (row["year_from"], row["year_to"]) == (2021, 2025)
+def test_wave_changes_plain_hand_calculation():
+    estimates = plain_estimates(
+        [("A", 2017, 0.15, 0.005, False), ("A", 2021, 0.13, 0.004, False),
+         ("A", 2025, 0.10, 0.004, False)]
+    )  # fmt: skip
+    changes = trend.wave_changes(estimates, baseline=2021, keys=["area"])
+    row = only(changes, comparison="baseline")
+    # 2025 - 2021 = -3 pp; se = sqrt(0.004² + 0.004²) = 0.56569 pp; 95 % CI = -3 ± 1.959964 ·
+    # 0.56569 = (-4.1087, -1.8913).
     assert row["change_pp"] == pytest.approx(-3.0)
-    assert row["se_pp"] == pytest.approx(0.565685, rel=1e-5)
-    assert row["z"] == pytest.approx(-5.303301, rel=1e-6)
     assert row["ci_low_pp"] == pytest.approx(-4.108717, rel=1e-5)
-    assert row["ci_high_pp"] == pytest.approx(-1.891283, rel=1e-5)
-    assert row["covid_flag"]
-    consecutive = changes[(changes["comparison"] == "consecutive") & (changes["area_code"] == "DK")]
-    # At land level 2023 is a wave: 2021→2023 and 2023→2025; 2017→2021 too.
+    consecutive = changes[changes["comparison"] == "consecutive"]
     pairs = set(zip(consecutive["year_from"], consecutive["year_to"], strict=True))
-    assert pairs == {(2017, 2021), (2021, 2023), (2023, 2025)}
-    step = only(consecutive, year_from=2023)
-    assert step["change_pp"] == pytest.approx(-2.0)
+    assert pairs == {(2017, 2021), (2021, 2025)}
+    judged = only(trend.status(changes, direction="decrease", keys=["area"]))
+    assert judged["status"] == "bedre"
+    assert judged["direction"] == "decrease"
 
 
-def test_wave_changes_never_joins_incomparable_waves(hand_estimates, agreement):
-    changes = trend.wave_changes(hand_estimates, agreement)
-    kommune = changes[changes["area_code"] == "461"]
-    assert 2023 not in set(kommune["year_from"]) | set(kommune["year_to"])
-    step = only(kommune, comparison="consecutive")
-    assert (step["year_from"], step["year_to"]) == (2021, 2025)
-    assert step["change_pp"] == pytest.approx(1.0)
-    loneliness = changes[changes["indicator"] == "loneliness"]
-    assert 2017 not in set(loneliness["year_from"])
-    assert only(loneliness, comparison="baseline")["n_waves"] == 1
-
-
-def test_wave_changes_suppressed_cell_has_no_change(agreement):
-    estimates = estimates_frame(
-        [
-            ("daily_smoking", "land", "DK", 2021, 0.13, 0.004),
-            ("daily_smoking", "land", "DK", 2025, 0.10, 0.004, True),
-        ]
-    )
-    row = only(trend.wave_changes(estimates, agreement), comparison="baseline")
-    assert row["suppressed"]
-    assert np.isnan(row["change_pp"]) and np.isnan(row["estimate_to"])
-
-
-# ---------------------------------------------------------------------------------------------
-# status
-
-
-def status_of(agreement, rows) -> pd.DataFrame:
-    return trend.status(trend.wave_changes(estimates_frame(rows), agreement), agreement)
-
-
-def test_status_flat_series_is_unchanged(agreement):
-    result = status_of(
-        agreement,
-        [
-            ("daily_smoking", "land", "DK", 2021, 0.13, 0.004),
-            ("daily_smoking", "land", "DK", 2025, 0.131, 0.004),
-        ],
-    )
-    assert only(result)["status"] == "uændret"
-    assert only(result)["status_reason"] == "Ingen statistisk sikker ændring fra 2021 til 2025."
-
-
-def test_status_significant_fall_in_decrease_indicator_is_better(agreement):
-    result = only(
-        status_of(
-            agreement,
-            [
-                ("daily_smoking", "land", "DK", 2021, 0.13, 0.004),
-                ("daily_smoking", "land", "DK", 2025, 0.10, 0.004),
-            ],
-        )
-    )
-    assert result["status"] == "bedre"
-    assert result["direction"] == "decrease"
-    assert "fald" in result["status_reason"]
-
-
-def test_status_significant_rise_in_decrease_indicator_is_worse(agreement):
-    result = only(
-        status_of(
-            agreement,
-            [
-                ("daily_smoking", "land", "DK", 2021, 0.10, 0.004),
-                ("daily_smoking", "land", "DK", 2025, 0.13, 0.004),
-            ],
-        )
-    )
-    assert result["status"] == "dårligere"
-
-
-def test_status_increase_indicator_is_symmetric(agreement):
-    rise = only(
-        status_of(
-            agreement,
-            [
-                ("physically_active", "land", "DK", 2021, 0.50, 0.005),
-                ("physically_active", "land", "DK", 2025, 0.55, 0.005),
-            ],
-        )
-    )
-    fall = only(
-        status_of(
-            agreement,
-            [
-                ("physically_active", "land", "DK", 2021, 0.55, 0.005),
-                ("physically_active", "land", "DK", 2025, 0.50, 0.005),
-            ],
-        )
-    )
-    assert (rise["status"], fall["status"]) == ("bedre", "dårligere")
-
-
-def test_status_boundary_uses_p_below_alpha(agreement):
-    # change / se = 1.95 (p = 0.0512): not significant at 0.05, significant at 0.06.
-    rows = [
-        ("daily_smoking", "land", "DK", 2021, 0.13, 0.01),
-        ("daily_smoking", "land", "DK", 2025, 0.13 - 1.95 * np.sqrt(2) * 0.01, 0.01),
-    ]
-    changes = trend.wave_changes(estimates_frame(rows), agreement)
-    assert only(trend.status(changes, agreement))["status"] == "uændret"
-    assert only(trend.status(changes, agreement, alpha=0.06))["status"] == "bedre"
-
-
-def test_status_too_few_waves_cannot_be_judged(agreement):
-    result = status_of(
-        agreement,
-        [
-            ("loneliness", "land", "DK", 2021, 0.10, 0.01),
-            ("daily_smoking", "kommune", "461", 2017, 0.10, 0.01),
-            ("daily_smoking", "kommune", "461", 2025, 0.08, 0.01),
-            ("daily_smoking", "land", "DK", 2021, 0.13, 0.004),
-            ("daily_smoking", "land", "DK", 2025, 0.10, 0.004, True),
-        ],
-    )
-    only_one = only(result, indicator="loneliness")
-    no_baseline = only(result, indicator="daily_smoking", area_code="461")
-    suppressed = only(result, indicator="daily_smoking", area_code="DK")
-    for row in (only_one, no_baseline, suppressed):
-        assert row["status"] == "kan ikke vurderes"
-    assert "Kun én sammenlignelig måling" in only_one["status_reason"]
-    assert "Ingen sammenlignelig måling i basisåret 2021" in no_baseline["status_reason"]
-    assert "For få svarpersoner" in suppressed["status_reason"]
-    assert set(result["status"]) <= set(trend.STATUS_LABELS)
-
-
-# ---------------------------------------------------------------------------------------------
-# trends_for_cube
-
-
-def test_trends_for_cube_equals_trend_per_area(small, agreement):
-    cube = trend.trends_for_cube(
-        small, agreement, levels=("land", "kommune"), indicators=["daily_smoking"]
-    )
-    assert len(cube) == 1 + 98
-    for level, code in (("land", "DK"), ("kommune", "461")):
-        one = only(trend.trend(small, "daily_smoking", agreement, level=level, area_code=code))
-        row = only(cube, area_level=level, area_code=code)
-        for column in ("log_odds_slope", "log_odds_se", "annual_change_se_pp", "projected"):
-            assert row[column] == pytest.approx(one[column], rel=1e-8), column
-        assert row["nonlinearity_p_value"] == pytest.approx(one["nonlinearity_p_value"], rel=1e-6)
-    empty = only(cube, area_level="kommune", area_code="101")
-    assert np.isnan(empty["log_odds_slope"])
-    assert empty["fit_note"] == "færre end to sammenlignelige målinger"
-
-
-# ---------------------------------------------------------------------------------------------
-# Inputs are not mutated; parameter errors
-
-
-def test_functions_do_not_mutate_inputs(small, hand_estimates, agreement):
-    data, estimates = small.copy(), hand_estimates.copy()
-    changes = trend.wave_changes(hand_estimates, agreement)
-    changes_copy = changes.copy()
-    trend.status(changes, agreement)
-    trend.trend(small, "daily_smoking", agreement)
-    trend.trends_for_cube(small, agreement, levels=("land",), indicators=["daily_smoking"])
-    pd.testing.assert_frame_equal(small, data)
-    pd.testing.assert_frame_equal(hand_estimates, estimates)
-    pd.testing.assert_frame_equal(changes, changes_copy)
-
-
-def test_trend_parameter_errors(small, agreement):
-    with pytest.raises(ParameterError, match="no indicator 'smoking'"):
-        trend.trend(small, "smoking", agreement)
-    with pytest.raises(ParameterError, match="register indicator"):
-        trend.trend(small, "employment_mental", agreement)
-    with pytest.raises(ParameterError, match="unknown area level"):
-        trend.trend(small, "daily_smoking", agreement, level="amt")
-    with pytest.raises(ParameterError, match="area_code is needed"):
-        trend.trend(small, "daily_smoking", agreement, level="kommune")
-    with pytest.raises(ParameterError, match="confidence"):
-        trend.trend(small, "daily_smoking", agreement, confidence=95)
-    with pytest.raises(ParameterError, match="must be 0/1"):
-        trend.trend(small.assign(daily_smoking=2.0), "daily_smoking", agreement)
-    with pytest.raises(ParameterError, match="lacks column"):
-        trend.trend(small.drop(columns="age"), "daily_smoking", agreement)
-    with pytest.raises(ParameterError, match="Agreement"):
-        trend.trend(small, "daily_smoking", "syddanmark-2024-2027")
-
-
-def test_wave_changes_and_status_parameter_errors(hand_estimates, agreement):
-    with pytest.raises(ParameterError, match="lacks column"):
-        trend.wave_changes(hand_estimates.drop(columns="se"), agreement)
-    with pytest.raises(ParameterError, match="no indicator"):
-        trend.wave_changes(hand_estimates.assign(indicator="x"), agreement)
-    changes = trend.wave_changes(hand_estimates, agreement)
-    with pytest.raises(ParameterError, match="alpha"):
-        trend.status(changes, agreement, alpha=5)
-    with pytest.raises(ParameterError, match="lacks column"):
-        trend.status(changes.drop(columns="p_value"), agreement)
-    with pytest.raises(ParameterError, match="numerator"):
-        trend.trend(register_counts().assign(numerator=2000), "youth_education_mental", agreement)
+def test_status_plain_rejects_unknown_direction():
+    estimates = plain_estimates([("A", 2021, 0.1, 0.01, False), ("A", 2025, 0.2, 0.01, False)])
+    changes = trend.wave_changes(estimates, baseline=2021, keys=["area"])
+    with pytest.raises(ParameterError, match="direction"):
+        trend.status(changes, direction="up", keys=["area"])

@@ -34,7 +34,6 @@ from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 import analyse
@@ -139,64 +138,6 @@ def _write_atomic_text(text: str, path: Path) -> None:
     tmp.replace(path)
 
 
-MODEL_SUPPRESSED_NOTE = "for få svar i en eller flere af målingerne til at vise modellen"
-
-
-def suppress_models(trends: pd.DataFrame, cube: pd.DataFrame) -> pd.DataFrame:
-    """Blank the trend model of an area where any wave it rests on is suppressed in the cube.
-
-    The model is fitted on the respondents of every comparable wave; where a wave's cell is
-    hidden (too few respondents or cases), a fitted slope and projection together with the shown
-    waves could reveal it, so the model's results are not shown either (DESIGN.md §4, the rule of
-    ``analyse.stats.disclosure`` applied to everything derived from the cells).
-    """
-    totals = cube[cube["breakdown"] == "total"]
-    hidden = (
-        totals[totals["suppressed"]]
-        .groupby(["indicator", "area_level", "area_code"])["year"]
-        .apply(lambda years: set(int(y) for y in years))
-    )
-    out = trends.copy()
-    results = [
-        c
-        for c in out.columns
-        if c
-        not in (
-            "indicator",
-            "area_level",
-            "area_code",
-            "breakdown",
-            "group",
-            "input",
-            "waves",
-            "n_waves",
-            "direction",
-            "covid_flag",
-            "note",
-            "projection_note",
-            "fit_note",
-            "method",
-            "level",
-            "formula",
-            "projection_year",
-            "df",
-            "nonlinearity_test",
-        )
-        and pd.api.types.is_numeric_dtype(out[c])
-    ]
-    blank = []
-    for row in out[["indicator", "area_level", "area_code", "waves"]].itertuples():
-        years = hidden.get((row.indicator, row.area_level, row.area_code), set())
-        used = {int(y) for y in str(row.waves).split(",") if y.strip().isdigit()}
-        blank.append(bool(years & used))
-    blank = pd.Series(blank, index=out.index)
-    out.loc[blank, results] = np.nan
-    out.loc[blank, "fit_note"] = MODEL_SUPPRESSED_NOTE
-    if "n" in out.columns:  # respondent counts are only ever shown rounded
-        out["n"] = disclosure.round_count(out["n"])
-    return out
-
-
 def build_processed(
     raw: str | Path = "data/raw",
     processed: str | Path = "data/processed",
@@ -229,9 +170,9 @@ def build_processed(
         say(f"Genbruger de beregnede tabeller i {processed} (uændrede data og kode).")
         return BuildResult(processed, True, manifest)
 
-    from analyse.cube import estimates
-    from analyse.data import clean, register
-    from analyse.stats import inequality, trend
+    from analyse.cube import changes, estimates, inequality, register, trends
+    from analyse.data import clean
+    from analyse.data import register as register_data
 
     agreement = load_agreement(agreement_id)
     timings: dict[str, float] = {}
@@ -253,12 +194,14 @@ def build_processed(
         "estimater for alle indikatorer, bølger og områder",
         lambda: estimates.build(respondents, agreement, rules=rules),
     )
-    tables["changes"] = trend.wave_changes(tables["estimates"], agreement)
-    tables["status"] = trend.status(tables["changes"], agreement)
+    tables["changes"] = changes.wave_changes(tables["estimates"], agreement)
+    tables["status"] = changes.status(tables["changes"], agreement)
     tables["trends"] = step(
         "trends",
         "udviklingsmodeller og fremskrivning til 2027",
-        lambda: suppress_models(trend.trends_for_cube(respondents, agreement), tables["estimates"]),
+        lambda: trends.suppress_models(
+            trends.trends_for_cube(respondents, agreement), tables["estimates"]
+        ),
     )
     tables["inequality"] = step(
         "inequality",
@@ -270,21 +213,21 @@ def build_processed(
         "ændring i uddannelsesforskellen",
         lambda: inequality.gap_change_for_cube(respondents, agreement, rules=rules),
     )
-    register_table = register.read_register(raw / REGISTER_FILE, agreement)
+    register_table = register_data.read_register(raw / REGISTER_FILE, agreement)
     tables["register"] = step(
         "register",
         "registerindikatorer",
         lambda: register.register_estimates(register_table, rules=rules),
     )
-    tables["register_changes"] = trend.wave_changes(tables["register"], agreement)
-    tables["register_status"] = trend.status(tables["register_changes"], agreement)
+    tables["register_changes"] = changes.wave_changes(tables["register"], agreement)
+    tables["register_status"] = changes.status(tables["register_changes"], agreement)
     register_total = tables["register"][tables["register"]["breakdown"] == "total"]
     tables["register_trends"] = step(
         "register_trends",
         "udvikling i registerindikatorer",
-        lambda: trend.trends_from_estimates(register_total, agreement),
+        lambda: trends.trends_from_estimates(register_total, agreement),
     )
-    tables["activity_status"] = register.read_status(raw / STATUS_FILE, agreement)
+    tables["activity_status"] = register_data.read_status(raw / STATUS_FILE, agreement)
     tables["quality"] = report.by_wave()
 
     processed.mkdir(parents=True, exist_ok=True)

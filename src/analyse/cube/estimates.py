@@ -329,6 +329,7 @@ def build(
         value_columns=("estimate", "se", "ci_low", "ci_high", *_COMPARISON_COLUMNS),
         crossed={"sex_age": ("sex", "age_group")},
         cross_separator=CROSS_SEPARATOR,
+        hierarchy=geography.area_hierarchy(),
     )
 
 

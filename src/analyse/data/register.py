@@ -1,9 +1,8 @@
-"""Register indicators and klynge activity status: reading, validation and area estimates.
+"""Register indicators and klynge activity status: reading and validating the delivered tables.
 
-Register indicators arrive as counts per year × kommune × group (numerator, denominator). They
-are whole-population counts, not a sample, so the confidence interval expresses the random
-variation of a proportion (Wilson score interval, as in public-health profiles such as
-PHEindicatormethods' ``phe_proportion``), not sampling error.
+Register indicators arrive as counts per year × kommune × group (numerator, denominator); the
+klynge activity status as one row per year × sundhedsklynge × målsætning. Both are checked
+here (file, column, rule, rows); the area estimates are made in :mod:`analyse.cube.register`.
 """
 
 from __future__ import annotations
@@ -12,38 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from analyse.errors import DataValidationError, ParameterError
+from analyse.errors import DataValidationError
 from analyse.reference import geography
 from analyse.reference.catalogue import Agreement
-from analyse.stats import disclosure
 
 REGISTER_COLUMNS = ("indikator", "aar", "kommunekode", "koen", "uddannelse", "taeller", "naevner")
 STATUS_COLUMNS = ("aar", "sundhedsklynge", "maalsaetning", "status", "tekst")
 TOTAL_LABEL = "I alt"
-
-
-def wilson_interval(
-    numerator: np.ndarray, denominator: np.ndarray, level: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of a proportion (Wilson 1927; Newcombe 1998, method 3).
-
-    Equal to PHEindicatormethods ``phe_proportion(..., type = "standard")`` with its default
-    Wilson method.
-    """
-    if not 0 < level < 1:
-        raise ParameterError(f"level must be between 0 and 1, got {level}")
-    x = np.asarray(numerator, dtype=float)
-    n = np.asarray(denominator, dtype=float)
-    z = stats.norm.ppf(0.5 + level / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = x / n
-        centre = 2 * x + z**2
-        spread = z * np.sqrt(z**2 + 4 * x * (1 - p))
-        low = (centre - spread) / (2 * (n + z**2))
-        high = (centre + spread) / (2 * (n + z**2))
-    return np.clip(low, 0, 1), np.clip(high, 0, 1)
 
 
 def _read_table(path: Path, columns: tuple[str, ...], what: str) -> pd.DataFrame:
@@ -141,66 +116,6 @@ def read_register(path: str | Path, agreement: Agreement) -> pd.DataFrame:
             count=int(dup.sum()),
         )
     return out
-
-
-def register_estimates(
-    register: pd.DataFrame,
-    *,
-    rules: disclosure.Rules | None = None,
-    level: float = 0.95,
-    suppress: bool = True,
-) -> pd.DataFrame:
-    """Proportions per indicator × year × area × breakdown (total, sex, education), suppressed.
-
-    Returns the cube layout of :func:`analyse.cube.estimates.build` (``estimate``, ``ci_low``,
-    ``ci_high``, ``n`` = denominator, ``cases`` = numerator before suppression) with
-    ``method = "wilson"``; ``se`` is the binomial √(p(1−p)/n) for use in trend tests.
-    """
-    pieces = []
-    for level_name in geography.LEVELS:
-        members = geography.membership(level_name)
-        merged = register.merge(members[["area_code", "kommune_code"]], on="kommune_code")
-        for breakdown, column in (("total", None), ("sex", "sex"), ("education", "education")):
-            keys = ["indicator", "year", "area_code"] + ([column] if column else [])
-            if column == "education" and (merged["education"] == TOTAL_LABEL).all():
-                continue
-            source = merged if column != "education" else merged[merged["education"] != TOTAL_LABEL]
-            sums = (
-                source.groupby(keys, observed=True)[["numerator", "denominator"]]
-                .sum()
-                .reset_index()
-            )
-            sums["area_level"] = level_name
-            sums["breakdown"] = breakdown
-            sums["group"] = sums[column] if column else TOTAL_LABEL
-            pieces.append(sums.drop(columns=[column] if column else []))
-    cells = pd.concat(pieces, ignore_index=True)
-    cells = cells[cells["denominator"] > 0].reset_index(drop=True)
-    p = cells["numerator"] / cells["denominator"]
-    low, high = wilson_interval(cells["numerator"], cells["denominator"], level)
-    out = pd.DataFrame(
-        {
-            "indicator": cells["indicator"],
-            "year": cells["year"],
-            "area_level": cells["area_level"],
-            "area_code": cells["area_code"],
-            "breakdown": cells["breakdown"],
-            "group": cells["group"],
-            "estimate": p,
-            "se": np.sqrt(p * (1 - p) / cells["denominator"]),
-            "ci_low": low,
-            "ci_high": high,
-            "n": cells["denominator"].astype("int64"),
-            "cases": cells["numerator"].astype("int64"),
-            "method": "wilson",
-            "level": level,
-        }
-    )
-    if not suppress:
-        return out
-    return disclosure.suppress(
-        out, rules, keys=("indicator", "year"), crossed=None, weighted_columns=()
-    )
 
 
 def read_status(path: str | Path, agreement: Agreement) -> pd.DataFrame:

@@ -29,6 +29,11 @@ How it works (see ``docs/raw_format.md`` for the details and every assumption):
    keeps the truth — the indicator value the answers define — so tests can check the cleaning.
 
 Everything is driven by one seed: the same seed gives byte-identical files.
+
+One unit of about 1,500 lines because the population, the truth, the sample, the weights and
+the items share one seeded random stream and one set of calibrated parameters: splitting it
+would scatter the generator's assumptions (each documented in ``docs/raw_format.md``) over
+modules that cannot be used on their own.
 """
 
 from __future__ import annotations

@@ -5,11 +5,14 @@ HTML (an :class:`Html` string that Jupyter displays). The brief reads only the p
 (``data/processed``), which have already been through :mod:`analyse.stats.disclosure`; before anything
 is rendered the tables are checked once more with :func:`analyse.stats.disclosure.assert_publishable`,
 so a notebook cannot show an unsuppressed value by mistake.
+
+One unit of about 1,000 lines because every section of a brief reads the same area's rows,
+which :class:`Brief` loads and indexes once; the formatting and the figures it uses live in
+:mod:`analyse.publish.report` and :mod:`analyse.publish.plots`.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,12 +22,13 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from analyse.data.register import wilson_interval
 from analyse.errors import ParameterError
 from analyse.publish import plots, report
+from analyse.publish.html import Html, esc, html_table
 from analyse.reference import geography
 from analyse.reference.catalogue import Agreement, Indicator, load_agreement
 from analyse.stats import disclosure
+from analyse.stats.rates import wilson_interval
 from analyse.stats.survey import proportion_interval
 
 TOTAL = "I alt"
@@ -43,52 +47,6 @@ _AREA_TABLES = (
     "register_status",
     "register_trends",
 )
-
-
-class Html(str):
-    """A string of HTML that Jupyter (and nbconvert) renders as HTML.
-
-    Only the HTML goes into the notebook output, with a one-line plain-text stand-in: the
-    default plain text of a ``str`` would be the whole quoted HTML again (≈ 1 MB per brief
-    with its embedded figures), doubling what the kernel sends and the notebook stores.
-    """
-
-    def _repr_html_(self) -> str:
-        return str(self)
-
-    def _repr_pretty_(self, printer, cycle: bool) -> None:
-        printer.text(f"<HTML, {len(self)} tegn>")
-
-
-def _esc(text) -> str:
-    return html.escape(str(text))
-
-
-def _table(
-    headers: list[str],
-    rows: list[list[str] | str],
-    *,
-    numeric: set[int] = frozenset(),
-    caption: str | None = None,
-    row_classes: list[str] | None = None,
-) -> str:
-    """An HTML table (cells already escaped/formatted), wrapped so it scrolls on a phone."""
-    head = "".join(
-        f'<th scope="col" class="{"num" if i in numeric else ""}">{h}</th>'
-        for i, h in enumerate(headers)
-    )
-    body = []
-    for r, row in enumerate(rows):
-        css = f' class="{row_classes[r]}"' if row_classes and row_classes[r] else ""
-        if isinstance(row, str):  # a heading row across the whole table
-            body.append(f'<tr{css}><td colspan="{len(headers)}">{row}</td></tr>')
-            continue
-        cells = "".join(
-            f'<td class="{"num" if i in numeric else ""}">{c}</td>' for i, c in enumerate(row)
-        )
-        body.append(f"<tr{css}>{cells}</tr>")
-    cap = f"<caption>{caption}</caption>" if caption else ""
-    return f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
 @dataclass
@@ -282,8 +240,8 @@ class Brief:
                 '<p class="synthetic">Syntetiske data — tallene er genereret til afprøvning og '
                 "beskriver ikke rigtige personer.</p>"
             )
-        parts.append(f"<h1>Opfølgning på {_esc(ag.title)}</h1>")
-        parts.append(f'<p class="lead"><strong>{_esc(self.name)}</strong></p>')
+        parts.append(f"<h1>Opfølgning på {esc(ag.title)}</h1>")
+        parts.append(f'<p class="lead"><strong>{esc(self.name)}</strong></p>')
         data_text = f"Sundhedsprofilen {survey_waves}"
         if national:
             data_text += f" (for hele landet også {report_join(national)})"
@@ -294,7 +252,7 @@ class Brief:
         if status_years:
             data_text += f" og sundhedsklyngernes status {status_years[0]}–{status_years[-1]}"
         parts.append(
-            f'<p class="meta">Aftale: {_esc(ag.title)} ({_esc(ag.parties)}). Data: {_esc(data_text)}. '
+            f'<p class="meta">Aftale: {esc(ag.title)} ({esc(ag.parties)}). Data: {esc(data_text)}. '
             f"Basisår: {ag.baseline_wave}. Udarbejdet {report.date_da(self.today)}.</p>"
         )
         if (
@@ -303,10 +261,10 @@ class Brief:
             and int(self.area["region_code"]) != ag.region_code
         ):
             parts.append(
-                f'<p class="note">Sundhedsaftalen gælder {_esc(geography.area("region", ag.region_code)["area_name"])}. '
-                f"Tallene for {_esc(self.name)} vises, så de kan sammenlignes med aftalens mål.</p>"
+                f'<p class="note">Sundhedsaftalen gælder {esc(geography.area("region", ag.region_code)["area_name"])}. '
+                f"Tallene for {esc(self.name)} vises, så de kan sammenlignes med aftalens mål.</p>"
             )
-        parts.append(f"<p>{_esc(ag.overall_vision['text'])}</p>")
+        parts.append(f"<p>{esc(ag.overall_vision['text'])}</p>")
         return Html("\n".join(parts))
 
     def status_table(self) -> Html:
@@ -326,10 +284,10 @@ class Brief:
         ]
         rows, classes = [], []
         for vision in ag.visions:
-            rows.append(f"{_esc(vision.title)}")
+            rows.append(f"{esc(vision.title)}")
             classes.append("vision")
             for objective in vision.objectives:
-                rows.append(f"{_esc(objective.text)}")
+                rows.append(f"{esc(objective.text)}")
                 classes.append("objective")
                 for ind_id in objective.indicators:
                     rows.append(self._status_cells(ag.indicator(ind_id)))
@@ -352,11 +310,11 @@ class Brief:
             f"{NOT_APPLICABLE} = ikke relevant: uddannelse opgøres for 25 år og derover, "
             "registerindikatorerne opdeles ikke efter uddannelse, og en region eller hele landet "
             "sammenlignes ikke med sig selv. "
-            f"{_esc(disclosure.footnote())}</p>"
+            f"{esc(disclosure.footnote())}</p>"
         )
         return Html(
             "<h2>Status for målsætningerne</h2>"
-            + _table(headers, rows, numeric={1, 2, 3, 6}, row_classes=classes)
+            + html_table(headers, rows, numeric={1, 2, 3, 6}, row_classes=classes)
             + legend
         )
 
@@ -370,7 +328,7 @@ class Brief:
         )
         base_rows = self._estimates(ind)
         base = base_rows[base_rows["year"] == baseline_year]
-        label = _esc(_label_with_population(ind))
+        label = esc(_label_with_population(ind))
         if latest is None:
             latest_text = "Ikke målt"
         else:
@@ -409,7 +367,7 @@ class Brief:
             latest_text,
             base_text,
             change_text,
-            _esc(ind.desired_label),
+            esc(ind.desired_label),
             status_text,
             gap_text,
             gap_status,
@@ -429,7 +387,7 @@ class Brief:
             return "–", "–"
         row = self._inequality(ind, int(latest["year"]))
         gap = self._one("gap_change", ind)
-        gap_word = "–" if gap is None or pd.isna(gap.get("gap")) else _esc(gap["gap"])
+        gap_word = "–" if gap is None or pd.isna(gap.get("gap")) else esc(gap["gap"])
         if row is None or pd.isna(row.get("d")):
             return disclosure.SUPPRESSED_MARK, gap_word
         d = report.pp(row["d"], sign=False, unit=False)
@@ -472,7 +430,7 @@ class Brief:
             return "Ingen statusopgørelse for området"
         latest = rows[rows["year"] == rows["year"].max()]
         counts = latest["status_label"].value_counts()
-        return _esc(
+        return esc(
             f"{int(latest['year'].iloc[0])}: "
             + ", ".join(f"{v} × {k.lower()}" if len(latest) > 1 else k for k, v in counts.items())
         )
@@ -482,11 +440,11 @@ class Brief:
         gap over time for the vision's indicators."""
         parts = []
         for vision in self.agreement.visions:
-            parts.append(f"<h2>{_esc(vision.title)}</h2>")
+            parts.append(f"<h2>{esc(vision.title)}</h2>")
             indicators = []
             for objective in vision.objectives:
-                parts.append(f"<h3>{_esc(objective.text)}</h3>")
-                parts.append(f'<p class="meta">Opfølgning: {_esc(objective.follow_up)}</p>')
+                parts.append(f"<h3>{esc(objective.text)}</h3>")
+                parts.append(f'<p class="meta">Opfølgning: {esc(objective.follow_up)}</p>')
                 for ind_id in objective.indicators:
                     indicators.append(self.agreement.indicator(ind_id))
                     parts.append(self._indicator_section(indicators[-1], gradient=False))
@@ -530,8 +488,8 @@ class Brief:
         series = pd.concat(frames, ignore_index=True)
         if series["sii"].notna().sum() == 0:
             return (
-                f'<p class="meta">Uddannelsesforskellen over tid kan ikke vises for {_esc(self.name)}: '
-                f"{_esc(disclosure.SUPPRESSED_TEXT)}.</p>"
+                f'<p class="meta">Uddannelsesforskellen over tid kan ikke vises for {esc(self.name)}: '
+                f"{esc(disclosure.SUPPRESSED_TEXT)}.</p>"
             )
         title = f"Uddannelsesforskel over tid (SII), 25 år og derover — {self.name}"
         fig = plots.sii_chart(series, title=title, baseline_year=self.agreement.baseline_wave)
@@ -543,10 +501,10 @@ class Brief:
         """One vision's section (as in :meth:`visions`)."""
         for vision in self.agreement.visions:
             if vision.id == vision_id:
-                parts = [f"<h2>{_esc(vision.title)}</h2>"]
+                parts = [f"<h2>{esc(vision.title)}</h2>"]
                 for objective in vision.objectives:
-                    parts.append(f"<h3>{_esc(objective.text)}</h3>")
-                    parts.append(f'<p class="meta">Opfølgning: {_esc(objective.follow_up)}</p>')
+                    parts.append(f"<h3>{esc(objective.text)}</h3>")
+                    parts.append(f'<p class="meta">Opfølgning: {esc(objective.follow_up)}</p>')
                     if objective.status_question:
                         parts.append(self._activity_table(objective.id, objective.status_question))
                 return Html("\n".join(parts))
@@ -596,7 +554,7 @@ class Brief:
         for breakdown in ("sex", "age_group", "education", "labour_market"):
             part = rows[rows["breakdown"] == breakdown]
             for group in dict.fromkeys(part["group"]):
-                cells = [names[breakdown], _esc(group)]
+                cells = [names[breakdown], esc(group)]
                 for year in years:
                     cell = part[(part["group"] == group) & (part["year"] == year)]
                     if cell.empty:
@@ -613,7 +571,7 @@ class Brief:
                 body.append(cells)
         if not body:
             return ""
-        return "<h5>Efter køn, alder, uddannelse og arbejdsmarkedstilknytning</h5>" + _table(
+        return "<h5>Efter køn, alder, uddannelse og arbejdsmarkedstilknytning</h5>" + html_table(
             ["Opdeling", "Gruppe"] + [str(y) for y in years],
             body,
             numeric=set(range(2, 2 + len(years))),
@@ -624,7 +582,7 @@ class Brief:
         if row is None or pd.isna(row.get("annual_change_pp")):
             return ""
         body = [
-            ["Målinger i modellen", _esc(_wave_list(row.get("waves", "")))],
+            ["Målinger i modellen", esc(_wave_list(row.get("waves", "")))],
             [
                 "Odds ratio pr. år",
                 f"{report.ratio(row['odds_ratio'], 3)} "
@@ -658,7 +616,7 @@ class Brief:
                     report.pct(row["prob_desired_side"], 0),
                 ]
             )
-        return "<h5>Udviklingsmodel</h5>" + _table(["Mål", "Resultat"], body)
+        return "<h5>Udviklingsmodel</h5>" + html_table(["Mål", "Resultat"], body)
 
     def _inequality_table(self, ind: Indicator) -> str:
         table = self.tables["inequality"]
@@ -673,7 +631,7 @@ class Brief:
         body = []
         for r in rows.sort_values("year").itertuples():
             if r.reason:
-                body.append([str(int(r.year)), _esc(r.reason), "", "", "", ""])
+                body.append([str(int(r.year)), esc(r.reason), "", "", "", ""])
                 continue
             body.append(
                 [
@@ -696,7 +654,7 @@ class Brief:
             )
         return (
             "<h5>Uddannelsesforskelle (25 år og derover)</h5>"
-            + _table(
+            + html_table(
                 [
                     "År",
                     "D (procentpoint)",
@@ -745,7 +703,7 @@ class Brief:
                 vs = ("Højere" if r.vs_region_diff > 0 else "Lavere") if sig else "Som resten"
             body.append(
                 [
-                    _esc(geography.display_name("kommune", r.area_code)),
+                    esc(geography.display_name("kommune", r.area_code)),
                     report.with_interval(
                         report.pct(r.estimate, suppressed=hidden),
                         report.ci(r.ci_low, r.ci_high, suppressed=hidden),
@@ -754,9 +712,9 @@ class Brief:
                 ]
             )
         return (
-            f"<h5>Kommunerne i {_esc(geography.area('region', region_code)['area_name'])}, "
+            f"<h5>Kommunerne i {esc(geography.area('region', region_code)['area_name'])}, "
             f"{int(latest['year'])}</h5>"
-            + _table(["Kommune", "Andel", "Mod resten af regionen"], body, numeric={1})
+            + html_table(["Kommune", "Andel", "Mod resten af regionen"], body, numeric={1})
         )
 
     def _gradient_dots(self, indicators: list[Indicator]) -> str:
@@ -790,9 +748,9 @@ class Brief:
         )
 
     def _indicator_section(self, ind: Indicator, *, gradient: bool = True) -> str:
-        parts = [f"<h4>{_esc(_label_with_population(ind))}</h4>"]
+        parts = [f"<h4>{esc(_label_with_population(ind))}</h4>"]
         sentences = self._sentences(ind)
-        parts.append("<p>" + " ".join(_esc(s) for s in sentences) + "</p>")
+        parts.append("<p>" + " ".join(esc(s) for s in sentences) + "</p>")
         parts.append(self._trend_figure(ind))
         if (
             gradient
@@ -801,7 +759,7 @@ class Brief:
         ):
             parts.append(self._gradient_figure(ind))
         note = ind.comparability
-        parts.append(f'<p class="footnote">{_esc(ind.definition)} {_esc(note)}</p>')
+        parts.append(f'<p class="footnote">{esc(ind.definition)} {esc(note)}</p>')
         return "\n".join(parts)
 
     def _sentences(self, ind: Indicator) -> list[str]:
@@ -946,13 +904,13 @@ class Brief:
         if rows.empty:
             return (
                 '<p class="meta">Sundhedsklyngernes status opgøres for klyngerne i '
-                f"{_esc(geography.area('region', self.agreement.region_code)['area_name'])}.</p>"
+                f"{esc(geography.area('region', self.agreement.region_code)['area_name'])}.</p>"
             )
         body = [
-            [_esc(r.sundhedsklynge), str(int(r.year)), _esc(r.status_label), _esc(r.text)]
+            [esc(r.sundhedsklynge), str(int(r.year)), esc(r.status_label), esc(r.text)]
             for r in rows.itertuples()
         ]
-        return f"<p><em>{_esc(question)}</em></p>" + _table(
+        return f"<p><em>{esc(question)}</em></p>" + html_table(
             ["Sundhedsklynge", "År", "Status", "Beskrivelse"], body, numeric={1}
         )
 
@@ -962,7 +920,7 @@ class Brief:
         min_n = rules.get("min_n", disclosure.Rules().min_n)
         inputs = self.manifest.get("inputs", {})
         items = "".join(
-            f"<li><code>{_esc(name)}</code>: sha256 {digest[:16]}…</li>"
+            f"<li><code>{esc(name)}</code>: sha256 {digest[:16]}…</li>"
             for name, digest in inputs.items()
         )
         return Html(
@@ -988,8 +946,8 @@ class Brief:
             "(Wilson) udtrykker tilfældig variation.</p>"
             "<h3>Datagrundlag</h3>"
             f"<ul>{items}</ul>"
-            f"<p class='meta'>Programversion {_esc(self.manifest.get('code_version', ''))}; data beregnet "
-            f"{_esc(self.manifest.get('created', ''))}.</p>"
+            f"<p class='meta'>Programversion {esc(self.manifest.get('code_version', ''))}; data beregnet "
+            f"{esc(self.manifest.get('created', ''))}.</p>"
         )
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 from analyse.data import clean
 from analyse.publish import report
-from analyse.publish.brief import Html, _esc, _table
+from analyse.publish.html import Html, esc, html_table
 
 SMALL = 5
 
@@ -46,12 +46,12 @@ class Quality:
         files = self.tables["files"]
         rows = [
             [
-                _esc(r["Fil"]),
-                _esc(r["Format"]),
+                esc(r["Fil"]),
+                esc(r["Format"]),
                 _count(r["Rækker"]),
-                _esc(r["Bølger"]),
-                _esc(r["Tegnsæt"] or "–"),
-                _esc(r["Ukendte kolonner"] or "–"),
+                esc(r["Bølger"]),
+                esc(r["Tegnsæt"] or "–"),
+                esc(r["Ukendte kolonner"] or "–"),
             ]
             for _, r in files.iterrows()
         ]
@@ -69,13 +69,13 @@ class Quality:
         ]
         return Html(
             "<h2>Filer i leverancen</h2>"
-            + _table(
+            + html_table(
                 ["Fil", "Format", "Rækker", "Bølger", "Tegnsæt", "Ukendte kolonner"],
                 rows,
                 numeric={2},
             )
             + "<h2>Svarpersoner pr. bølge</h2>"
-            + _table(
+            + html_table(
                 [
                     "År",
                     "Svarpersoner",
@@ -97,7 +97,7 @@ class Quality:
         )
         years = list(wide.columns)
         rows = [
-            [_esc(k)] + [_count(v) for v in values]
+            [esc(k)] + [_count(v) for v in values]
             for k, values in zip(wide.index, wide.to_numpy(), strict=True)
         ]
         weights = table.groupby("År").agg(
@@ -116,13 +116,13 @@ class Quality:
         ]
         return Html(
             "<h2>Svarpersoner pr. kommune og bølge</h2>"
-            + _table(
+            + html_table(
                 ["Kommune"] + [str(int(y)) for y in years],
                 rows,
                 numeric=set(range(1, len(years) + 1)),
             )
             + "<h2>Kalibreringsvægte</h2>"
-            + _table(
+            + html_table(
                 ["År", "Mindste vægt", "Median (af kommunernes medianer)", "Største vægt"],
                 weight_rows,
                 numeric={1, 2, 3},
@@ -136,12 +136,12 @@ class Quality:
         share = (sums["Manglende"] / sums["Svarpersoner"]).unstack("År")
         years = list(share.columns)
         rows = [
-            [_esc(item)] + [report.pct(v) if pd.notna(v) else "ikke stillet" for v in values]
+            [esc(item)] + [report.pct(v) if pd.notna(v) else "ikke stillet" for v in values]
             for item, values in zip(share.index, share.to_numpy(), strict=True)
         ]
         return Html(
             "<h2>Manglende svar pr. spørgsmål</h2>"
-            + _table(
+            + html_table(
                 ["Variabel"] + [str(int(y)) for y in years],
                 rows,
                 numeric=set(range(1, len(years) + 1)),
@@ -153,12 +153,12 @@ class Quality:
         table = self.tables["recodes"]
         sums = table.groupby(["Omkodning", "Rå kode", "Kategori"])["Antal"].sum().reset_index()
         rows = [
-            [_esc(r["Omkodning"]), _esc(r["Rå kode"]), _esc(r["Kategori"]), _count(r["Antal"])]
+            [esc(r["Omkodning"]), esc(r["Rå kode"]), esc(r["Kategori"]), _count(r["Antal"])]
             for _, r in sums.iterrows()
         ]
         return Html(
             "<h2>Omkodninger</h2>"
-            + _table(["Omkodning", "Rå kode", "Kategori", "Antal"], rows, numeric={3})
+            + html_table(["Omkodning", "Rå kode", "Kategori", "Antal"], rows, numeric={3})
         )
 
     def soft_problems(self) -> Html:
@@ -166,10 +166,10 @@ class Quality:
         table = self.tables["soft_problems"]
         sums = table.groupby(["År", "Problem", "Variabel"])["Antal"].sum().reset_index()
         rows = [
-            [str(int(r["År"])), _esc(r["Problem"]), _esc(r["Variabel"]), _count(r["Antal"])]
+            [str(int(r["År"])), esc(r["Problem"]), esc(r["Variabel"]), _count(r["Antal"])]
             for _, r in sums.iterrows()
         ]
         return Html(
             "<h2>Bløde problemer (sat til manglende og talt med)</h2>"
-            + _table(["År", "Problem", "Variabel", "Antal"], rows, numeric={3})
+            + html_table(["År", "Problem", "Variabel", "Antal"], rows, numeric={3})
         )

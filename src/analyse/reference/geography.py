@@ -209,3 +209,39 @@ def parent_region(kommune_code: int) -> int:
     """Region code of a kommune; raises :class:`ParameterError` if the kommune is unknown."""
     row = area("kommune", kommune_code)
     return int(row["region_code"])
+
+
+def area_hierarchy() -> pd.DataFrame:
+    """Parent–child links between areas along which cells add up, from :mod:`analyse.reference.geography`.
+
+    Returns
+    -------
+    DataFrame with ``parent_level``, ``parent_code``, ``child_level``, ``child_code`` (codes as
+    strings): every sundhedsklynge and region with its kommuner, and Denmark with its regions.
+    A kommune in two klynger is a child of both.
+    """
+    links = []
+    for level in ("sundhedsklynge", "region"):
+        members = membership(level)
+        links.append(
+            pd.DataFrame(
+                {
+                    "parent_level": level,
+                    "parent_code": members["area_code"].astype(str),
+                    "child_level": "kommune",
+                    "child_code": members["kommune_code"].astype(str),
+                }
+            )
+        )
+    regions = areas("region")
+    links.append(
+        pd.DataFrame(
+            {
+                "parent_level": "land",
+                "parent_code": COUNTRY_CODE,
+                "child_level": "region",
+                "child_code": regions["area_code"].astype(str),
+            }
+        )
+    )
+    return pd.concat(links, ignore_index=True)

@@ -28,7 +28,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib.resources import files
 from pathlib import Path
 
 # nbformat imports jsonschema, which, when JupyterLab's dependency ``rfc3987-syntax`` is
@@ -43,9 +42,11 @@ import nbformat  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import analyse  # noqa: E402
-from analyse.cube import build as pipeline  # noqa: E402
+from analyse.cube import build as cube_build  # noqa: E402
 from analyse.errors import ParameterError  # noqa: E402
 from analyse.publish import report  # noqa: E402
+from analyse.publish.html import html_page  # noqa: E402
+from analyse.publish.leaks import check_outputs  # noqa: E402
 from analyse.reference import geography  # noqa: E402
 from analyse.reference.catalogue import load_agreement  # noqa: E402
 from analyse.stats import disclosure  # noqa: E402
@@ -163,22 +164,6 @@ def _area_key(notebook_bytes: bytes, parameters: dict, cache_key: str, version: 
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def _page_css() -> str:
-    return Path(str(files("analyse.publish") / "templates" / "brief.css")).read_text(
-        encoding="utf-8"
-    )
-
-
-def html_page(title: str, body: str, *, lang: str = "da") -> str:
-    """A self-contained HTML page (inline CSS, no scripts, no external resources)."""
-    return (
-        f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n<style>\n{_page_css()}\n</style>\n</head>\n"
-        f'<body>\n<main class="brief">\n{body}\n</main>\n</body>\n</html>\n'
-    )
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -446,14 +431,14 @@ def run_briefs(
         raise ParameterError(f"workers must be at least 1, got {workers}")
     agreement = load_agreement(agreement_id)
     selection = select_areas(level, areas)
-    build = pipeline.build_processed(
+    build = cube_build.build_processed(
         raw, processed, agreement_id=agreement_id, rules=rules, progress=say
     )
     processed = Path(processed).resolve()
     run_dir = Path(out) / agreement_id
     run_dir.mkdir(parents=True, exist_ok=True)
     previous = _read_run_manifest(run_dir)
-    version = pipeline.code_version()
+    version = cube_build.code_version()
     notebook_bytes = notebook.read_bytes()
 
     tasks, results = [], {}
@@ -613,7 +598,7 @@ def _leak_check(paths, *, raw_names: bool = True) -> list:
     from analyse.data.codebook import load_codebook
 
     names = [n for n in load_codebook().variables if len(n) >= 4] if raw_names else []
-    return disclosure.check_outputs(paths, raw_variable_names=names)
+    return check_outputs(paths, raw_variable_names=names)
 
 
 def _index_html(agreement, results, *, synthetic: bool) -> str:

@@ -79,11 +79,11 @@ def _cmd_data_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from analyse.cube import build as pipeline
+    from analyse.cube import build as cube_build
     from analyse.stats.disclosure import Rules
 
     print(f"Building the processed data from {args.raw} into {args.processed} ...")
-    result = pipeline.build_processed(
+    result = cube_build.build_processed(
         args.raw,
         args.processed,
         agreement_id=args.agreement,

@@ -17,13 +17,12 @@ domains' linearised variables, which is summed per PSU and stratum like any othe
 ~sex + age_group, over = ~area, population = pop), svymean)``.
 
 The package ships one standard, the Danish population aged 16 and over by sex and age group
-(DST StatBank FOLK1A, 1 October 2025); see :func:`load_standard` and ``data/SOURCES.md``.
+(DST StatBank FOLK1A, 1 October 2025); see :func:`analyse.reference.population.load_standard`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib.resources import files
 
 import numpy as np
 import pandas as pd
@@ -33,25 +32,20 @@ from analyse.errors import ParameterError
 from analyse.stats.linearise import linearised_ratio, variance_sparse
 from analyse.stats.survey import (
     Design,
-    _binary,
-    _check_level,
-    _logit_interval,
-    _numeric,
-    _require_columns,
-    _row_note,
-    _t_quantile,
+    binary_column,
+    check_level,
     design_codes,
     domain_matrix,
+    logit_interval,
+    numeric_column,
+    require_columns,
+    row_note,
+    t_quantile,
 )
 
-__all__ = ["DEFAULT_STANDARD", "METHOD", "STANDARDS", "direct", "load_standard"]
+__all__ = ["METHOD", "direct"]
 
 METHOD = "direct-standardised"
-
-# The shipped standards: name -> file in analyse/data. The name says what and when, so a brief
-# that prints it tells the reader which population the rates are standardised to.
-STANDARDS = {"dk-folk1a-2025k4-16plus": "standard_population_dk.csv"}
-DEFAULT_STANDARD = "dk-folk1a-2025k4-16plus"
 
 _POPULATION = "population"
 _SHARE = "share"
@@ -59,56 +53,15 @@ _SHARE = "share"
 _EXAMPLES = 5
 
 
-def load_standard(name: str | None = None) -> pd.DataFrame:
-    """Return a shipped standard population.
-
-    Parameters
-    ----------
-    name : str, optional
-        Name of the standard; None gives :data:`DEFAULT_STANDARD`, the Danish population aged
-        16+ on 1 October 2025 by sex (``"Mænd"``, ``"Kvinder"``) and age group (``"16-24"``,
-        ``"25-34"``, ..., ``"65-74"``, ``"75+"``), summed from single years of age in DST
-        StatBank table FOLK1A, 2025K4, all of Denmark (source in ``analyse/data/SOURCES.md``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``sex``, ``age_group``, ``population`` (persons) and ``share`` (population /
-        total, recomputed from ``population`` so the shares sum to 1 exactly). The frame's
-        ``attrs["name"]`` holds the standard's name.
-
-    Raises
-    ------
-    ParameterError
-        Unknown name.
-    """
-    name = DEFAULT_STANDARD if name is None else name
-    if name not in STANDARDS:
-        raise ParameterError(
-            f"unknown standard population {name!r}; shipped standards: {', '.join(STANDARDS)}. "
-            "Pass your own as a DataFrame with the stratum columns and 'population'"
-        )
-    path = files("analyse.reference") / "data" / STANDARDS[name]
-    with path.open(encoding="utf-8") as handle:
-        table = pd.read_csv(handle, dtype={"sex": str, "age_group": str})
-    table[_SHARE] = table[_POPULATION] / table[_POPULATION].sum()
-    table.attrs["name"] = name
-    return table
-
-
-def _standard_table(
-    standard: pd.DataFrame | str | None, strata: list[str]
-) -> tuple[pd.DataFrame, str]:
+def _standard_table(standard: pd.DataFrame, strata: list[str]) -> tuple[pd.DataFrame, str]:
     """Validate a standard and collapse it to one row per stratum with its share ``P_s``."""
-    if standard is None or isinstance(standard, str):
-        table = load_standard(standard)
-    elif isinstance(standard, pd.DataFrame):
-        table = standard
-    else:
+    if not isinstance(standard, pd.DataFrame):
         raise ParameterError(
-            "standard must be None (the shipped Danish standard), the name of a shipped standard "
-            f"or a DataFrame (got {type(standard).__name__})"
+            "standard must be a DataFrame with one column per stratum variable and "
+            "'population' (or 'share'), e.g. analyse.reference.population.load_standard() "
+            f"(got {type(standard).__name__})"
         )
+    table = standard
     name = str(table.attrs.get("name", "user-supplied"))
     size = _POPULATION if _POPULATION in table.columns else _SHARE
     missing = [c for c in strata if c not in table.columns]
@@ -122,14 +75,14 @@ def _standard_table(
         blank = table[column].isna().to_numpy()
         if blank.any():
             raise ParameterError(
-                f"standard population column {column!r} has missing values ({_row_note(blank)})"
+                f"standard population column {column!r} has missing values ({row_note(blank)})"
             )
     values = pd.to_numeric(table[size], errors="coerce").to_numpy(dtype=float)
     bad = ~(values > 0) | ~np.isfinite(values)
     if bad.any():
         raise ParameterError(
             f"standard population column {size!r} must be positive and finite in every stratum "
-            f"({_row_note(bad)}); drop strata that should not count, or merge them"
+            f"({row_note(bad)}); drop strata that should not count, or merge them"
         )
     # Strata are the stratum columns as strings, so 16-24 in the data matches "16-24" here
     # whether either side is categorical, object or (for a numeric code) int.
@@ -138,7 +91,7 @@ def _standard_table(
     duplicated = described.astype(str).duplicated(keep=False).to_numpy()
     if duplicated.any():
         raise ParameterError(
-            f"the standard population has more than one row per stratum ({_row_note(duplicated)})"
+            f"the standard population has more than one row per stratum ({row_note(duplicated)})"
         )
     # Columns the standard has but the call does not standardise on (e.g. sex, when
     # strata=("age_group",)) are summed over: age-only standardisation to the same population.
@@ -156,7 +109,7 @@ def _stratum_index(
         if blank.any():
             raise ParameterError(
                 f"stratum column {column!r} has missing values among respondents with an answer "
-                f"({_row_note(blank)}); they cannot be standardised"
+                f"({row_note(blank)}); they cannot be standardised"
             )
     row_keys = pd.MultiIndex.from_frame(data[strata].astype(str))
     table_keys = pd.MultiIndex.from_frame(table[strata])
@@ -166,7 +119,7 @@ def _stratum_index(
         labels = sorted({" x ".join(k) for k in row_keys[unknown].to_flat_index()})
         raise ParameterError(
             f"the data have stratum/strata {', '.join(map(repr, labels[:_EXAMPLES]))} "
-            f"({' x '.join(strata)}) that the standard population lacks ({_row_note(unknown)}); "
+            f"({' x '.join(strata)}) that the standard population lacks ({row_note(unknown)}); "
             f"the standard has {', '.join(repr(' x '.join(k)) for k in table_keys[:_EXAMPLES])}"
             + (" ..." if len(table_keys) > _EXAMPLES else "")
         )
@@ -188,7 +141,7 @@ def direct(
     design: Design,
     *,
     by: str | Sequence[str] | None = None,
-    standard: pd.DataFrame | str | None = None,
+    standard: pd.DataFrame,
     strata: str | Sequence[str] = ("sex", "age_group"),
     kind: str = "proportion",
     level: float = 0.95,
@@ -212,10 +165,9 @@ def direct(
     by : str or list of str, optional
         Groups to standardise (e.g. ``["year", "kommune_code"]``); each group is a domain of the
         whole design. None = one group, the whole sample.
-    standard : DataFrame or str, optional
-        None = the shipped Danish population 16+ (:func:`load_standard`); a name of a shipped
-        standard; or a DataFrame with one column per ``strata`` variable and ``population``
-        (or ``share``) > 0. Columns of the standard that are not in ``strata`` are summed over
+    standard : DataFrame
+        One column per ``strata`` variable and ``population`` (or ``share``) > 0, e.g. the
+        shipped Danish population 16+ (:func:`analyse.reference.population.load_standard`). Columns of the standard that are not in ``strata`` are summed over
         (``strata="age_group"`` standardises for age only, to the same population). Stratum
         labels are matched as text. ``standard.attrs["name"]`` names it in the output.
     strata : str or sequence of str
@@ -262,16 +214,20 @@ def direct(
     it is an error naming the group(s) and stratum/strata, so a missing cell is never silently
     treated as a zero prevalence or left out of the average.
     """
-    level = _check_level(level)
+    level = check_level(level)
     if kind not in ("proportion", "mean"):
         raise ParameterError(f"kind must be 'proportion' or 'mean' (got {kind!r})")
     strata = [strata] if isinstance(strata, str) else list(strata)
     if not strata:
         raise ParameterError("strata must name at least one column (e.g. 'age_group')")
     codes = design_codes(data, design)
-    _require_columns(data, [variable], "outcome")
-    _require_columns(data, strata, "stratum")
-    y = _binary(data, variable) if kind == "proportion" else _numeric(data, variable, "outcome")
+    require_columns(data, [variable], "outcome")
+    require_columns(data, strata, "stratum")
+    y = (
+        binary_column(data, variable)
+        if kind == "proportion"
+        else numeric_column(data, variable, "outcome")
+    )
     table, name = _standard_table(standard, strata)
     observed = ~np.isnan(y)
     stratum = _stratum_index(data, strata, table, observed)
@@ -304,9 +260,9 @@ def direct(
     )
     se = np.sqrt(variance_sparse(z @ combine, codes))
 
-    quantile = _t_quantile(level, codes.df)
+    quantile = t_quantile(level, codes.df)
     if kind == "proportion":
-        ci_low, ci_high = _logit_interval(estimate, se, quantile)
+        ci_low, ci_high = logit_interval(estimate, se, quantile)
     else:
         ci_low, ci_high = estimate - quantile * se, estimate + quantile * se
     out = keys.copy()

@@ -8,6 +8,10 @@ and Lumley, T. (2010) *Complex Surveys: A Guide to Analysis Using R*, Wiley.
 
 The vectorised engine for many overlapping domains (used by the cube builder) is
 :func:`domain_ratio` / :func:`domain_total`, re-exported from :mod:`analyse.stats.linearise`.
+
+One unit of about 1,000 lines because every estimator here shares one design object, one
+validation of the design columns and one set of domain rules, which R's ``survey`` also keeps
+together; the heavy arithmetic is in :mod:`analyse.stats.linearise`.
 """
 
 from __future__ import annotations
@@ -100,13 +104,15 @@ class Design:
 # Validation helpers: plain-language errors naming the column, the rule and example rows.
 
 
-def _check_level(level: float) -> float:
+def check_level(level: float) -> float:
+    """``level`` as a float in (0, 1), or a :class:`ParameterError`."""
     if not isinstance(level, int | float) or not 0 < float(level) < 1:
         raise ParameterError(f"level must be a number between 0 and 1 (got {level!r}), e.g. 0.95")
     return float(level)
 
 
-def _require_columns(data: pd.DataFrame, columns: Sequence[str], role: str) -> None:
+def require_columns(data: pd.DataFrame, columns: Sequence[str], role: str) -> None:
+    """Raise :class:`ParameterError` naming the ``role`` columns that ``data`` lacks."""
     if not isinstance(data, pd.DataFrame):
         raise ParameterError(f"data must be a pandas DataFrame (got {type(data).__name__})")
     missing = [c for c in columns if c not in data.columns]
@@ -118,13 +124,15 @@ def _require_columns(data: pd.DataFrame, columns: Sequence[str], role: str) -> N
         )
 
 
-def _row_note(mask: np.ndarray) -> str:
+def row_note(mask: np.ndarray) -> str:
+    """ "3 rows; e.g. row 4, 9, 12": how many rows ``mask`` marks, with examples."""
     positions = np.flatnonzero(mask)
     rows = ", ".join(str(r) for r in example_rows(positions))
     return f"{positions.size} row{'s' if positions.size != 1 else ''}; e.g. row {rows}"
 
 
-def _numeric(data: pd.DataFrame, column: str, role: str) -> np.ndarray:
+def numeric_column(data: pd.DataFrame, column: str, role: str) -> np.ndarray:
+    """``column`` as floats (NaN for missing), or a :class:`ParameterError` if it is not numeric."""
     series = data[column]
     if pd.api.types.is_bool_dtype(series):
         return series.astype(float).to_numpy()
@@ -136,13 +144,14 @@ def _numeric(data: pd.DataFrame, column: str, role: str) -> np.ndarray:
     return series.to_numpy(dtype=float, na_value=np.nan)
 
 
-def _binary(data: pd.DataFrame, column: str) -> np.ndarray:
-    y = _numeric(data, column, "outcome")
+def binary_column(data: pd.DataFrame, column: str) -> np.ndarray:
+    """A 0/1 outcome column as floats, or a :class:`ParameterError` naming other values."""
+    y = numeric_column(data, column, "outcome")
     bad = ~np.isnan(y) & (y != 0) & (y != 1)
     if bad.any():
         raise ParameterError(
             f"outcome column {column!r} must be coded 0/1 (or True/False) for a proportion; "
-            f"other values found ({_row_note(bad)})"
+            f"other values found ({row_note(bad)})"
         )
     return y
 
@@ -160,16 +169,16 @@ def design_codes(data: pd.DataFrame, design: Design) -> DesignCodes:
         raise ParameterError(
             f"design must be an analyse.stats.survey.Design (got {type(design).__name__})"
         )
-    _require_columns(data, design.columns, "design")
-    weights = _numeric(data, design.weight, "weight")
+    require_columns(data, design.columns, "design")
+    weights = numeric_column(data, design.weight, "weight")
     if np.isnan(weights).any():
         raise ParameterError(
             f"weight column {design.weight!r} must not have missing values "
-            f"({_row_note(np.isnan(weights))})"
+            f"({row_note(np.isnan(weights))})"
         )
     if (weights < 0).any():
         raise ParameterError(
-            f"weight column {design.weight!r} must not be negative ({_row_note(weights < 0)})"
+            f"weight column {design.weight!r} must not be negative ({row_note(weights < 0)})"
         )
     labels = {}
     for role in ("strata", "psu"):
@@ -180,16 +189,16 @@ def design_codes(data: pd.DataFrame, design: Design) -> DesignCodes:
         missing = data[column].isna().to_numpy()
         if missing.any():
             raise ParameterError(
-                f"{role} column {column!r} must not have missing values ({_row_note(missing)})"
+                f"{role} column {column!r} must not have missing values ({row_note(missing)})"
             )
         labels[role] = data[column].to_numpy()
     fpc = None
     if design.fpc is not None:
-        fpc = _numeric(data, design.fpc, "fpc")
+        fpc = numeric_column(data, design.fpc, "fpc")
         bad = np.isnan(fpc) | (fpc <= 0)
         if bad.any():
             raise ParameterError(
-                f"fpc column {design.fpc!r} must be positive and not missing ({_row_note(bad)})"
+                f"fpc column {design.fpc!r} must be positive and not missing ({row_note(bad)})"
             )
     try:
         return encode_design(weights, labels["strata"], labels["psu"], fpc)
@@ -213,12 +222,12 @@ def domain_matrix(
     if by is None:
         return sp.csr_matrix(np.ones((n, 1))), pd.DataFrame(index=range(1))
     columns = [by] if isinstance(by, str) else list(by)
-    _require_columns(data, columns, "by")
+    require_columns(data, columns, "by")
     for column in columns:
         missing = data[column].isna().to_numpy()
         if missing.any():
             raise ParameterError(
-                f"by column {column!r} has missing values ({_row_note(missing)}); "
+                f"by column {column!r} has missing values ({row_note(missing)}); "
                 "give them a category (e.g. 'Uoplyst') or drop them explicitly"
             )
     # groupby numbers groups in sorted order and respects the order of categorical levels, as
@@ -231,11 +240,12 @@ def domain_matrix(
     return matrix, keys
 
 
-def _t_quantile(level: float, df: float) -> float:
+def t_quantile(level: float, df: float) -> float:
+    """Two-sided t quantile at ``level`` (normal for infinite ``df``)."""
     return float(stats.t.ppf(0.5 + level / 2, df)) if df > 0 else np.nan
 
 
-def _logit_interval(
+def logit_interval(
     estimate: np.ndarray, se: np.ndarray, quantile: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """``svyciprop(method = "logit")``: Wald interval for logit(p), transformed back to [0, 1].
@@ -261,10 +271,8 @@ def proportion_interval(
     Public so that code building many estimates outside :func:`proportion` (the cube) uses the
     same interval. Never outside [0, 1]; collapses to the point at 0 and 1.
     """
-    level = _check_level(level)
-    return _logit_interval(
-        np.asarray(estimate, float), np.asarray(se, float), _t_quantile(level, df)
-    )
+    level = check_level(level)
+    return logit_interval(np.asarray(estimate, float), np.asarray(se, float), t_quantile(level, df))
 
 
 def _frame(
@@ -286,17 +294,21 @@ def _frame(
 
 
 def _estimate(data, variable, design, by, level, kind) -> pd.DataFrame:
-    level = _check_level(level)
+    level = check_level(level)
     codes = design_codes(data, design)
-    _require_columns(data, [variable], "outcome")
-    y = _binary(data, variable) if kind == "proportion" else _numeric(data, variable, "outcome")
+    require_columns(data, [variable], "outcome")
+    y = (
+        binary_column(data, variable)
+        if kind == "proportion"
+        else numeric_column(data, variable, "outcome")
+    )
     domains, keys = domain_matrix(data, by)
     weights = data[design.weight].to_numpy(dtype=float)
     engine = domain_total if kind == "total" else domain_ratio
     result = engine(y, weights, None, None, domains, codes=codes)
-    quantile = _t_quantile(level, result.df)
+    quantile = t_quantile(level, result.df)
     if kind == "proportion":
-        ci = _logit_interval(result.estimate, result.se, quantile)
+        ci = logit_interval(result.estimate, result.se, quantile)
         method = "taylor-logit"
     else:
         ci = (result.estimate - quantile * result.se, result.estimate + quantile * result.se)
@@ -402,7 +414,7 @@ def _as_frame(value: pd.DataFrame | pd.Series, name: str) -> pd.DataFrame:
         value = value.to_frame().T
     if not isinstance(value, pd.DataFrame):
         raise ParameterError(f"{name} must be a DataFrame or a row (Series) from mean/proportion")
-    _require_columns(value, ["estimate", "se"], f"{name}'s result")
+    require_columns(value, ["estimate", "se"], f"{name}'s result")
     return value
 
 
@@ -430,7 +442,7 @@ def compare_waves(
         (= b - a), ``se``, ``ci_low``, ``ci_high``, ``z``, ``p_value``, ``method``
         (``"independent-normal"``), ``level``.
     """
-    level = _check_level(level)
+    level = check_level(level)
     a, b = _as_frame(a, "a"), _as_frame(b, "b")
     keys_a = [c for c in a.columns if c not in RESULT_COLUMNS]
     keys_b = [c for c in b.columns if c not in RESULT_COLUMNS]
@@ -464,7 +476,7 @@ def _parent_mask(data: pd.DataFrame, parent) -> np.ndarray:
     if parent is None:
         return np.ones(len(data), dtype=bool)
     if isinstance(parent, Mapping):
-        _require_columns(data, list(parent), "parent")
+        require_columns(data, list(parent), "parent")
         mask = np.ones(len(data), dtype=bool)
         for column, values in parent.items():
             values = [values] if np.isscalar(values) else list(values)
@@ -518,12 +530,16 @@ def compare_to_parent(
         ``se_rest``, ``n_rest``, ``estimate`` (area - rest), ``se``, ``ci_low``, ``ci_high``,
         ``t``, ``p_value``, ``df``, ``method`` (``"taylor-difference"``), ``level``.
     """
-    level = _check_level(level)
+    level = check_level(level)
     if kind not in ("proportion", "mean"):
         raise ParameterError(f"kind must be 'proportion' or 'mean' (got {kind!r})")
     codes = design_codes(data, design)
-    _require_columns(data, [variable, area_column], "outcome/area")
-    y = _binary(data, variable) if kind == "proportion" else _numeric(data, variable, "outcome")
+    require_columns(data, [variable, area_column], "outcome/area")
+    y = (
+        binary_column(data, variable)
+        if kind == "proportion"
+        else numeric_column(data, variable, "outcome")
+    )
     in_area = (data[area_column] == area_value).to_numpy()
     in_parent = _parent_mask(data, parent)
     if not in_area.any():
@@ -531,7 +547,7 @@ def compare_to_parent(
     outside = in_area & ~in_parent
     if outside.any():
         raise ParameterError(
-            f"area {area_value!r} has rows outside the parent ({_row_note(outside)})"
+            f"area {area_value!r} has rows outside the parent ({row_note(outside)})"
         )
     rest = in_parent & ~in_area
     groups, keys = domain_matrix(data, by)
@@ -549,7 +565,7 @@ def compare_to_parent(
     out["estimate_rest"], out["se_rest"], out["n_rest"] = estimate[k:], se[k:], n[k:]
     out["estimate"] = estimate[:k] - estimate[k:]
     out["se"] = np.sqrt(variance_sparse(difference_z, codes))
-    quantile = _t_quantile(level, codes.df)
+    quantile = t_quantile(level, codes.df)
     out["ci_low"] = out["estimate"] - quantile * out["se"]
     out["ci_high"] = out["estimate"] + quantile * out["se"]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -607,7 +623,7 @@ def _formula_columns(formula: str, data: pd.DataFrame, sides: str = "both") -> l
             f"formula {formula!r} uses column(s) not in the data: "
             + ", ".join(repr(c) for c in dict.fromkeys(unknown))
         )
-    _require_columns(data, columns, "formula")
+    require_columns(data, columns, "formula")
     return list(dict.fromkeys(columns))
 
 
@@ -704,7 +720,7 @@ class LogisticFit:
         link = x @ self.params
         link_se = np.sqrt(np.einsum("ij,jk,ik->i", x, vcov, x))
         p = special.expit(link)
-        quantile = _t_quantile(self.level, self.df)
+        quantile = t_quantile(self.level, self.df)
         return pd.DataFrame(
             {
                 "estimate": p,
@@ -741,7 +757,7 @@ class LogisticFit:
         beta = self.params
         estimates, gradients, influence = [], [], []
         if derivative:
-            x_values = _numeric(frame, variable, "marginal-effect variable")
+            x_values = numeric_column(frame, variable, "marginal-effect variable")
             step = 1e-4 * max(1.0, float(np.nanstd(x_values)))
             upper = self._matrix(frame.assign(**{variable: x_values + step}))
             lower = self._matrix(frame.assign(**{variable: x_values - step}))
@@ -791,7 +807,7 @@ class LogisticFit:
         values = list(values)
         estimate, covariance = self._margins(variable, values, data, se_method)
         se = np.sqrt(np.diag(covariance))
-        low, high = _logit_interval(estimate, se, _t_quantile(self.level, self.df))
+        low, high = logit_interval(estimate, se, t_quantile(self.level, self.df))
         return pd.DataFrame(
             {
                 variable: values,
@@ -806,7 +822,7 @@ class LogisticFit:
         )
 
     def _difference_frame(self, estimate, se, method) -> pd.DataFrame:
-        quantile = _t_quantile(self.level, self.df)
+        quantile = t_quantile(self.level, self.df)
         with np.errstate(divide="ignore", invalid="ignore"):
             t = estimate / se
         return pd.DataFrame(
@@ -983,13 +999,13 @@ def logistic(
         Unknown columns, unparsable formula, non-0/1 response, collinear terms, bad design
         columns.
     """
-    level = _check_level(level)
+    level = check_level(level)
     codes = design_codes(data, design)
     columns = _formula_columns(formula, data)
     rows = data[columns].notna().all(axis=1).to_numpy() if columns else np.ones(len(data), bool)
     if domain is not None:
         if isinstance(domain, str):
-            _require_columns(data, [domain], "domain")
+            require_columns(data, [domain], "domain")
             domain = data[domain]
         mask = np.asarray(domain)
         if mask.dtype != bool or mask.shape != (len(data),):
@@ -1030,7 +1046,7 @@ def logistic(
             stacklevel=2,
         )
     se = np.sqrt(np.diag(vcov))
-    quantile = _t_quantile(level, df)
+    quantile = t_quantile(level, df)
     t = beta / se
     coefficients = pd.DataFrame(
         {

@@ -1,29 +1,25 @@
-"""Trends over survey waves and register years: changes, trend models, direction status, projection.
+"""Change, direction status and the survey-weighted trend model, from data and arguments alone.
 
-Answers the committee's questions per indicator and area: *are we moving in the desired
-direction?* and *will we get there by 2027?* (DESIGN.md section 4; ``docs/methods.md`` section 4).
+Answers, per series, *are we moving in the desired direction?* and *where does the trend lead?*
+(DESIGN.md section 4; ``docs/methods.md`` section 4). Which waves are comparable, which wave is
+the baseline and which direction is desired come in as arguments; the cube layer
+(:mod:`analyse.cube.changes`, :mod:`analyse.cube.trends`) takes them from an agreement.
 
-- :func:`wave_changes` -- change between consecutive comparable waves and from the agreement's
-  baseline to the latest wave, in percentage points, from a tidy estimates frame.
+- :func:`wave_changes` -- change between consecutive waves and from the baseline to the latest
+  wave, in percentage points, from a tidy estimates frame.
 - :func:`status` -- ``bedre`` / ``uændret`` / ``dårligere`` / ``kan ikke vurderes`` from the
-  baseline-to-latest change and the indicator's desired direction.
-- :func:`trend` -- the trend model for one indicator and area: survey-weighted logistic regression
-  on respondents (R ``svyglm(y ~ year + sex + age_group, family = quasibinomial())``), or, for
-  aggregated input, weighted least squares on the logit scale (estimate + se per wave, or
-  numerator/denominator per year; register series also get the chi-square test for linear trend
-  and the annual percent change).
-- :func:`projection` -- the value in the agreement's end year from the trend model, with a
-  prediction interval and the probability of being on the desired side of the baseline.
-- :func:`trends_for_cube` / :func:`trends_from_estimates` -- the same for every indicator × area.
+  baseline-to-latest change and the desired direction.
+- :func:`trend` / :func:`projection` -- survey-weighted logistic regression on respondents
+  (R ``svyglm(y ~ year + sex + age_group, family = quasibinomial())``) in a domain of the whole
+  design, with the average annual change, a test of departure from linearity and the
+  projection to a target year; :func:`fit_domains` runs it for many domains at once.
 
-Only comparable waves enter one comparison or model: waves before an indicator's ``first_wave``
-never do, and the national-only wave (2023) only at ``land`` level. The COVID-19 note of the 2021
-wave is carried into every output that uses 2021 (``covid_flag``, ``note``).
+A plain series of estimates (no respondents) has its own module, :mod:`analyse.stats.series`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,20 +27,32 @@ import pandas as pd
 from scipy import special, stats
 
 from analyse.errors import ParameterError
-from analyse.reference import geography
-from analyse.reference.catalogue import Agreement, Indicator
 from analyse.stats.linearise import covariance_dense
+from analyse.stats.series import (
+    FEW_WAVES_NOTE,
+    PROJECTION_COLUMNS,
+    between_wave_variance,
+    check_confidence,
+    check_direction,
+    empty_result,
+    finish,
+    projection_summary,
+    require_columns,
+    slope_summary,
+    wls_logit,
+)
 from analyse.stats.survey import Design, design_codes
 
 __all__ = [
     "DEFAULT_DESIGN",
     "STATUS_LABELS",
     "TOTAL",
+    "default_covariates",
+    "fit_domains",
+    "population_mask",
     "projection",
     "status",
     "trend",
-    "trends_for_cube",
-    "trends_from_estimates",
     "wave_changes",
 ]
 
@@ -54,84 +62,7 @@ STATUS_LABELS = ("bedre", "uændret", "dårligere", "kan ikke vurderes")
 # breakdown/group label of the whole population in the estimates cube.
 TOTAL = "total"
 KEYS = ("indicator", "area_level", "area_code", "breakdown", "group")
-# Fingertips (PHE) computes its chi-square test for trend on the five most recent points.
-TREND_POINTS = 5
-# Map the catalogue's population sex to the respondent table's labels (Danish, as cleaned).
-SEX_LABELS = {"female": "Kvinder", "male": "Mænd"}
 _CATEGORICAL = ("sex", "age_group")
-
-
-# ---------------------------------------------------------------------------------------------
-# Argument checks and catalogue helpers
-
-
-def _check_confidence(confidence: float) -> float:
-    if not isinstance(confidence, int | float) or not 0 < float(confidence) < 1:
-        raise ParameterError(
-            f"confidence must be a number between 0 and 1 (got {confidence!r}), e.g. 0.95"
-        )
-    return float(confidence)
-
-
-def _check_agreement(agreement: Agreement) -> None:
-    if not isinstance(agreement, Agreement):
-        raise ParameterError(
-            "agreement must be an analyse.reference.catalogue.Agreement, e.g. catalogue.load_agreement() "
-            f"(got {type(agreement).__name__})"
-        )
-
-
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise ParameterError(f"{what} must be a pandas DataFrame (got {type(frame).__name__})")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ParameterError(
-            f"{what} lacks column(s) {', '.join(map(repr, missing))}; it has "
-            f"{', '.join(map(str, frame.columns[:20]))}"
-        )
-
-
-def _check_level(level: str) -> None:
-    if level not in geography.LEVELS:
-        raise ParameterError(
-            f"unknown area level {level!r}; use one of: {', '.join(geography.LEVELS)}"
-        )
-
-
-def _baseline(agreement: Agreement, indicator: Indicator) -> int:
-    """Baseline year: the agreement's baseline wave (survey) or the year before its period."""
-    if indicator.source == "register":
-        return agreement.period_start - 1
-    return agreement.baseline_wave
-
-
-def _comparable(agreement: Agreement, indicator: Indicator, area_level: str, year: int) -> bool:
-    if year < indicator.first_wave:
-        return False
-    if indicator.source == "register":
-        return True
-    scope = {w.year: w.scope for w in agreement.survey_waves}.get(int(year))
-    if scope is None:
-        return False
-    return scope == "kommune" or area_level == "land"
-
-
-def _wave_notes(agreement: Agreement, years) -> tuple[bool, str]:
-    """COVID flag and the Danish catalogue notes of the survey waves among ``years``."""
-    notes = {w.year: w.note for w in agreement.survey_waves if w.note}
-    used = [notes[int(y)] for y in sorted(set(years)) if int(y) in notes]
-    covid = any("COVID" in note for note in used)
-    return covid, " ".join(used)
-
-
-def _indicator(agreement: Agreement, indicator: str, sources=("survey", "register")) -> Indicator:
-    ind = agreement.indicator(indicator)
-    if ind.source not in sources:
-        raise ParameterError(
-            f"{indicator!r} is a {ind.source} indicator; trends need a survey or register one"
-        )
-    return ind
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,35 +71,39 @@ def _indicator(agreement: Agreement, indicator: str, sources=("survey", "registe
 
 def wave_changes(
     estimates: pd.DataFrame,
-    agreement: Agreement,
     *,
+    baseline: int | str,
+    previous: pd.DataFrame | None = None,
     confidence: float = 0.95,
     keys: Sequence[str] = KEYS,
 ) -> pd.DataFrame:
-    """Change between comparable waves, in percentage points, per indicator × area × group.
+    """Change between waves, in percentage points, per cell (``keys``).
 
-    Two kinds of comparison per cell (``keys``): each comparable wave against the previous
-    comparable wave (``comparison = "consecutive"``), and the agreement's baseline against the
-    latest comparable wave in the cell (``comparison = "baseline"``; one row per cell even when a
-    wave is missing, so :func:`status` can say why it cannot judge). The baseline is the
-    agreement's ``baseline_wave`` (2021) for survey indicators and the year before the agreement
-    period (``period_start - 1`` = 2023) for register indicators.
+    Two kinds of comparison per cell: each wave against the previous wave
+    (``comparison = "consecutive"``), and the baseline against the latest wave in the cell
+    (``comparison = "baseline"``; one row per cell even when a wave is missing, so
+    :func:`status` can say why it cannot judge). Every row of ``estimates`` is taken to be
+    comparable: leave out waves that are not (before an indicator's first wave, a national-only
+    wave below country level) before calling.
 
     Waves are independent samples, so ``se = sqrt(se_from² + se_to²)``; interval
     ``change ± z · se`` and two-sided normal p-value (the design df of a wave is in the thousands,
     so t and normal agree to the shown precision; same as :func:`analyse.stats.survey.compare_waves`).
-    A pair never joins waves that are not comparable: waves before the indicator's
-    ``first_wave``, or the national-only wave (2023) below ``land`` level, are left out before
-    pairs are formed. A pair with a suppressed side gets no change (a difference would reveal
-    the suppressed value).
+    A pair with a suppressed side gets no change (a difference would reveal the suppressed
+    value).
 
     Parameters
     ----------
     estimates : pandas.DataFrame
         Tidy estimates: ``keys`` columns, ``year``, ``estimate`` and ``se`` on the 0-1 scale;
         optional ``n`` and ``suppressed`` (bool). Not modified.
-    agreement : Agreement
-        Gives each indicator's source, first wave and the waves' scope and notes.
+    baseline : int or str
+        The baseline year, or the name of a column of ``estimates`` that holds it per row (one
+        value per cell).
+    previous : pandas.DataFrame, optional
+        Which wave each wave is compared with: columns ``year`` and ``year_from`` plus any of
+        ``keys`` the pairs depend on (e.g. ``indicator`` and ``area_level``). Default: the
+        previous year present in the same cell.
     confidence : float
         Confidence level of the intervals.
     keys : sequence of str
@@ -179,21 +114,18 @@ def wave_changes(
     pandas.DataFrame
         ``keys``, ``comparison``, ``year_from``, ``year_to``, ``estimate_from``, ``se_from``,
         ``n_from``, ``estimate_to``, ``se_to``, ``n_to``, ``suppressed``, ``change_pp``,
-        ``se_pp``, ``ci_low_pp``, ``ci_high_pp``, ``z``, ``p_value``, ``n_waves`` (comparable
-        waves in the cell), ``covid_flag``, ``note`` (Danish wave notes), ``method``
-        (``"independent-normal"``), ``level``.
+        ``se_pp``, ``ci_low_pp``, ``ci_high_pp``, ``z``, ``p_value``, ``n_waves`` (waves in the
+        cell), ``method`` (``"independent-normal"``), ``level``.
 
     Raises
     ------
     ParameterError
-        Missing columns, an indicator the agreement does not have, a bad confidence level.
+        Missing columns, a bad confidence level.
     """
-    confidence = _check_confidence(confidence)
-    _check_agreement(agreement)
+    confidence = check_confidence(confidence)
     keys = list(keys)
-    _require(estimates, keys + ["year", "estimate", "se"], "estimates")
-    columns = keys + ["year", "estimate", "se"]
-    frame = estimates[columns].copy()
+    require_columns(estimates, keys + ["year", "estimate", "se"], "estimates")
+    frame = estimates[keys + ["year", "estimate", "se"]].copy()
     frame["n"] = estimates["n"].to_numpy() if "n" in estimates else np.nan
     frame["suppressed"] = (
         estimates["suppressed"].fillna(False).astype(bool).to_numpy()
@@ -201,64 +133,46 @@ def wave_changes(
         else False
     )
     frame["year"] = frame["year"].astype(int)
+    if isinstance(baseline, str):
+        require_columns(estimates, [baseline], "estimates (baseline)")
+        frame["_baseline"] = estimates[baseline].astype(int).to_numpy()
+    else:
+        frame["_baseline"] = int(baseline)
 
-    # Comparability per indicator × level × year: a small table, then one merge.
-    combos = frame[["indicator", "area_level", "year"]].drop_duplicates().reset_index(drop=True)
-    indicators = {i: _indicator(agreement, i) for i in combos["indicator"].unique()}
-    combos["comparable"] = [
-        _comparable(agreement, indicators[i], lvl, y)
-        for i, lvl, y in combos.itertuples(index=False)
-    ]
-    combos = combos[combos["comparable"]].drop(columns="comparable")
-    frame = frame.merge(combos, on=["indicator", "area_level", "year"], how="inner")
-
-    # Previous comparable wave: survey waves from the catalogue, register years as present.
-    waves = combos.sort_values("year")
-    waves["year_from"] = waves.groupby(["indicator", "area_level"])["year"].shift(1)
-    survey_prev = []
-    for (ind_id, lvl), _ in waves.groupby(["indicator", "area_level"]):
-        ind = indicators[ind_id]
-        if ind.source == "survey":
-            catalogue = [y for y in agreement.waves if _comparable(agreement, ind, lvl, y)]
-            survey_prev += [
-                (ind_id, lvl, b, a) for a, b in zip(catalogue[:-1], catalogue[1:], strict=True)
-            ]
-    prev = waves.dropna(subset=["year_from"])
-    prev = prev[prev["indicator"].map(lambda i: indicators[i].source == "register")]
-    prev = pd.concat(
-        [
-            prev[["indicator", "area_level", "year", "year_from"]],
-            pd.DataFrame(survey_prev, columns=["indicator", "area_level", "year", "year_from"]),
-        ],
-        ignore_index=True,
-    ).astype({"year": int, "year_from": int})
+    if previous is None:
+        previous = frame[keys + ["year"]].drop_duplicates().sort_values("year")
+        previous["year_from"] = previous.groupby(keys, dropna=False)["year"].shift(1)
+        previous = previous.dropna(subset=["year_from"])
+    pair_keys = [c for c in previous.columns if c not in ("year", "year_from")]
+    require_columns(previous, ["year", "year_from"], "previous")
+    prev = previous[pair_keys + ["year", "year_from"]].astype({"year": int, "year_from": int})
 
     value_cols = ["estimate", "se", "n", "suppressed"]
-    to_side = frame.rename(columns={c: f"{c}_to" for c in value_cols}).rename(
-        columns={"year": "year_to"}
+    to_side = frame.drop(columns="_baseline").rename(
+        columns={c: f"{c}_to" for c in value_cols} | {"year": "year_to"}
     )
-    from_side = frame.rename(columns={c: f"{c}_from" for c in value_cols}).rename(
-        columns={"year": "year_from"}
+    from_side = frame.drop(columns="_baseline").rename(
+        columns={c: f"{c}_from" for c in value_cols} | {"year": "year_from"}
     )
     consecutive = to_side.merge(
-        prev.rename(columns={"year": "year_to"}), on=["indicator", "area_level", "year_to"]
+        prev.rename(columns={"year": "year_to"}), on=pair_keys + ["year_to"]
     ).merge(from_side, on=keys + ["year_from"], how="inner")
     consecutive["comparison"] = "consecutive"
 
     # Baseline to latest: one row per cell.
-    cells = frame.groupby(keys, sort=False, dropna=False)["year"].agg(["max", "size"])
-    cells = cells.rename(columns={"max": "year_to", "size": "n_waves"}).reset_index()
-    cells["year_from"] = (
-        cells["indicator"].map(lambda i: _baseline(agreement, indicators[i])).astype(int)
+    cells = frame.groupby(keys, sort=False, dropna=False).agg(
+        year_to=("year", "max"), n_waves=("year", "size"), year_from=("_baseline", "first")
     )
-    baseline = cells.merge(to_side, on=keys + ["year_to"], how="left").merge(
+    cells = cells.reset_index()
+    cells["year_from"] = cells["year_from"].astype(int)
+    baseline_rows = cells.merge(to_side, on=keys + ["year_to"], how="left").merge(
         from_side, on=keys + ["year_from"], how="left"
     )
-    baseline["comparison"] = "baseline"
-    later = baseline["year_to"] > baseline["year_from"]
-    baseline.loc[~later, [f"{c}_to" for c in ("estimate", "se", "n")]] = np.nan
+    baseline_rows["comparison"] = "baseline"
+    later = baseline_rows["year_to"] > baseline_rows["year_from"]
+    baseline_rows.loc[~later, [f"{c}_to" for c in ("estimate", "se", "n")]] = np.nan
 
-    out = pd.concat([consecutive, baseline.drop(columns="n_waves")], ignore_index=True)
+    out = pd.concat([consecutive, baseline_rows.drop(columns="n_waves")], ignore_index=True)
     out = out.merge(cells[keys + ["n_waves"]], on=keys, how="left")
     out["suppressed"] = out["suppressed_from"].fillna(False).astype(bool) | out[
         "suppressed_to"
@@ -276,49 +190,45 @@ def wave_changes(
     with np.errstate(divide="ignore", invalid="ignore"):
         out["z"] = change / se
     out["p_value"] = 2 * stats.norm.sf(np.abs(out["z"]))
-    flags = [
-        _wave_notes(agreement, (a, b) if indicators[i].source == "survey" else ())
-        for i, a, b in out[["indicator", "year_from", "year_to"]].itertuples(index=False)
-    ]
-    out["covid_flag"] = [f for f, _ in flags]
-    out["note"] = [n for _, n in flags]
     out["method"] = "independent-normal"
     out["level"] = confidence
-    columns = keys + [
-        "comparison",
-        "year_from",
-        "year_to",
-        "estimate_from",
-        "se_from",
-        "n_from",
-        "estimate_to",
-        "se_to",
-        "n_to",
-        "suppressed",
-        "change_pp",
-        "se_pp",
-        "ci_low_pp",
-        "ci_high_pp",
-        "z",
-        "p_value",
-        "n_waves",
-        "covid_flag",
-        "note",
-        "method",
-        "level",
-    ]
+    columns = keys + CHANGE_COLUMNS
     out = out[columns].astype({"year_from": int, "year_to": int, "n_waves": int})
     return out.sort_values(keys + ["comparison", "year_to"], kind="stable").reset_index(drop=True)
 
 
+#: Columns of :func:`wave_changes` after the keys.
+CHANGE_COLUMNS = [
+    "comparison",
+    "year_from",
+    "year_to",
+    "estimate_from",
+    "se_from",
+    "n_from",
+    "estimate_to",
+    "se_to",
+    "n_to",
+    "suppressed",
+    "change_pp",
+    "se_pp",
+    "ci_low_pp",
+    "ci_high_pp",
+    "z",
+    "p_value",
+    "n_waves",
+    "method",
+    "level",
+]
+
+
 # ---------------------------------------------------------------------------------------------
-# 3. Direction status
+# 2. Direction status
 
 
 def status(
     changes: pd.DataFrame,
-    agreement: Agreement,
     *,
+    direction: str = "direction",
     alpha: float = 0.05,
     keys: Sequence[str] = KEYS,
 ) -> pd.DataFrame:
@@ -340,8 +250,9 @@ def status(
     changes : pandas.DataFrame
         Output of :func:`wave_changes` (rows with ``comparison == "baseline"`` are used). Not
         modified.
-    agreement : Agreement
-        Gives each indicator's desired direction (``increase``/``decrease``).
+    direction : str
+        The desired direction, ``"increase"`` or ``"decrease"``, or the name of a column of
+        ``changes`` holding it per row (default ``"direction"``).
     alpha : float
         Significance level (0.05: the 95 % interval excludes 0).
     keys : sequence of str
@@ -356,9 +267,8 @@ def status(
     Raises
     ------
     ParameterError
-        Missing columns, unknown indicator, alpha outside (0, 1).
+        Missing columns, an unknown direction, alpha outside (0, 1).
     """
-    _check_agreement(agreement)
     if not isinstance(alpha, int | float) or not 0 < alpha < 1:
         raise ParameterError(f"alpha must be between 0 and 1 (got {alpha!r}), e.g. 0.05")
     keys = list(keys)
@@ -376,13 +286,17 @@ def status(
         "suppressed",
         "n_waves",
     ]
-    _require(changes, needed, "changes (from wave_changes)")
+    require_columns(changes, needed, "changes (from wave_changes)")
     rows = changes[changes["comparison"] == "baseline"].copy()
     for column in ("covid_flag", "note"):
         if column not in rows:
             rows[column] = False if column == "covid_flag" else ""
-    directions = {i: _indicator(agreement, i).direction for i in rows["indicator"].unique()}
-    rows["direction"] = rows["indicator"].map(directions)
+    if direction in rows.columns:
+        for value in rows[direction].unique():
+            check_direction(value)
+        rows["direction"] = rows[direction]
+    else:
+        rows["direction"] = check_direction(direction)
 
     year_from = rows["year_from"].astype(int).astype(str)
     year_to = rows["year_to"].astype(int).astype(str)
@@ -455,6 +369,10 @@ def status(
 # Microdata trend engine
 
 
+# ---------------------------------------------------------------------------------------------
+# 3. Trend model on respondents
+
+
 @dataclass(frozen=True)
 class _Model:
     """One model matrix for the whole respondent table (built once, reused for every area)."""
@@ -494,119 +412,48 @@ def _model_matrix(respondents: pd.DataFrame, covariates: Sequence[str], centre: 
     return _Model(np.hstack(blocks), names, 1, centre)
 
 
-def _covariates(respondents: pd.DataFrame, indicator: Indicator, exclude: Sequence[str]) -> list:
+def default_covariates(
+    respondents: pd.DataFrame,
+    population: np.ndarray | None = None,
+    *,
+    exclude: Sequence[str] = (),
+    sex: str = "sex",
+    age: str = "age",
+    age_group: str = "age_group",
+) -> list[str]:
     """``sex`` and ``age_group``, or ``sex`` and exact ``age`` for a one-age-group population.
 
     In a population of one age group (16-24 år) ``age_group`` is constant; exact age (linear,
     1 df) keeps the adjustment for a shifting age mix inside the band. Sex is left out when the
-    population is one sex; a ``by`` variable is left out because it is constant in each group.
+    population (the rows of the boolean mask ``population``; default all rows) holds one sex;
+    ``exclude`` (e.g. a ``by`` variable, constant in each group) is left out.
     """
-    pop = indicator.population
-    covariates = [] if pop.sex != "all" else ["sex"]
-    ages = respondents["age"].to_numpy(float)
-    inside = (ages >= pop.age_min) & (ages <= (np.inf if pop.age_max is None else pop.age_max))
-    groups = respondents.loc[inside, "age_group"].dropna().unique()
-    covariates.append("age_group" if len(groups) > 1 else "age")
+    inside = slice(None) if population is None else np.asarray(population, dtype=bool)
+    sexes = respondents.loc[inside, sex].dropna().unique()
+    covariates = [sex] if len(sexes) > 1 else []
+    groups = respondents.loc[inside, age_group].dropna().unique()
+    covariates.append(age_group if len(groups) > 1 else age)
     return [c for c in covariates if c not in exclude]
 
 
-def _population_mask(respondents: pd.DataFrame, indicator: Indicator, sex_labels) -> np.ndarray:
-    pop = indicator.population
-    age = respondents["age"].to_numpy(float)
-    mask = age >= pop.age_min
-    if pop.age_max is not None:
-        mask &= age <= pop.age_max
-    if pop.sex != "all":
-        mask &= (respondents["sex"] == sex_labels[pop.sex]).to_numpy()
+def population_mask(
+    respondents: pd.DataFrame,
+    *,
+    age_min: float = 0,
+    age_max: float | None = None,
+    sex: str | None = None,
+    age_column: str = "age",
+    sex_column: str = "sex",
+) -> np.ndarray:
+    """Rows in an indicator's population: ``age_min ≤ age ≤ age_max`` and, if given, one sex
+    (``sex`` is the label in ``sex_column``, e.g. ``"Kvinder"``)."""
+    ages = respondents[age_column].to_numpy(float)
+    mask = ages >= age_min
+    if age_max is not None:
+        mask &= ages <= age_max
+    if sex is not None:
+        mask &= (respondents[sex_column] == sex).to_numpy()
     return mask
-
-
-def _quantile(confidence: float, df: float) -> float:
-    if not np.isfinite(df):
-        return float(stats.norm.ppf(0.5 + confidence / 2))
-    return float(stats.t.ppf(0.5 + confidence / 2, df)) if df > 0 else np.nan
-
-
-def _two_sided(t: float, df: float) -> float:
-    if not np.isfinite(df):
-        return float(2 * stats.norm.sf(abs(t)))
-    return float(2 * stats.t.sf(abs(t), df)) if df > 0 else np.nan
-
-
-def _empty_result(reason: str) -> dict:
-    return {"fit_note": reason}
-
-
-def _slope_summary(b, se, ame, ame_se, df, confidence) -> dict:
-    """Odds ratio and average annual change (percentage points) with intervals and p-values."""
-    q = _quantile(confidence, df)
-    return {
-        "log_odds_slope": b,
-        "log_odds_se": se,
-        "odds_ratio": np.exp(b),
-        "or_ci_low": np.exp(b - q * se),
-        "or_ci_high": np.exp(b + q * se),
-        "slope_p_value": _two_sided(b / se, df) if se > 0 else np.nan,
-        "annual_change_pp": 100 * ame,
-        "annual_change_se_pp": 100 * ame_se,
-        "annual_change_ci_low_pp": 100 * (ame - q * ame_se),
-        "annual_change_ci_high_pp": 100 * (ame + q * ame_se),
-        "annual_change_p_value": _two_sided(ame / ame_se, df) if ame_se > 0 else np.nan,
-        "df": df,
-    }
-
-
-def _wls_logit(years, estimate, se, centre):
-    """Inverse-variance weighted least squares of logit(p) on year (known variances).
-
-    Returns coefficients, their covariance (X'WX)^-1, the residual statistic Q, the logit values
-    and their variances.
-    """
-    link = special.logit(estimate)
-    variance = (se / (estimate * (1 - estimate))) ** 2
-    x = np.column_stack([np.ones_like(years, dtype=float), years - centre])
-    w = 1 / variance
-    xtwx = (x.T * w) @ x
-    vcov = np.linalg.inv(xtwx)
-    beta = vcov @ (x.T * w) @ link
-    q = float(np.sum(w * (link - x @ beta) ** 2))
-    return beta, vcov, q, link, variance, x, w
-
-
-def _between_wave_variance(q: float, x: np.ndarray, w: np.ndarray, vcov: np.ndarray) -> float:
-    """Method-of-moments (DerSimonian-Laird for meta-regression) extra variance on the logit scale.
-
-    ``tau² = max(0, (Q - (k - p)) / (sum w - tr((X'WX)^-1 X'W²X)))`` (Raudenbush 2009, eq. 16.6).
-    Zero when there are only two waves (k - p = 0: nothing to estimate it from).
-    """
-    k, p = x.shape
-    if k <= p:
-        return 0.0
-    denominator = w.sum() - np.trace(vcov @ ((x.T * w**2) @ x))
-    return max(0.0, (q - (k - p)) / denominator) if denominator > 0 else 0.0
-
-
-def _projection_summary(link, link_se2, tau2, df, baseline, direction, target, confidence) -> dict:
-    """Projected value (expit of the link) with a prediction interval and P(desired side)."""
-    total_se = np.sqrt(link_se2 + tau2)
-    q = _quantile(confidence, df)
-    estimate = special.expit(link)
-    if baseline is None or not np.isfinite(baseline) or not 0 < baseline < 1:
-        probability = np.nan
-    else:
-        distance = (link - special.logit(baseline)) / total_se
-        probability = stats.norm.cdf(distance if direction == "increase" else -distance)
-    return {
-        "projection_year": target,
-        "projected": estimate,
-        "projected_se": estimate * (1 - estimate) * total_se,
-        "projected_pi_low": special.expit(link - q * total_se),
-        "projected_pi_high": special.expit(link + q * total_se),
-        "trend_se_logit": np.sqrt(link_se2),
-        "between_wave_sd_logit": np.sqrt(tau2),
-        "baseline_estimate": baseline,
-        "prob_desired_side": probability,
-    }
 
 
 @dataclass(frozen=True)
@@ -731,7 +578,7 @@ def _fit_microdata(
     present = sorted(int(v) for v in np.unique(years))
     result = {"waves": ",".join(map(str, present)), "n_waves": len(present), "n": index.size}
     if len(present) < 2:
-        return result | _empty_result("færre end to sammenlignelige målinger")
+        return result | empty_result(FEW_WAVES_NOTE)
     x = ctx.model.x[index]
     # A covariate level absent in the domain would make the matrix singular: drop its column.
     keep = np.ones(x.shape[1], dtype=bool)
@@ -744,7 +591,7 @@ def _fit_microdata(
     try:
         fit = _logistic_subset(x, y, ctx.weights, ctx.codes, index, start)
     except np.linalg.LinAlgError:
-        return result | _empty_result("modellen kan ikke estimeres (for få svarpersoner)")
+        return result | empty_result("modellen kan ikke estimeres (for få svarpersoner)")
     beta, vcov = fit.params, fit.vcov
     j = ctx.model.year_column
     w_sum = w.sum()
@@ -755,7 +602,7 @@ def _fit_microdata(
     gradient = (w * dp * (1 - 2 * p) * beta[j]) @ x / w_sum
     gradient[j] += float(w @ dp) / w_sum
     ame_se = float(np.sqrt(max(gradient @ vcov @ gradient, 0.0)))
-    result |= _slope_summary(
+    result |= slope_summary(
         float(beta[j]), float(np.sqrt(vcov[j, j])), ame, ame_se, fit.df, confidence
     )
     result["_params"] = beta if keep.all() else None
@@ -800,79 +647,215 @@ def _fit_microdata(
     ok = (wave_est > 0) & (wave_est < 1) & (wave_se > 0)
     tau2 = 0.0
     if ok.sum() >= 3:
-        _, v_w, q_w, _, _, x_w, w_w = _wls_logit(
+        _, v_w, q_w, _, _, x_w, w_w = wls_logit(
             np.asarray(present, float)[ok], wave_est[ok], wave_se[ok], ctx.model.centre
         )
-        tau2 = _between_wave_variance(q_w, x_w, w_w, v_w)
+        tau2 = between_wave_variance(q_w, x_w, w_w, v_w)
     base = float(wave_est[present.index(baseline_year)]) if baseline_year in present else None
-    result |= _projection_summary(
+    result |= projection_summary(
         special.logit(margin), link_se2, tau2, fit.df, base, direction, target, confidence
     )
     result["method"] = "svyglm-quasibinomial"
     return result
 
 
-def _area_mask(respondents: pd.DataFrame, level: str, area_code) -> tuple[np.ndarray, str]:
-    _check_level(level)
-    if level == "land":
-        return np.ones(len(respondents), dtype=bool), geography.COUNTRY_CODE
-    if area_code is None:
-        raise ParameterError(f"area_code is needed for level {level!r}")
-    code = str(area_code).strip()
-    members = geography.members(level, code)
-    return respondents["kommune_code"].isin(members).to_numpy(), code
+def _formula(outcome: str, covariates: Sequence[str]) -> str:
+    return f"{outcome} ~ year" + "".join(
+        f" + C({c})" if c in _CATEGORICAL else f" + {c}" for c in covariates
+    )
 
 
-def _context(respondents, ind, covariates, design, baseline_year, sex_labels) -> _Context:
-    codes = design_codes(respondents, design)
-    model = _model_matrix(respondents, covariates, baseline_year)
-    y = respondents[ind.variable].to_numpy(dtype=float, na_value=np.nan)
+def _outcome(respondents: pd.DataFrame, outcome: str) -> np.ndarray:
+    y = respondents[outcome].to_numpy(dtype=float, na_value=np.nan)
     bad = np.isfinite(y) & (y != 0) & (y != 1)
     if bad.any():
         raise ParameterError(
-            f"indicator column {ind.variable!r} must be 0/1 (or missing); "
+            f"outcome column {outcome!r} must be 0/1 (or missing); "
             f"{int(bad.sum())} rows have other values"
         )
-    usable = (
-        _population_mask(respondents, ind, sex_labels)
-        & np.isfinite(y)
-        & np.isfinite(model.x).all(axis=1)
+    return y
+
+
+def fit_domains(
+    respondents: pd.DataFrame,
+    outcome: str,
+    domains: Iterable[tuple[Mapping, np.ndarray, Sequence[int]]],
+    *,
+    population: np.ndarray | None = None,
+    covariates: Sequence[str] | None = None,
+    design: Design = DEFAULT_DESIGN,
+    baseline_year: int,
+    target_year: int,
+    direction: str = "decrease",
+    confidence: float = 0.95,
+    linearity: bool = True,
+    warm_start: bool = True,
+    cache: dict | None = None,
+) -> pd.DataFrame:
+    """:func:`trend` for many domains of one design at once (e.g. every area of a level).
+
+    Each domain is ``(labels, rows, waves)``: the label columns of its output row, the row
+    positions of its respondents (all of them; the population, the waves and complete cases
+    are selected here) and the waves to use. The design is encoded and the model matrix built
+    once; each domain is fitted on its own rows with the sandwich variance of the whole
+    design. With ``warm_start`` the first successful fit starts the others, which saves most
+    Newton steps. ``cache`` (a dict the caller keeps) reuses the design codes and model
+    matrices across calls with the same respondents.
+
+    Returns one row per domain: the labels, ``input`` (``"microdata"``), ``formula`` and the
+    result columns of :func:`trend`.
+    """
+    confidence = check_confidence(confidence)
+    check_direction(direction)
+    require_columns(respondents, ["year", outcome], "respondents")
+    in_population = (
+        np.ones(len(respondents), dtype=bool)
+        if population is None
+        else np.asarray(population, dtype=bool)
     )
-    return _Context(
+    if covariates is None:
+        covariates = default_covariates(respondents, in_population)
+    covariates = list(covariates)
+    require_columns(respondents, covariates, "respondents (covariates)")
+    cache = {} if cache is None else cache
+    if ("codes", design) not in cache:
+        cache[("codes", design)] = design_codes(respondents, design)
+    key = ("model", tuple(covariates), int(baseline_year))
+    if key not in cache:
+        cache[key] = _model_matrix(respondents, covariates, int(baseline_year))
+    model = cache[key]
+    y = _outcome(respondents, outcome)
+    ctx = _Context(
         y=y,
         weights=respondents[design.weight].to_numpy(float),
-        codes=codes,
+        codes=cache[("codes", design)],
         model=model,
         years=respondents["year"].to_numpy(int),
-        usable=usable,
+        usable=in_population & np.isfinite(y) & np.isfinite(model.x).all(axis=1),
     )
+    formula = _formula(outcome, covariates)
+    rows, start = [], None
+    for labels, index, waves in domains:
+        index = np.asarray(index, dtype=np.int64)
+        index = index[ctx.usable[index] & np.isin(ctx.years[index], waves)]
+        result = _fit_microdata(
+            ctx,
+            index,
+            baseline_year=int(baseline_year),
+            direction=direction,
+            target=int(target_year),
+            confidence=confidence,
+            linearity=linearity,
+            start=start,
+        )
+        params = result.pop("_params", None)
+        if warm_start and start is None and params is not None:
+            start = params
+        rows.append(dict(labels) | {"input": "microdata", "formula": formula} | result)
+    return pd.DataFrame(rows)
 
 
-_MICRODATA_COLUMNS = ["year", "kommune_code", "age", "age_group", "sex"]
-
-
-def _trend_microdata(
-    respondents,
-    ind,
-    agreement,
-    level,
-    area_code,
-    by,
-    design,
-    confidence,
-    target,
-    sex_labels,
-    covariates=None,
+def trend(
+    respondents: pd.DataFrame,
+    outcome: str,
+    *,
+    baseline_year: int,
+    target_year: int,
+    direction: str = "decrease",
+    domain: np.ndarray | pd.Series | None = None,
+    population: np.ndarray | pd.Series | None = None,
+    waves: Sequence[int] | None = None,
+    by: str | None = None,
+    covariates: Sequence[str] | None = None,
+    design: Design = DEFAULT_DESIGN,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
-    _require(respondents, _MICRODATA_COLUMNS + [ind.variable], "respondents")
-    area, code = _area_mask(respondents, level, area_code)
-    waves = agreement.comparable_waves(ind.id, "land" if level == "land" else "kommune")
-    baseline_year = _baseline(agreement, ind)
+    """Trend over the waves of one domain, from respondents, with projection.
+
+    Survey-weighted logistic regression ``outcome ~ year + C(sex) + C(age_group)`` on the
+    respondents of the domain (``domain`` & ``population``) in ``waves``; equal to R
+    ``svyglm(y ~ year + sex + age_group, design, family = quasibinomial())`` with the domain as
+    a subset of the whole design (``subset(design, ...)``). In a population of one age group
+    (16-24 år) ``age_group`` is constant and exact ``age`` (linear) is used instead; with ``by``
+    the by-variable is left out (see :func:`default_covariates`). Reported:
+
+    - ``odds_ratio`` per year (``exp`` of the year coefficient) with a t(df) interval;
+    - ``annual_change_pp``: the average marginal effect of year, ``Σ wᵢ pᵢ(1-pᵢ) b_year / Σ wᵢ``
+      in percentage points per year, delta-method SE from the sandwich covariance, t(df) test;
+    - with ≥ 3 waves, the test of departure from linearity: the model plus indicators of the
+      interior waves (together with linear year they span the saturated wave effects); Wald
+      test of those terms, ``F = W / q`` on ``(q, df)`` with the residual design df, exactly R
+      ``regTermTest(fit, ~ d2 + d3 ..., method = "Wald")``;
+    - the projection to ``target_year``: the predictive margin over the latest wave's
+      respondents in the domain, ``M = Σ wᵢ expit(xᵢ(target)'b) / Σ wᵢ`` (Graubard & Korn 1999),
+      with delta-method variance; the prediction interval adds the between-wave variance τ²
+      of the wave estimates around the fitted logit line (method of moments, DerSimonian-Laird
+      for meta-regression; Raudenbush 2009); ``prob_desired_side`` is the probability of being
+      on the desired side of the baseline wave's estimate.
+
+    Parameters
+    ----------
+    respondents : pandas.DataFrame
+        One row per respondent: ``year``, the outcome (1/0/missing), the design columns and the
+        covariates (default ``sex`` and ``age_group``/``age``). Not modified.
+    outcome : str
+        The 0/1 indicator column.
+    baseline_year, target_year : int
+        Centre of the year scale and reference of ``prob_desired_side``; the projection year.
+    direction : str
+        ``"increase"`` or ``"decrease"`` (desired direction).
+    domain, population : boolean arrays, optional
+        The rows of the area, and of the indicator's population (:func:`population_mask`);
+        default all rows. Both are domains of the whole design, not subsets.
+    waves : sequence of int, optional
+        Waves to use (default every wave in the data).
+    by : str, optional
+        A column to fit the trend in each of its groups (domains).
+    covariates : sequence of str, optional
+        Adjustment terms instead of the default; ``()`` fits ``y ~ year``. Categorical columns
+        (``sex``, ``age_group``, non-numeric) get treatment dummies (R's default contrasts).
+    design : Design
+    confidence : float
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: ``breakdown``, ``group``, ``input``, ``waves`` (comma-separated years
+        used), ``n_waves``, ``n``, ``log_odds_slope``, ``log_odds_se``, ``odds_ratio``,
+        ``or_ci_low``, ``or_ci_high``, ``slope_p_value``, ``annual_change_pp``,
+        ``annual_change_se_pp``, ``annual_change_ci_low_pp``, ``annual_change_ci_high_pp``,
+        ``annual_change_p_value``, ``df``, ``nonlinearity_test``, ``nonlinearity_stat``,
+        ``nonlinearity_df1``, ``nonlinearity_df2``, ``nonlinearity_p_value``, the projection
+        columns (:data:`analyse.stats.series.PROJECTION_COLUMNS`), ``direction``,
+        ``projection_note``, ``fit_note`` (Danish; why a fit is missing), ``method``, ``level``,
+        ``formula``.
+
+    Raises
+    ------
+    ParameterError
+        Missing columns, a non-0/1 outcome, a bad direction or confidence level.
+
+    References
+    ----------
+    Lumley T (2010) *Complex Surveys*, ch. 5-6 (svyglm, regTermTest); Graubard BI, Korn EL
+    (1999) Predictive margins with survey data, *Biometrics* 55:652-659.
+    """
+    confidence = check_confidence(confidence)
+    if not isinstance(respondents, pd.DataFrame):
+        raise ParameterError(
+            f"respondents must be a pandas DataFrame (got {type(respondents).__name__})"
+        )
+    require_columns(respondents, ["year", outcome], "respondents")
+    rows_all = np.ones(len(respondents), dtype=bool)
+    in_domain = rows_all if domain is None else np.asarray(domain, dtype=bool)
+    in_population = rows_all if population is None else np.asarray(population, dtype=bool)
+    years = respondents["year"].to_numpy(int)
+    waves = sorted({int(y) for y in years}) if waves is None else [int(w) for w in waves]
     if by is None:
-        groups = [(TOTAL, TOTAL, np.ones(len(respondents), dtype=bool))]
+        groups = [(TOTAL, TOTAL, rows_all)]
         exclude: list[str] = []
     else:
-        _require(respondents, [by], "respondents (by)")
+        require_columns(respondents, [by], "respondents (by)")
         values = respondents[by]
         levels = (
             list(values.cat.categories)
@@ -882,626 +865,29 @@ def _trend_microdata(
         groups = [(by, str(v), (values == v).to_numpy()) for v in levels]
         exclude = [by, "age_group"] if by == "age" else [by]
     if covariates is None:
-        covariates = _covariates(respondents, ind, exclude)
-    else:
-        covariates = list(covariates)
-        _require(respondents, covariates, "respondents (covariates)")
-    ctx = _context(respondents, ind, covariates, design, baseline_year, sex_labels)
-    formula = f"{ind.variable} ~ year" + "".join(
-        f" + C({c})" if c in _CATEGORICAL else f" + {c}" for c in covariates
-    )
-    rows = []
-    for breakdown, group, mask in groups:
-        result = _fit_microdata(
-            ctx,
-            np.flatnonzero(ctx.usable & area & mask & np.isin(ctx.years, waves)),
-            baseline_year=baseline_year,
-            direction=ind.direction,
-            target=target,
-            confidence=confidence,
-        )
-        result.pop("_params", None)
-        rows.append(
-            {
-                "indicator": ind.id,
-                "area_level": level,
-                "area_code": code,
-                "breakdown": breakdown,
-                "group": group,
-                "input": "microdata",
-                "formula": formula,
-            }
-            | result
-        )
-    return _finish(pd.DataFrame(rows), agreement, confidence)
-
-
-# ---------------------------------------------------------------------------------------------
-# Aggregated inputs
-
-
-def _counts_as_estimates(counts: pd.DataFrame) -> pd.DataFrame:
-    """Numerator/denominator → proportion with binomial SE ``sqrt(p(1-p)/n)``."""
-    numerator = counts["numerator"].to_numpy(float)
-    denominator = counts["denominator"].to_numpy(float)
-    bad = (denominator <= 0) | (numerator < 0) | (numerator > denominator)
-    if bad.any():
-        raise ParameterError(
-            f"counts need 0 <= numerator <= denominator and denominator > 0; "
-            f"{int(bad.sum())} rows break this"
-        )
-    p = numerator / denominator
-    out = counts.copy()
-    out["estimate"] = p
-    out["se"] = np.sqrt(p * (1 - p) / denominator)
-    out["n"] = denominator
-    return out
-
-
-def chi2_trend(numerator, denominator, score=None) -> tuple[float, float]:
-    """Chi-square test for linear trend in proportions (Cochran-Armitage, 1 df).
-
-    ``X² = N (N Σ rᵢtᵢ - R Σ nᵢtᵢ)² / (R (N - R) (N Σ nᵢtᵢ² - (Σ nᵢtᵢ)²))`` with rᵢ events of
-    nᵢ in period i with score tᵢ (default 1, 2, ...), R = Σ rᵢ and N = Σ nᵢ. This is the formula
-    of the PHE Fingertips trend marker for proportions and equals R's ``prop.trend.test``
-    (Armitage 1955; Altman 1991, sec. 10.7.4). Returns ``(statistic, p_value)``.
-    """
-    r = np.asarray(numerator, dtype=float)
-    n = np.asarray(denominator, dtype=float)
-    t = np.arange(1, r.size + 1, dtype=float) if score is None else np.asarray(score, float)
-    big_n, big_r = n.sum(), r.sum()
-    numerator_ = big_n * (big_n * (r * t).sum() - big_r * (n * t).sum()) ** 2
-    denominator_ = big_r * (big_n - big_r) * (big_n * (n * t**2).sum() - (n * t).sum() ** 2)
-    if denominator_ <= 0:
-        return np.nan, np.nan
-    statistic = numerator_ / denominator_
-    return float(statistic), float(stats.chi2.sf(statistic, 1))
-
-
-def annual_percent_change(years, numerator, denominator, confidence=0.95) -> dict:
-    """Annual percent change of a proportion from a log-linear model, ``100 (e^b - 1)``.
-
-    ``log pₜ = a + b t`` fitted by weighted least squares with the binomial inverse variance of
-    log pₜ, ``nₜ pₜ / (1 - pₜ)``, as weights (the weighted log-linear fit of NCI's Joinpoint,
-    with binomial instead of Poisson variance because the series are proportions). Interval
-    ``100 (exp(b ± z se) - 1)``.
-    """
-    t = np.asarray(years, dtype=float)
-    n = np.asarray(denominator, dtype=float)
-    p = np.asarray(numerator, dtype=float) / n
-    if t.size < 2 or np.any(p <= 0) or np.any(p >= 1):
-        return {"apc": np.nan, "apc_ci_low": np.nan, "apc_ci_high": np.nan}
-    w = n * p / (1 - p)
-    x = np.column_stack([np.ones_like(t), t - t.mean()])
-    vcov = np.linalg.inv((x.T * w) @ x)
-    b = vcov @ (x.T * w) @ np.log(p)
-    se = np.sqrt(vcov[1, 1])
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    return {
-        "apc": 100 * np.expm1(b[1]),
-        "apc_ci_low": 100 * np.expm1(b[1] - z * se),
-        "apc_ci_high": 100 * np.expm1(b[1] + z * se),
-    }
-
-
-def _fit_aggregated(cell: pd.DataFrame, baseline_year, direction, target, confidence, counts):
-    cell = cell.sort_values("year")
-    usable = cell[
-        ~cell["suppressed"] & (cell["estimate"] > 0) & (cell["estimate"] < 1) & (cell["se"] > 0)
+        covariates = default_covariates(respondents, in_population, exclude=exclude)
+    domains = [
+        ({"breakdown": b, "group": g}, np.flatnonzero(in_domain & mask), waves)
+        for b, g, mask in groups
     ]
-    years = usable["year"].to_numpy(float)
-    result = {
-        "waves": ",".join(str(int(y)) for y in years),
-        "n_waves": int(years.size),
-        "n": float(usable["n"].sum()) if "n" in usable else np.nan,
-    }
-    if years.size < 2:
-        return result | _empty_result("færre end to sammenlignelige målinger")
-    estimate = usable["estimate"].to_numpy(float)
-    se = usable["se"].to_numpy(float)
-    centre = baseline_year
-    beta, vcov, q, _, _, x, w = _wls_logit(years, estimate, se, centre)
-    fitted = special.expit(x @ beta)
-    dp = fitted * (1 - fitted)
-    # AME: the waves weighted equally (each wave's weights sum to the population, which changes
-    # little between waves), the analogue of the respondent-weighted average in svyglm.
-    ame = float(dp.mean() * beta[1])
-    gradient = (dp * (1 - 2 * fitted) * beta[1]) @ x / years.size
-    gradient[1] += dp.mean()
-    ame_se = float(np.sqrt(gradient @ vcov @ gradient))
-    result |= _slope_summary(
-        float(beta[1]), float(np.sqrt(vcov[1, 1])), ame, ame_se, np.inf, confidence
+    frame = fit_domains(
+        respondents,
+        outcome,
+        domains,
+        population=in_population,
+        covariates=covariates,
+        design=design,
+        baseline_year=baseline_year,
+        target_year=target_year,
+        direction=direction,
+        confidence=confidence,
+        warm_start=False,
     )
-    k = years.size
-    if k >= 3:
-        result |= {
-            "nonlinearity_stat": q,
-            "nonlinearity_df1": k - 2,
-            "nonlinearity_df2": np.inf,
-            "nonlinearity_p_value": float(stats.chi2.sf(q, k - 2)),
-            "nonlinearity_test": "residual-Q-chisq",
-        }
-    tau2 = _between_wave_variance(q, x, w, vcov)
-    x_target = np.array([1.0, target - centre])
-    base = usable.loc[usable["year"] == baseline_year, "estimate"]
-    result |= _projection_summary(
-        float(x_target @ beta),
-        float(x_target @ vcov @ x_target),
-        tau2,
-        np.inf,
-        float(base.iloc[0]) if len(base) else None,
-        direction,
-        target,
-        confidence,
-    )
-    result["method"] = "wls-logit"
-    if counts:
-        last = usable.tail(TREND_POINTS)
-        statistic, p_value = chi2_trend(last["numerator"], last["denominator"])
-        result |= {
-            "chi2_trend": statistic,
-            "chi2_trend_p_value": p_value,
-            "chi2_trend_years": ",".join(str(int(y)) for y in last["year"]),
-        } | annual_percent_change(last["year"], last["numerator"], last["denominator"], confidence)
-        result["method"] = "wls-logit-counts"
-    return result
+    frame["direction"] = direction
+    return finish(frame, confidence)
 
 
-def trends_from_estimates(
-    estimates: pd.DataFrame,
-    agreement: Agreement,
-    *,
-    confidence: float = 0.95,
-    target: int | None = None,
-    keys: Sequence[str] = KEYS,
-) -> pd.DataFrame:
-    """Trend and projection per cell from aggregated input (one row per ``keys`` cell).
-
-    Input is either ``estimate`` + ``se`` per wave (survey estimates, 0-1 scale) or
-    ``numerator`` + ``denominator`` per year (register counts; turned into p and the binomial
-    SE). Only comparable, unsuppressed waves with 0 < p < 1 enter. The trend is weighted least
-    squares of logit(p) on year with inverse-variance weights ``(p(1-p)/se)²`` and known
-    variances (no residual scaling; Berkson's minimum logit chi-square for counts), so with two
-    waves it equals the survey-weighted logistic model on the same respondents exactly. The
-    residual ``Q = Σ w (logit p - fitted)²`` is the test of departure from linearity (chi-square,
-    k - 2 df). Register counts also get the Fingertips chi-square test for linear trend over the
-    last five points (:func:`chi2_trend`) and the annual percent change over the same points
-    (:func:`annual_percent_change`). Output columns as :func:`trend`.
-    """
-    confidence = _check_confidence(confidence)
-    _check_agreement(agreement)
-    keys = list(keys)
-    counts = "numerator" in estimates.columns and "denominator" in estimates.columns
-    if counts:
-        _require(estimates, keys + ["year", "numerator", "denominator"], "counts")
-        frame = _counts_as_estimates(estimates)
-    else:
-        _require(estimates, keys + ["year", "estimate", "se"], "estimates")
-        frame = estimates.copy()
-    frame["suppressed"] = (
-        frame["suppressed"].fillna(False).astype(bool) if "suppressed" in frame else False
-    )
-    if "n" not in frame:
-        frame["n"] = np.nan
-    target = agreement.period_end if target is None else int(target)
-    indicators = {i: _indicator(agreement, i) for i in frame["indicator"].unique()}
-    combos = frame[["indicator", "area_level", "year"]].drop_duplicates()
-    combos = combos[
-        [
-            _comparable(agreement, indicators[i], lvl, int(y))
-            for i, lvl, y in combos.itertuples(index=False)
-        ]
-    ]
-    frame = frame.merge(combos, on=["indicator", "area_level", "year"], how="inner")
-    rows = []
-    for key, cell in frame.groupby(keys, sort=True, dropna=False):
-        ind = indicators[key[0]]
-        rows.append(
-            dict(zip(keys, key, strict=True))
-            | {"input": "counts" if counts else "estimates"}
-            | _fit_aggregated(
-                cell, _baseline(agreement, ind), ind.direction, target, confidence, counts
-            )
-        )
-    return _finish(pd.DataFrame(rows), agreement, confidence)
-
-
-# ---------------------------------------------------------------------------------------------
-# Output
-
-
-_TREND_COLUMNS = [
-    "input",
-    "waves",
-    "n_waves",
-    "n",
-    "log_odds_slope",
-    "log_odds_se",
-    "odds_ratio",
-    "or_ci_low",
-    "or_ci_high",
-    "slope_p_value",
-    "annual_change_pp",
-    "annual_change_se_pp",
-    "annual_change_ci_low_pp",
-    "annual_change_ci_high_pp",
-    "annual_change_p_value",
-    "df",
-    "nonlinearity_test",
-    "nonlinearity_stat",
-    "nonlinearity_df1",
-    "nonlinearity_df2",
-    "nonlinearity_p_value",
-    "projection_year",
-    "projected",
-    "projected_se",
-    "projected_pi_low",
-    "projected_pi_high",
-    "trend_se_logit",
-    "between_wave_sd_logit",
-    "baseline_estimate",
-    "prob_desired_side",
-    "direction",
-    "covid_flag",
-    "note",
-    "projection_note",
-    "fit_note",
-    "method",
-    "level",
-]
-_COUNT_COLUMNS = [
-    "chi2_trend",
-    "chi2_trend_p_value",
-    "chi2_trend_years",
-    "apc",
-    "apc_ci_low",
-    "apc_ci_high",
-]
-
-
-def _finish(frame: pd.DataFrame, agreement: Agreement, confidence: float) -> pd.DataFrame:
-    """Add notes and the fixed column order."""
-    for column in _TREND_COLUMNS + (["formula"] if "formula" in frame else []):
-        if column not in frame:
-            frame[column] = np.nan
-    frame["direction"] = [agreement.indicator(i).direction for i in frame["indicator"]]
-    notes = [
-        _wave_notes(agreement, [int(y) for y in str(w).split(",") if y])
-        if agreement.indicator(i).source == "survey" and isinstance(w, str)
-        else (False, "")
-        for i, w in zip(frame["indicator"], frame["waves"], strict=True)
-    ]
-    frame["covid_flag"] = [c for c, _ in notes]
-    frame["note"] = [n for _, n in notes]
-    frame["projection_note"] = [
-        f"Fremskrivningen bygger kun på to målinger ({w.replace(',', ' og ')}) og er derfor "
-        "meget usikker."
-        if k == 2
-        else ("" if k > 2 else "Der er for få målinger til en fremskrivning.")
-        for w, k in zip(frame["waves"].astype(str), frame["n_waves"].fillna(0), strict=True)
-    ]
-    for column in ("fit_note", "nonlinearity_test"):
-        frame[column] = [v if isinstance(v, str) else "" for v in frame[column]]
-    frame["level"] = confidence
-    keys = [k for k in frame.columns if k not in _TREND_COLUMNS + _COUNT_COLUMNS + ["formula"]]
-    extra = [c for c in _COUNT_COLUMNS if c in frame] + (["formula"] if "formula" in frame else [])
-    return frame[keys + _TREND_COLUMNS + extra].reset_index(drop=True)
-
-
-def _is_aggregated(data: pd.DataFrame) -> bool:
-    return {"estimate", "se"} <= set(data.columns) or {"numerator", "denominator"} <= set(
-        data.columns
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# 2. and 4. Public entry points
-
-
-def trend(
-    data: pd.DataFrame,
-    indicator: str,
-    agreement: Agreement,
-    *,
-    level: str = "land",
-    area_code: str | int | None = None,
-    by: str | None = None,
-    design: Design = DEFAULT_DESIGN,
-    confidence: float = 0.95,
-    target: int | None = None,
-    covariates: Sequence[str] | None = None,
-    sex_labels: Mapping[str, str] = SEX_LABELS,
-) -> pd.DataFrame:
-    """Trend over the comparable waves for one indicator and area, with projection.
-
-    **Respondents** (one row per respondent): survey-weighted logistic regression
-    ``indicator ~ year + C(sex) + C(age_group)`` on the respondents of the indicator's
-    population (catalogue age band and sex) in the area, over the comparable waves; equal to R
-    ``svyglm(y ~ year + sex + age_group, design, family = quasibinomial())`` with the area,
-    population and waves as a domain of the whole design (``subset(design, ...)``). For a
-    population of one age group (16-24 år) ``age_group`` is constant and exact ``age`` (linear)
-    is used instead; with ``by`` the by-variable is left out. Reported:
-
-    - ``odds_ratio`` per year (``exp`` of the year coefficient) with a t(df) interval;
-    - ``annual_change_pp``: the average marginal effect of year, ``Σ wᵢ pᵢ(1-pᵢ) b_year / Σ wᵢ``
-      in percentage points per year, delta-method SE from the sandwich covariance, t(df) test;
-    - with ≥ 3 waves, the test of departure from linearity: the model plus indicators of the
-      interior waves (together with linear year they span the saturated wave effects); Wald
-      test of those terms, ``F = W / q`` on ``(q, df)`` with the residual design df, exactly R
-      ``regTermTest(fit, ~ d2 + d3 ..., method = "Wald")``;
-    - the projection of :func:`projection`.
-
-    **Aggregated input** (columns ``estimate`` + ``se`` or ``numerator`` + ``denominator``, with
-    ``indicator``, ``area_level``, ``area_code``, ``year`` and optionally ``breakdown``,
-    ``group``, ``suppressed``): see :func:`trends_from_estimates`.
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        Respondents (``year``, ``kommune_code``, ``sex``, ``age``, ``age_group``, the indicator
-        column, the design columns) or aggregated estimates/counts. Not modified.
-    indicator : str
-        Indicator id of the agreement (its ``variable`` is the respondent column).
-    agreement : Agreement
-    level : {"land", "region", "sundhedsklynge", "kommune"}
-        Area level; the national-only wave enters only at ``land``.
-    area_code : str or int, optional
-        Area code (``geography.areas``); not needed for ``land``.
-    by : str, optional
-        Respondents: a column to fit the trend in each of its groups (domains). Aggregated: the
-        ``breakdown`` to use (default the total).
-    design : Design
-        Survey design (default weight ``weight``, strata ``stratum``).
-    confidence : float
-    target : int, optional
-        Projection year (default the agreement's ``period_end``, 2027).
-    covariates : sequence of str, optional
-        Respondents: adjustment terms instead of the default (``sex`` and ``age_group``, or
-        ``sex`` and ``age`` for a one-age-group population); ``()`` fits ``y ~ year``.
-        Categorical columns (``sex``, ``age_group``, non-numeric) get treatment dummies.
-    sex_labels : mapping
-        Labels of the ``sex`` column for a one-sex population.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per group: ``indicator``, ``area_level``, ``area_code``, ``breakdown``,
-        ``group``, ``input``, ``waves`` (comma-separated years used), ``n_waves``, ``n``,
-        ``log_odds_slope``, ``log_odds_se``, ``odds_ratio``, ``or_ci_low``, ``or_ci_high``,
-        ``slope_p_value``, ``annual_change_pp``, ``annual_change_se_pp``,
-        ``annual_change_ci_low_pp``, ``annual_change_ci_high_pp``, ``annual_change_p_value``,
-        ``df`` (inf = normal), ``nonlinearity_test``, ``nonlinearity_stat``,
-        ``nonlinearity_df1``, ``nonlinearity_df2``, ``nonlinearity_p_value``, the projection
-        columns of :func:`projection`, ``direction``, ``covid_flag``, ``note`` (Danish wave
-        notes), ``projection_note``, ``fit_note`` (Danish; why a fit is missing), ``method``,
-        ``level``; count input adds ``chi2_trend``, ``chi2_trend_p_value``,
-        ``chi2_trend_years``, ``apc``, ``apc_ci_low``, ``apc_ci_high``; respondents add
-        ``formula``.
-
-    Raises
-    ------
-    ParameterError
-        Unknown indicator, level or area; missing columns; a non-0/1 indicator column; a bad
-        confidence level.
-
-    References
-    ----------
-    Lumley T (2010) *Complex Surveys*, ch. 5-6 (svyglm, regTermTest); Graubard BI, Korn EL
-    (1999) Predictive margins with survey data, *Biometrics* 55:652-659.
-    """
-    confidence = _check_confidence(confidence)
-    _check_agreement(agreement)
-    if not isinstance(data, pd.DataFrame):
-        raise ParameterError(f"data must be a pandas DataFrame (got {type(data).__name__})")
-    _check_level(level)
-    ind = _indicator(agreement, indicator)
-    target = agreement.period_end if target is None else int(target)
-    if _is_aggregated(data):
-        return _trend_aggregated(data, ind, agreement, level, area_code, by, confidence, target)
-    if ind.source != "survey":
-        raise ParameterError(
-            f"{indicator!r} is a register indicator: give numerator/denominator per year"
-        )
-    return _trend_microdata(
-        data,
-        ind,
-        agreement,
-        level,
-        area_code,
-        by,
-        design,
-        confidence,
-        target,
-        sex_labels,
-        covariates,
-    )
-
-
-def _trend_aggregated(data, ind, agreement, level, area_code, by, confidence, target):
-    _require(data, ["indicator", "area_level", "area_code", "year"], "aggregated data")
-    code = geography.COUNTRY_CODE if level == "land" else area_code
-    if code is None:
-        raise ParameterError(f"area_code is needed for level {level!r}")
-    mask = (
-        (data["indicator"] == ind.id)
-        & (data["area_level"] == level)
-        & (data["area_code"].astype(str) == str(code))
-    )
-    frame = data.loc[mask].copy()
-    if "breakdown" not in frame:
-        frame["breakdown"], frame["group"] = TOTAL, TOTAL
-    frame = frame[frame["breakdown"] == (TOTAL if by is None else by)]
-    if frame.empty:
-        raise ParameterError(
-            f"no rows for indicator {ind.id!r}, {level} {code!r}"
-            + (f", breakdown {by!r}" if by else "")
-        )
-    return trends_from_estimates(frame, agreement, confidence=confidence, target=target)
-
-
-_PROJECTION_COLUMNS = [
-    "indicator",
-    "area_level",
-    "area_code",
-    "breakdown",
-    "group",
-    "input",
-    "waves",
-    "n_waves",
-    "projection_year",
-    "baseline_estimate",
-    "projected",
-    "projected_se",
-    "projected_pi_low",
-    "projected_pi_high",
-    "trend_se_logit",
-    "between_wave_sd_logit",
-    "prob_desired_side",
-    "direction",
-    "covid_flag",
-    "projection_note",
-    "method",
-    "level",
-]
-
-
-def projection(
-    data: pd.DataFrame,
-    indicator: str,
-    agreement: Agreement,
-    **kwargs,
-) -> pd.DataFrame:
-    """Projected value in the agreement's end year (2027), from the trend model.
-
-    Respondents: the predictive margin at ``year = target`` over the latest wave's respondents
-    in the domain (their sex and age mix), ``M = Σ wᵢ expit(xᵢ(target)'b) / Σ wᵢ`` (Graubard &
-    Korn 1999), with delta-method variance ``g'Vg`` from the sandwich covariance. Aggregated
-    input: ``expit(a + b · target)`` from the logit WLS line. The prediction interval is on the
-    logit scale, ``logit(M) ± q · sqrt(var_trend + tau²)``, where tau² is the extra wave-to-wave
-    variation of the wave estimates around the fitted logit line beyond their sampling error
-    (method of moments, DerSimonian-Laird for meta-regression; Raudenbush 2009). With two waves
-    tau² cannot be estimated and is 0, and ``projection_note`` says that the projection rests on
-    two waves only. ``prob_desired_side`` is the probability that the 2027 value lies on the
-    desired side of the observed baseline value (baseline treated as fixed), a normal
-    approximation on the logit scale: ``Φ(±(logit M - logit p_baseline) / sqrt(var + tau²))``.
-
-    Takes the same arguments as :func:`trend` and returns its projection columns:
-    ``indicator``, ``area_level``, ``area_code``, ``breakdown``, ``group``, ``input``,
-    ``waves``, ``n_waves``, ``projection_year``, ``baseline_estimate``, ``projected``,
-    ``projected_se``, ``projected_pi_low``, ``projected_pi_high``, ``trend_se_logit``,
-    ``between_wave_sd_logit``, ``prob_desired_side``, ``direction``, ``covid_flag``,
-    ``projection_note`` (Danish), ``method``, ``level``.
-    """
-    return trend(data, indicator, agreement, **kwargs)[_PROJECTION_COLUMNS]
-
-
-def trends_for_cube(
-    respondents: pd.DataFrame,
-    agreement: Agreement,
-    levels: Sequence[str] = geography.LEVELS,
-    *,
-    indicators: Sequence[str] | None = None,
-    design: Design = DEFAULT_DESIGN,
-    confidence: float = 0.95,
-    target: int | None = None,
-    linearity: bool = True,
-    sex_labels: Mapping[str, str] = SEX_LABELS,
-) -> pd.DataFrame:
-    """:func:`trend` for every survey indicator × area of ``levels`` (breakdown ``total``).
-
-    The design is encoded and the model matrix built once per covariate set; each area is a
-    boolean domain of the whole design fitted with :func:`analyse.stats.survey.logistic_matrix`
-    (numpy IRLS and sandwich variance, no formula parsing per fit). Areas come from
-    :func:`analyse.reference.geography.membership` (a kommune in two klynger counts in both). Output:
-    the columns of :func:`trend`, one row per indicator × area; an area without enough data
-    has NaN results and a Danish ``fit_note``. ``linearity=False`` skips the extra model of the
-    linearity test.
-
-    Runtime (full synthetic default, 565,000 respondents, 8 indicators × 126 areas, 2 cores):
-    about 12 s with single-threaded BLAS (``OPENBLAS_NUM_THREADS=1``) and about 22 s with
-    OpenBLAS's default threads, which cost more than they give on these small p × p products.
-    """
-    confidence = _check_confidence(confidence)
-    _check_agreement(agreement)
-    for level in levels:
-        _check_level(level)
-    target = agreement.period_end if target is None else int(target)
-    chosen = (
-        [i.id for i in agreement.indicators_by_source("survey")]
-        if indicators is None
-        else list(indicators)
-    )
-    _require(respondents, _MICRODATA_COLUMNS, "respondents")
-    # Row positions per kommune, once: an area's rows are the union of its kommuner's.
-    kommune = respondents["kommune_code"].to_numpy()
-    order = np.argsort(kommune, kind="stable")
-    codes_present, first = np.unique(kommune[order], return_index=True)
-    by_kommune = dict(zip(codes_present.tolist(), np.split(order, first[1:]), strict=True))
-    empty = np.zeros(0, dtype=np.int64)
-    contexts: dict = {}
-    codes = design_codes(respondents, design)
-    memberships = {
-        level: [
-            (code, group.to_numpy())
-            for code, group in geography.membership(level).groupby("area_code", sort=False)[
-                "kommune_code"
-            ]
-        ]
-        for level in levels
-    }
-    rows = []
-    for indicator_id in chosen:
-        ind = _indicator(agreement, indicator_id, ("survey",))
-        _require(respondents, [ind.variable], "respondents")
-        baseline_year = _baseline(agreement, ind)
-        covariates = tuple(_covariates(respondents, ind, []))
-        key = (covariates, baseline_year)
-        if key not in contexts:
-            contexts[key] = _model_matrix(respondents, covariates, baseline_year)
-        model = contexts[key]
-        y = respondents[ind.variable].to_numpy(dtype=float, na_value=np.nan)
-        ctx = _Context(
-            y=y,
-            weights=respondents[design.weight].to_numpy(float),
-            codes=codes,
-            model=model,
-            years=respondents["year"].to_numpy(int),
-            usable=_population_mask(respondents, ind, sex_labels)
-            & np.isfinite(y)
-            & np.isfinite(model.x).all(axis=1),
-        )
-        formula = f"{ind.variable} ~ year" + "".join(
-            f" + C({c})" if c in _CATEGORICAL else f" + {c}" for c in covariates
-        )
-        start = None  # the first (largest) fit of the indicator warm-starts the others
-        for level in levels:
-            waves = agreement.comparable_waves(ind.id, "land" if level == "land" else "kommune")
-            eligible = ctx.usable & np.isin(ctx.years, waves)
-            for area_code, members in memberships[level]:
-                index = np.sort(np.concatenate([by_kommune.get(k, empty) for k in members]))
-                result = _fit_microdata(
-                    ctx,
-                    index[eligible[index]],
-                    baseline_year=baseline_year,
-                    direction=ind.direction,
-                    target=target,
-                    confidence=confidence,
-                    linearity=linearity,
-                    start=start,
-                )
-                params = result.pop("_params", None)
-                if start is None and params is not None:
-                    start = params
-                rows.append(
-                    {
-                        "indicator": ind.id,
-                        "area_level": level,
-                        "area_code": str(area_code),
-                        "breakdown": TOTAL,
-                        "group": TOTAL,
-                        "input": "microdata",
-                        "formula": formula,
-                    }
-                    | result
-                )
-    return _finish(pd.DataFrame(rows), agreement, confidence)
+def projection(respondents: pd.DataFrame, outcome: str, **kwargs) -> pd.DataFrame:
+    """The projection columns of :func:`trend` (same arguments), one row per group."""
+    result = trend(respondents, outcome, **kwargs)
+    return result[["breakdown", "group"] + [c for c in PROJECTION_COLUMNS if c in result]]

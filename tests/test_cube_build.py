@@ -26,9 +26,11 @@ import pandas as pd
 import pytest
 
 import analyse
-from analyse.cube import build as pipeline
+from analyse.cube import build as cube_build
+from analyse.cube import inequality
+from analyse.cube import trends as cube_trends
 from analyse.errors import DataValidationError
-from analyse.stats import disclosure, inequality, trend
+from analyse.stats import disclosure
 
 
 def sha256(path: Path) -> str:
@@ -72,8 +74,8 @@ STUB_TRENDS = pd.DataFrame(
 def fast_models(monkeypatch) -> None:
     """Replace the slow model fits of a build by a one-row stub table (see module docstring)."""
     for module, name in (
-        (trend, "trends_for_cube"),
-        (trend, "trends_from_estimates"),
+        (cube_trends, "trends_for_cube"),
+        (cube_trends, "trends_from_estimates"),
         (inequality, "inequality_for_cube"),
         (inequality, "gap_change_for_cube"),
     ):
@@ -85,7 +87,7 @@ def fast_models(monkeypatch) -> None:
 def session_code_version(monkeypatch, small_processed) -> str:
     """Pin the code part of the cache key to the session build's (see module docstring)."""
     version = small_processed.manifest["code_version"]
-    monkeypatch.setattr(pipeline, "code_version", lambda: version)
+    monkeypatch.setattr(cube_build, "code_version", lambda: version)
     return version
 
 
@@ -100,16 +102,19 @@ def processed_copy(small_processed, tmp_path, session_code_version) -> Path:
 def test_build_processed_writes_every_table_and_the_manifest(small_raw, small_processed):
     folder = small_processed.processed
     assert not small_processed.reused
-    for table in pipeline.TABLES:
+    for table in cube_build.TABLES:
         path = folder / f"{table}.parquet"
         assert path.is_file(), table
         assert len(pd.read_parquet(path)) == small_processed.manifest["rows"][table], table
-    on_disk = json.loads((folder / pipeline.MANIFEST).read_text(encoding="utf-8"))
+    on_disk = json.loads((folder / cube_build.MANIFEST).read_text(encoding="utf-8"))
     assert on_disk == small_processed.manifest
     assert on_disk["synthetic"] is True
     assert on_disk["inputs"] == raw_checksums(small_raw)
     assert any(name.startswith("sundhedsprofil_") for name in on_disk["inputs"])
-    assert pipeline.STATUS_FILE in on_disk["inputs"] and pipeline.REGISTER_FILE in on_disk["inputs"]
+    assert (
+        cube_build.STATUS_FILE in on_disk["inputs"]
+        and cube_build.REGISTER_FILE in on_disk["inputs"]
+    )
     assert on_disk["rules"] == {
         "min_n": 20,
         "min_cases": 5,
@@ -136,7 +141,7 @@ def test_build_processed_leaves_raw_files_unchanged(small_raw, small_processed):
 def test_build_processed_reuses_when_nothing_changed(small_raw, small_processed, processed_copy):
     before = stamps(processed_copy)
     messages: list[str] = []
-    result = pipeline.build_processed(small_raw, processed_copy, progress=messages.append)
+    result = cube_build.build_processed(small_raw, processed_copy, progress=messages.append)
     assert result.reused is True
     assert result.manifest == small_processed.manifest
     assert stamps(processed_copy) == before  # nothing rewritten
@@ -148,12 +153,12 @@ def test_build_processed_rebuilds_when_an_input_file_changes(
 ):
     raw = tmp_path / "raw"
     shutil.copytree(small_raw, raw)
-    old_key = json.loads((processed_copy / pipeline.MANIFEST).read_text())["cache_key"]
+    old_key = json.loads((processed_copy / cube_build.MANIFEST).read_text())["cache_key"]
     # The copies alone do not invalidate the cache (the key is about content, not paths) …
-    assert pipeline.build_processed(raw, processed_copy).reused is True
+    assert cube_build.build_processed(raw, processed_copy).reused is True
 
     # … but editing one activity text does.
-    status = raw / pipeline.STATUS_FILE
+    status = raw / cube_build.STATUS_FILE
     text = status.read_text(encoding="utf-8")
     assert "Aktiviteten er igangsat" in text
     status.write_text(
@@ -162,11 +167,11 @@ def test_build_processed_rebuilds_when_an_input_file_changes(
     before = stamps(processed_copy)
     checksums_before = raw_checksums(raw)
 
-    result = pipeline.build_processed(raw, processed_copy)
+    result = cube_build.build_processed(raw, processed_copy)
 
     assert result.reused is False
     assert result.manifest["cache_key"] != old_key
-    assert result.manifest["inputs"][pipeline.STATUS_FILE] == sha256(status)
+    assert result.manifest["inputs"][cube_build.STATUS_FILE] == sha256(status)
     after = stamps(processed_copy)
     assert all(after[name] != before[name] for name in before if name.endswith(".parquet"))
     activity = pd.read_parquet(processed_copy / "activity_status.parquet")
@@ -179,23 +184,23 @@ def test_build_processed_rebuilds_when_the_rules_change(
     small_raw, small_processed, processed_copy, fast_models
 ):
     rules = disclosure.Rules(min_n=30)
-    result = pipeline.build_processed(small_raw, processed_copy, rules=rules)
+    result = cube_build.build_processed(small_raw, processed_copy, rules=rules)
     assert result.reused is False
     assert result.manifest["cache_key"] != small_processed.manifest["cache_key"]
     assert result.manifest["rules"]["min_n"] == 30
-    written = json.loads((processed_copy / pipeline.MANIFEST).read_text(encoding="utf-8"))
+    written = json.loads((processed_copy / cube_build.MANIFEST).read_text(encoding="utf-8"))
     assert written["rules"]["min_n"] == 30
     cube = pd.read_parquet(processed_copy / "estimates.parquet")
     assert (cube.loc[~cube["suppressed"], "n"] >= 30).all()
     assert cube["suppression_reason"].eq("færre end 30 svar").any()
     # The same rules again: reused.
-    assert pipeline.build_processed(small_raw, processed_copy, rules=rules).reused is True
+    assert cube_build.build_processed(small_raw, processed_copy, rules=rules).reused is True
     assert leftovers(processed_copy) == []
 
 
 def test_build_processed_force_rebuilds(small_raw, small_processed, processed_copy, fast_models):
     before = stamps(processed_copy)
-    result = pipeline.build_processed(small_raw, processed_copy, force=True)
+    result = cube_build.build_processed(small_raw, processed_copy, force=True)
     assert result.reused is False
     assert result.manifest["cache_key"] == small_processed.manifest["cache_key"]
     after = stamps(processed_copy)
@@ -213,7 +218,7 @@ def test_build_processed_force_rebuilds(small_raw, small_processed, processed_co
 def test_build_processed_missing_raw_folder_raises(tmp_path):
     processed = tmp_path / "processed"
     with pytest.raises(DataValidationError, match="does not exist"):
-        pipeline.build_processed(tmp_path / "no-such-folder", processed)
+        cube_build.build_processed(tmp_path / "no-such-folder", processed)
     assert not processed.exists()
 
 
@@ -241,9 +246,9 @@ def test_suppress_models_blanks_a_trend_resting_on_a_hidden_wave():
             "fit_note": "",
         }
     )
-    out = pipeline.suppress_models(trends, cube).set_index("area_code")
+    out = cube_trends.suppress_models(trends, cube).set_index("area_code")
     assert np.isnan(out.loc["825", "projected"]) and np.isnan(out.loc["825", "annual_change_pp"])
-    assert out.loc["825", "fit_note"] == pipeline.MODEL_SUPPRESSED_NOTE
+    assert out.loc["825", "fit_note"] == cube_trends.MODEL_SUPPRESSED_NOTE
     assert out.loc["461", "projected"] == 0.1
     assert out.loc["461", "n"] == 1230  # rounded to 10
     assert trends["projected"].notna().all()  # input unchanged
