@@ -88,6 +88,29 @@ def test_high_stress_cutoff_18_inclusive_and_prorated():
     assert same(result, [1, 0, 1, 0, NAN])
 
 
+def test_high_stress_each_reverse_item_of_the_shipped_codebook_flips_a_respondent():
+    # One respondent per positively worded item k (pss04, pss05, pss07, pss08): k answered 0
+    # (scored 4 − 0 = 4), the other three reverse items answered 2 (scored 2), the six negative
+    # items 2, 2, 1, 1, 1, 1 (sum 8): score = 8 + 3 × 2 + 4 = 18 → high stress. Were k scored
+    # as answered (not reversed), the score would be 8 + 6 + 0 = 14 → not high: each row fails
+    # if its item is missing from the codebook's reverse list, and a fifth row (every reverse
+    # item answered 4, scored 0: 8 + 0 = 8 wrongly becoming 24) fails if an item is added.
+    parameters = load_codebook().derivations["high_stress"]
+    negative = iter([2, 2, 1, 1, 1, 1])
+    base = {name: (2 if name in REVERSE else next(negative)) for name in PSS}
+    rows = [[0 if name == k else base[name] for name in PSS] for k in REVERSE]
+    rows.append([4 if name in REVERSE else base[name] for name in PSS])
+    items = pss(*rows)
+    assert same(pss_score(items, reverse_items=parameters["reverse_items"]), [18] * 4 + [8])
+    result = high_stress(
+        items,
+        reverse_items=parameters["reverse_items"],
+        max_missing_items=parameters["max_missing_items"],
+        cutoff=parameters["cutoff"],
+    )
+    assert same(result, [1, 1, 1, 1, 0])
+
+
 def test_tils_score_and_loneliness_any_missing_item_is_missing():
     items = {"tils1": [1, 3, 2, 3, 3], "tils2": [1, 2, 2, 3, 3], "tils3": [1, 2, 2, 3, NAN]}
     assert same(tils_score(items), [3, 7, 6, 9, NAN])

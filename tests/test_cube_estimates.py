@@ -744,3 +744,61 @@ def test_build_unknown_level_raises(respondents, agreement):
 def test_build_missing_column_raises_naming_it(respondents, agreement, column):
     with pytest.raises(ParameterError, match=column):
         estimates.build(respondents.drop(columns=column), agreement)
+
+
+def _tiny_respondents(agreement) -> pd.DataFrame:
+    """Two kommuner of one wave, 40 respondents each, weights and outcomes by formula."""
+    rows = []
+    for k, kommune in enumerate((461, 479)):
+        for i in range(40):
+            rows.append(
+                {
+                    "respondent_id": f"SP21-{kommune}{i:04d}",
+                    "year": 2021,
+                    "kommune_code": kommune,
+                    "stratum": f"2021-{kommune}",
+                    "weight": 20.0 + 3 * ((i * 7 + k) % 11),
+                    "sex": "Kvinder" if i % 2 else "Mænd",
+                    "age": 30 + (i * 13) % 50,
+                    "y": float((i * 37 + 11 * k) % 10 < 3 + k),
+                }
+            )
+    data = pd.DataFrame(rows)
+    data["age_group"] = pd.cut(
+        data["age"],
+        [24, 34, 44, 54, 64, 74, 200],
+        labels=["25-34", "35-44", "45-54", "55-64", "65-74", "75+"],
+    )
+    data["education"] = "Grundskole"
+    data["labour_market"] = "Beskæftiget"
+    for indicator in agreement.indicators_by_source("survey"):
+        data[indicator.variable] = data["y"]
+    return data
+
+
+def test_build_interval_matches_r_svyciprop(agreement):
+    # The cube's logit interval with t on the whole design's df, against R (not against the
+    # helper the cube itself calls). The data are those of _tiny_respondents, written to CSV:
+    # R: des <- svydesign(id = ~1, strata = ~stratum, weights = ~weight, data = d)
+    #    ci <- svyciprop(~y, subset(des, kommune_code == 461), method = "logit", df = degf(des))
+    #    c(coef(ci), SE(ci), attr(ci, "ci")); the same for 479 and for des (Denmark); degf(des)
+    expected = {
+        "461": (0.298719772404518, 0.0763642868886364, 0.170919075342411, 0.468124358892306),
+        "479": (0.393113342898135, 0.0810548262729128, 0.247754372359872, 0.560240196278369),
+        "DK": (0.345714285714317, 0.0556410919781591, 0.244594580572588, 0.463015077586272),
+    }
+    cube = estimates.build(
+        _tiny_respondents(agreement),
+        agreement,
+        levels=("land", "kommune"),
+        breakdowns=("total",),
+        suppress=False,
+    )
+    cells = cube[cube["indicator"] == "daily_smoking"].set_index("area_code")
+    assert (cells["df"] == 78).all()
+    for code, (estimate, se, low, high) in expected.items():
+        cell = cells.loc[code]
+        assert cell["estimate"] == pytest.approx(estimate, rel=1e-9)
+        assert cell["se"] == pytest.approx(se, rel=1e-9)
+        assert cell["ci_low"] == pytest.approx(low, rel=1e-9)
+        assert cell["ci_high"] == pytest.approx(high, rel=1e-9)

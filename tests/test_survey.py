@@ -179,6 +179,29 @@ def test_mean_by_missing_outcome_matches_svyby_na_rm(apiclus1_na):
     )
 
 
+def test_mean_missing_outcome_is_a_domain_in_a_design_of_single_row_psus(apistrat):
+    # Each school its own PSU in strata (as each respondent in Sundhedsprofilen): rows with a
+    # missing outcome still count in n_h, the number of PSUs per stratum. A new design on the
+    # complete rows would give another SE (R: 9.49030829641809 for the mean), so this catches
+    # dropping the rows instead of keeping them as a domain.
+    # R: apistratna <- apistrat; apistratna$api00[c(1, 5, 10, 20, 50)] <- NA
+    #    dstratna <- svydesign(id = ~1, strata = ~stype, weights = ~pw, data = apistratna,
+    #                          fpc = ~fpc)
+    #    m <- svymean(~api00, dstratna, na.rm = TRUE); c(coef(m), SE(m))
+    #    b <- svyby(~api00, ~awards, dstratna, svymean, na.rm = TRUE); coef(b); SE(b)
+    data = apistrat.copy()
+    data.loc[[0, 4, 9, 19, 49], "api00"] = np.nan
+    result = survey.mean(data, "api00", STRAT).iloc[0]
+    assert result["estimate"] == pytest.approx(659.744410656093, rel=EXACT)
+    assert result["se"] == pytest.approx(9.48515370263878, rel=EXACT)
+    assert result["n"] == 195
+    by_awards = survey.mean(data, "api00", STRAT, by="awards")
+    np.testing.assert_allclose(
+        by_awards["estimate"], [628.763776115182, 677.142517224701], rtol=EXACT
+    )
+    np.testing.assert_allclose(by_awards["se"], [15.4581177498105, 11.8959370238288], rtol=EXACT)
+
+
 # ---------------------------------------------------------------------------------------------
 # Proportions with logit intervals
 
@@ -550,6 +573,31 @@ def test_compare_to_parent_matches_svycontrast(apistrat):
     assert result["p_value"] == pytest.approx(
         2 * stats.t.sf(42.4204681206802 / 16.7469365501911, 197)
     )
+
+
+def test_compare_to_parent_shared_clusters_matches_svycontrast(apiclus1):
+    # The area (elementary schools) and the rest share clusters (school districts, dnum), so
+    # their estimates are correlated and the SE of the difference is not sqrt(se_a² + se_r²).
+    # R: dclus1 <- svydesign(id = ~dnum, weights = ~pw, data = apiclus1, fpc = ~fpc)
+    #    b <- svyby(~api00, ~I(stype == "E"), dclus1, svymean, covmat = TRUE)
+    #    ct <- svycontrast(b, c(-1, 1)); c(coef(ct), SE(ct)); SE(b)   # FALSE (rest), TRUE (E)
+    result = survey.compare_to_parent(apiclus1, "api00", CLUS1, "stype", "E", kind="mean").iloc[0]
+    assert result["estimate"] == pytest.approx(22.0475427350427, rel=EXACT)
+    assert result["se"] == pytest.approx(13.6284507811508, rel=EXACT)
+    assert result["se_area"] == pytest.approx(22.3624088938319, rel=EXACT)
+    assert result["se_rest"] == pytest.approx(30.0483533700454, rel=EXACT)
+    # Treating the two as independent would give 37.5: the covariance matters here.
+    assert np.hypot(result["se_area"], result["se_rest"]) > 2.5 * result["se"]
+    assert result["df"] == 14
+    # The same for a proportion.
+    # R: b2 <- svyby(~I(api00 > 700), ~I(stype == "E"), dclus1, svymean, covmat = TRUE)
+    #    ct2 <- svycontrast(b2, c(0, 0, -1, 1)); c(coef(ct2), SE(ct2)); SE(b2)
+    data = apiclus1.assign(high=(apiclus1["api00"] > 700).astype(int))
+    share = survey.compare_to_parent(data, "high", CLUS1, "stype", "E").iloc[0]
+    assert share["estimate"] == pytest.approx(0.104700854700855, rel=EXACT)
+    assert share["se"] == pytest.approx(0.084125034746684, rel=EXACT)
+    assert share["se_area"] == pytest.approx(0.0784632065221734, rel=EXACT)
+    assert share["se_rest"] == pytest.approx(0.1110501779224611, rel=EXACT)
 
 
 def test_compare_to_parent_with_parent_mask_and_by(apistrat):
