@@ -112,7 +112,7 @@ def main() -> None:
     figures: list[tuple[str, str]] = []
     try:
         raw, processed = tmp / "raw", tmp / "processed"
-        code = f"from analyse import synth; synth.write_delivery({str(raw)!r}, fmt='parquet')"
+        code = f"from analyse.data import synth; synth.write_delivery({str(raw)!r}, fmt='parquet')"
         _, seconds = timed(lambda: subprocess.run([sys.executable, "-c", code], check=True))
         print(f"synthetic default written: {seconds:.1f} s")
 

@@ -19,8 +19,8 @@ What is measured (DESIGN.md §6, issue 5 part 6), on the full synthetic default 
    The whole region takes ≈ 1 hour cell by cell, so by default a seeded random sample of
    ``--cells`` cells is timed and the region's time extrapolated (printed as such); ``--cells 0``
    runs every cell of the region. The sampled cells are also checked against the cube.
-3. The other heavy pipeline steps: ``trend.trends_for_cube``, ``inequality.inequality_for_cube``
-   and ``inequality.gap_change_for_cube``.
+3. The other heavy pipeline steps: ``analyse.cube.trends.trends_for_cube``,
+   ``analyse.cube.inequality.inequality_for_cube`` and ``gap_change_for_cube``.
 4. Peak memory: ``ru_maxrss`` of this process (the delivery is generated in a child process so
    that the generator's memory does not count) and the tracemalloc peak of one extra cube build.
 
@@ -55,11 +55,15 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analyse.cube import estimates  # noqa: E402
+from analyse.cube import (  # noqa: E402
+    estimates,  # noqa: E402
+    inequality,
+    trends,
+)
 from analyse.data import clean  # noqa: E402
 from analyse.reference import geography  # noqa: E402
 from analyse.reference.catalogue import load_agreement  # noqa: E402
-from analyse.stats import inequality, survey, trend  # noqa: E402
+from analyse.stats import survey  # noqa: E402
 
 REGION = "1083"  # Region Syddanmark
 TARGET_CUBE_SECONDS = 20.0
@@ -83,7 +87,7 @@ def met(ok: bool) -> str:
 def write_delivery_in_child(raw: Path) -> float:
     """Generate the synthetic default in a child process (its memory is not ours)."""
     start = time.perf_counter()
-    code = f"from analyse import synth; synth.write_delivery({str(raw)!r}, fmt='parquet')"
+    code = f"from analyse.data import synth; synth.write_delivery({str(raw)!r}, fmt='parquet')"
     subprocess.run([sys.executable, "-c", code], check=True)
     return time.perf_counter() - start
 
@@ -251,7 +255,7 @@ def main() -> None:
         steps = {}
         if not args.no_steps:
             for name, function in (
-                ("trend.trends_for_cube", lambda: trend.trends_for_cube(respondents, agreement)),
+                ("trends.trends_for_cube", lambda: trends.trends_for_cube(respondents, agreement)),
                 (
                     "inequality.inequality_for_cube",
                     lambda: inequality.inequality_for_cube(respondents, agreement),
