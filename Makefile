@@ -53,8 +53,8 @@ briefs: $(STAMP) ## Render all briefs to reports/
 check: $(STAMP) ## Check the raw delivery in data/raw and print a data-quality summary
 	$(BIN)/analyse check data/raw
 
-bench: $(STAMP) ## Run the benchmarks in bench/ (prints figures, asserts nothing)
-	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+bench: $(STAMP) ## Run the benchmarks and the forecast backtest in bench/ (prints figures, asserts nothing)
+	@for f in bench/bench_*.py bench/backtest_projection.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 lock: ## Refresh requirements/constraints.txt from the newest versions allowed by pyproject.toml
 	rm -rf .venv-lock
