@@ -140,6 +140,22 @@ def _write_variant(tmp_path, mutate) -> Path:
             lambda d: d["indicators"]["loneliness"]["population"].update(sex="x"),
             "population.sex: 'x' is not one of all, female, male",
         ),
+        (
+            lambda d: d["indicators"]["daily_smoking"].update(target={"value_pct": 0.1}),
+            "indicators.daily_smoking.target: missing required field(s) source",
+        ),
+        (
+            lambda d: d["indicators"]["daily_smoking"].update(
+                target={"value_pct": 110, "source": "x"}
+            ),
+            "target.value_pct: must be a percentage between 0 and 100, got 110",
+        ),
+        (
+            lambda d: d["indicators"]["daily_smoking"].update(
+                target={"value_pct": 10, "year": 2020, "source": "x"}
+            ),
+            "target.year: 2020 is before the agreement period",
+        ),
     ],
 )
 def test_load_agreement_invalid_file_names_file_and_place(tmp_path, mutate, message):
@@ -154,3 +170,18 @@ def test_indicator_lookup_unknown_raises():
     agreement = catalogue.load_agreement()
     with pytest.raises(ParameterError, match=re.escape("has no indicator 'happiness'")):
         agreement.indicator("happiness")
+
+
+def test_targets_of_the_labour_market_indicators():
+    # The 2019-2023 agreement's 82 % and 51 % (shared/facts/sundhedsprofil.md, docs/methods.md
+    # section 1), kept as reference targets for the end of the 2024-2027 agreement.
+    agreement = catalogue.load_agreement()
+    somatic = agreement.indicator("employment_somatic").target
+    mental = agreement.indicator("employment_mental").target
+    assert (somatic.value, somatic.year) == (0.82, 2027)
+    assert (mental.value, mental.year) == (0.51, 2027)
+    assert "2019-2023" in somatic.source and "2019-2023" in mental.source
+    others = [
+        i for i in agreement.indicators if i not in ("employment_somatic", "employment_mental")
+    ]
+    assert all(agreement.indicator(i).target is None for i in others)

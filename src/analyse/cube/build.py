@@ -6,8 +6,10 @@ notebooks and briefs read to ``data/processed/``:
 ==========================  ===================================================================
 ``estimates.parquet``       survey indicator × wave × area × breakdown (suppressed)
 ``changes.parquet``         changes between waves and from the baseline (2021), per cell
-``status.parquet``          direction status (bedre/uændret/dårligere/kan ikke vurderes) per cell
-``trends.parquet``          trend model and projection to 2027 per indicator × area
+``status.parquet``          direction status (bedre/uændret/dårligere/kan ikke vurderes) per cell,
+                            with the Healthy People 2030 and SDG progress categories
+``trends.parquet``          trend model per indicator × area; projection to 2027 from the pooled
+                            forecast across all areas of a level
 ``inequality.parquet``      education and labour-market inequality per indicator × wave × area
 ``gap_change.parquet``      whether the education gap narrows, per indicator × area
 ``register.parquet``        register indicators per year × area × breakdown (suppressed)
@@ -170,7 +172,7 @@ def build_processed(
         say(f"Genbruger de beregnede tabeller i {processed} (uændrede data og kode).")
         return BuildResult(processed, True, manifest)
 
-    from analyse.cube import changes, estimates, inequality, register, trends
+    from analyse.cube import changes, estimates, inequality, progress, register, trends
     from analyse.data import clean
     from analyse.data import register as register_data
 
@@ -195,12 +197,13 @@ def build_processed(
         lambda: estimates.build(respondents, agreement, rules=rules),
     )
     tables["changes"] = changes.wave_changes(tables["estimates"], agreement)
-    tables["status"] = changes.status(tables["changes"], agreement)
+    tables["status"] = progress.assess(changes.status(tables["changes"], agreement), agreement)
     tables["trends"] = step(
         "trends",
         "udviklingsmodeller og fremskrivning til 2027",
         lambda: trends.suppress_models(
-            trends.trends_for_cube(respondents, agreement), tables["estimates"]
+            trends.trends_for_cube(respondents, agreement, estimates=tables["estimates"]),
+            tables["estimates"],
         ),
     )
     tables["inequality"] = step(
@@ -220,7 +223,9 @@ def build_processed(
         lambda: register.register_estimates(register_table, rules=rules),
     )
     tables["register_changes"] = changes.wave_changes(tables["register"], agreement)
-    tables["register_status"] = changes.status(tables["register_changes"], agreement)
+    tables["register_status"] = progress.assess(
+        changes.status(tables["register_changes"], agreement), agreement
+    )
     register_total = tables["register"][tables["register"]["breakdown"] == "total"]
     tables["register_trends"] = step(
         "register_trends",

@@ -67,9 +67,15 @@ CUBE_COLUMNS = (
 )
 
 
-def _check(respondents: pd.DataFrame, agreement: Agreement) -> None:
+def _check(respondents: pd.DataFrame, agreement: Agreement, indicators=None) -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in respondents.columns]
-    variables = sorted({ind.variable for ind in agreement.indicators_by_source("survey")})
+    variables = sorted(
+        {
+            ind.variable
+            for ind in agreement.indicators_by_source("survey")
+            if indicators is None or ind.id in indicators
+        }
+    )
     missing += [v for v in variables if v not in respondents.columns]
     if missing:
         raise ParameterError(
@@ -214,6 +220,7 @@ def build(
     level: float = 0.95,
     progress: Callable[[str], None] | None = None,
     suppress: bool = True,
+    indicators: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Build the estimates cube from the canonical respondent table.
 
@@ -228,6 +235,7 @@ def build(
     level : confidence level.
     suppress : apply :func:`analyse.stats.disclosure.suppress` (always, except in tests that compare
         raw cells with the general engine).
+    indicators : ids of the survey indicators to estimate (default: all of the agreement's).
 
     Returns
     -------
@@ -251,7 +259,7 @@ def build(
     bad_levels = [lv for lv in levels if lv not in LEVELS]
     if bad_levels:
         raise ParameterError(f"unknown area level(s) {bad_levels}; use {', '.join(LEVELS)}")
-    _check(respondents, agreement)
+    _check(respondents, agreement, indicators)
 
     stratum_codes, stratum_labels = pd.factorize(respondents["stratum"], sort=True)
     n_h = np.bincount(stratum_codes, minlength=len(stratum_labels))
@@ -283,6 +291,8 @@ def build(
     sex = respondents["sex"].astype(object).to_numpy()
     pieces = []
     for indicator in agreement.indicators_by_source("survey"):
+        if indicators is not None and indicator.id not in indicators:
+            continue
         if progress:
             progress(indicator.id)
         in_population = _population_mask(indicator, age, sex)

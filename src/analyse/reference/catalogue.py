@@ -56,7 +56,9 @@ _INDICATOR_KEYS = {
     "population": True,
     "first_wave": True,
     "comparability": True,
+    "target": False,
 }
+_TARGET_KEYS = {"value_pct": True, "year": False, "source": True}
 _POPULATION_KEYS = {"age_min": True, "age_max": True, "sex": True}
 _WAVE_KEYS = {"year": True, "scope": True, "note": False}
 
@@ -83,6 +85,15 @@ class Population:
 
 
 @dataclass(frozen=True)
+class Target:
+    """A numeric target for an indicator: the share to reach (0-1) by ``year``, and its source."""
+
+    value: float
+    year: int
+    source: str
+
+
+@dataclass(frozen=True)
 class Indicator:
     """One indicator of an agreement (see the YAML file for the meaning of each field)."""
 
@@ -96,6 +107,7 @@ class Indicator:
     population: Population
     first_wave: int
     comparability: str
+    target: Target | None = None
 
     @property
     def desired_label(self) -> str:
@@ -272,6 +284,26 @@ class _Checker:
         return value
 
 
+def _target(
+    check: _Checker, spec: Any, where: str, period_start: Any, period_end: Any
+) -> Target | None:
+    """The optional ``target:`` of an indicator (percent in the YAML, a proportion inside)."""
+    if spec is None:
+        return None
+    spec = check.mapping(spec, where, _TARGET_KEYS)
+    value = spec["value_pct"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 100:
+        check.fail(f"{where}.value_pct", f"must be a percentage between 0 and 100, got {value!r}")
+    year = check.integer(spec.get("year", period_end), f"{where}.year")
+    if isinstance(period_start, int) and year < period_start:
+        check.fail(f"{where}.year", f"{year} is before the agreement period ({period_start}-)")
+    return Target(
+        value=float(value) / 100,
+        year=year,
+        source=check.text(spec["source"], f"{where}.source"),
+    )
+
+
 def _parse(raw: Any, path: str) -> Agreement:
     check = _Checker(path)
     top = check.mapping(raw, "agreement", _AGREEMENT_KEYS)
@@ -305,6 +337,9 @@ def _parse(raw: Any, path: str) -> Agreement:
             population=population,
             first_wave=check.integer(spec["first_wave"], f"{where}.first_wave"),
             comparability=check.text(spec["comparability"], f"{where}.comparability"),
+            target=_target(
+                check, spec.get("target"), f"{where}.target", top["period_start"], top["period_end"]
+            ),
         )
 
     waves = []
