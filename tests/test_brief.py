@@ -4,6 +4,7 @@ import html
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analyse.errors import ParameterError
@@ -211,3 +212,31 @@ def test_status_table_klynge_status_spans_the_table(odense):
 def test_report_join_danish_enumeration():
     assert report_join(["2010", "2013", "2017"]) == "2010, 2013 og 2017"
     assert report_join(["2025"]) == "2025"
+
+
+def test_indicator_section_shows_the_pooled_forecast_and_the_progress_categories(
+    small_processed,
+):
+    brief = Brief.open(small_processed.processed, area_level="region", area_code="1083")
+    trends = pd.read_parquet(small_processed.path("trends"))
+    row = trends[(trends["indicator"] == "daily_smoking") & (trends["area_code"] == "1083")].iloc[0]
+    # The sentence's value, interval and probability are the pooled forecast's columns.
+    expected = report.projection_sentence(
+        row["projected"],
+        row["projected_pi_low"],
+        row["projected_pi_high"],
+        row["prob_desired_side"],
+        int(row["n_waves"]),
+        **brief._reconcile_with(brief._status_row(brief.agreement.indicator("daily_smoking"))),
+    )
+    detail = _text(brief.indicator_detail("daily_smoking"))
+    assert expected in detail
+    assert "usikkerhedsinterval for en måling i 2027" in detail
+    assert "Healthy People-kategori:" in detail
+    assert "Fremskrivningsmodel" in detail
+    # A register indicator with a catalogue target shows the target and the SDG category.
+    register = _text(brief.indicator_detail("employment_somatic"))
+    assert "Målet er 82,0 pct. i 2027" in register
+    assert "SDG-kategori (Eurostat/FN):" in register
+    methods = _text(brief.methods())
+    assert "dæmpet trend" in methods and "vægtet logistisk trendmodel" not in methods

@@ -609,6 +609,15 @@ class Brief:
                     f"{report.pct(row['projected'])} {report.ci(row['projected_pi_low'], row['projected_pi_high'])}",
                 ]
             )
+            if pd.notna(row.get("projected_pi80_low")):
+                body.append(
+                    [
+                        "80 pct.-usikkerhedsinterval",
+                        report.ci(row["projected_pi80_low"], row["projected_pi80_high"]),
+                    ]
+                )
+            if row.get("forecast_method") in report.FORECAST_LABELS:
+                body.append(["Fremskrivningsmodel", report.FORECAST_LABELS[row["forecast_method"]]])
         if pd.notna(row.get("prob_desired_side")):
             body.append(
                 [
@@ -616,6 +625,24 @@ class Brief:
                     report.pct(row["prob_desired_side"], 0),
                 ]
             )
+        status = self._status_row(ind)
+        if status is not None and status.get("hp2030_status") in report.HP2030_LABELS:
+            body.append(["Healthy People-kategori", report.HP2030_LABELS[status["hp2030_status"]]])
+            if pd.notna(status.get("target")):
+                body.append(
+                    ["Målværdi", f"{report.pct(status['target'])} i {int(status['target_year'])}"]
+                )
+                if pd.notna(status.get("pct_targeted_change")):
+                    body.append(
+                        [
+                            "Andel af den ønskede ændring nået",
+                            f"{report.number(status['pct_targeted_change'], 0)} pct.",
+                        ]
+                    )
+            if status.get("sdg_category") in report.SDG_LABELS:
+                body.append(
+                    ["SDG-kategori (Eurostat/FN)", report.SDG_LABELS[status["sdg_category"]]]
+                )
         return "<h5>Udviklingsmodel</h5>" + html_table(["Mål", "Resultat"], body)
 
     def _inequality_table(self, ind: Indicator) -> str:
@@ -850,9 +877,37 @@ class Brief:
                     baseline_year=self.agreement.baseline_wave
                     if ind.source == "survey"
                     else self.agreement.period_start - 1,
+                    **self._reconcile_with(status),
+                )
+            )
+        if status is not None and isinstance(status.get("hp2030_status"), str):
+            out.append(
+                report.progress_sentence(
+                    status["hp2030_status"],
+                    status.get("pct_targeted_change"),
+                    status.get("sdg_category"),
+                    target=status.get("target"),
+                    target_year=None
+                    if pd.isna(status.get("target_year"))
+                    else int(status["target_year"]),
                 )
             )
         return out
+
+    def _reconcile_with(self, status: pd.Series | None) -> dict:
+        """What the projection sentence needs to reconcile itself with the area's status."""
+        if status is None or pd.isna(status.get("year_to")):
+            return {}
+        pooled = {
+            "kommune": " og udviklingen i alle landets kommuner",
+            "sundhedsklynge": " og udviklingen i alle sundhedsklynger",
+            "region": " og udviklingen i alle regioner",
+        }.get(self.level_name, "")
+        return {
+            "status": status.get("status"),
+            "latest_year": int(status["year_to"]),
+            "basis": "alle målingerne" + pooled,
+        }
 
     def _trend_figure(self, ind: Indicator) -> str:
         frames = []
@@ -937,8 +992,12 @@ class Brief:
             "<strong>Uddannelsesforskellen</strong> er opgjort for 25 år og derover: D er forskellen mellem "
             "grundskole og lang videregående uddannelse, SII er hældningsindekset fra en vægtet logistisk "
             "model på uddannelsens relative rang. <strong>Fremskrivningen</strong> til "
-            f"{self.agreement.period_end} bygger på en vægtet logistisk trendmodel over de sammenlignelige "
-            "målinger.</p>"
+            f"{self.agreement.period_end} bygger på de offentliggjorte tal for alle områder på samme "
+            "niveau: landsudviklingen fremskrives med en dæmpet trend, og hvert område med sin egen "
+            "afvigelse fra den; 2021-målingen indgår med sin egen effekt (COVID-19). "
+            "Usikkerhedsintervallet gælder en måling i slutåret og rummer også målingens egen "
+            "usikkerhed. Healthy People- og SDG-kategorierne er de internationale standarder for at "
+            "vurdere fremskridt mod et mål.</p>"
             f"<p><strong>Diskretion:</strong> Der vises ingen tal bygget på færre end {min_n} svar, ingen andele "
             "med færre end 5 personer med eller uden udfaldet, og ingen tal, der kan regnes ud fra andre "
             "viste tal. Antal svar er afrundet.</p>"
