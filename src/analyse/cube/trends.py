@@ -122,7 +122,10 @@ def trend(
     ``suppressed``): :func:`trends_from_estimates` on the area's rows. The baseline, the
     projection year (default the agreement's ``period_end``) and the direction are the
     agreement's. Output columns: :data:`TREND_COLUMNS` after the keys, and ``formula`` for
-    respondents.
+    respondents. For respondents the projection columns are the single-domain predictive
+    margin of :func:`analyse.stats.trend.trend`; the cube's trends table replaces them by the
+    pooled forecast (:func:`trends_for_cube`, :func:`forecasts_for_cube`). Aggregated input is
+    forecast jointly with every other area of the level in ``data``.
 
     Raises
     ------
