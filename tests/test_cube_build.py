@@ -243,12 +243,17 @@ def test_suppress_models_blanks_a_trend_resting_on_a_hidden_wave():
             "n": [57, 1234],
             "projected": [0.2, 0.1],
             "annual_change_pp": [1.0, -0.5],
+            "projected_pi80_low": [0.15, 0.08],
             "fit_note": "",
+            "forecast_note": "COVID-19 wave 2021 has its own effect.",
         }
     )
     out = cube_trends.suppress_models(trends, cube).set_index("area_code")
     assert np.isnan(out.loc["825", "projected"]) and np.isnan(out.loc["825", "annual_change_pp"])
+    assert np.isnan(out.loc["825", "projected_pi80_low"])
     assert out.loc["825", "fit_note"] == cube_trends.MODEL_SUPPRESSED_NOTE
+    assert out.loc["825", "forecast_note"] == ""
+    assert out.loc["461", "forecast_note"] != ""
     assert out.loc["461", "projected"] == 0.1
     assert out.loc["461", "n"] == 1230  # rounded to 10
     assert trends["projected"].notna().all()  # input unchanged

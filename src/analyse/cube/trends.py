@@ -500,6 +500,10 @@ def suppress_models(trends: pd.DataFrame, cube: pd.DataFrame) -> pd.DataFrame:
     blank = pd.Series(blank, index=out.index)
     out.loc[blank, results] = np.nan
     out.loc[blank, "fit_note"] = MODEL_SUPPRESSED_NOTE
+    # The forecast's own notes and method go with the blanked numbers.
+    for column in ("forecast_method", "forecast_note", "probability_note"):
+        if column in out.columns:
+            out.loc[blank, column] = ""
     if "n" in out.columns:  # respondent counts are only ever shown rounded
         out["n"] = disclosure.round_count(out["n"])
     return out
