@@ -61,7 +61,7 @@ def test_visions_have_sentences_figures_with_alt_text_and_no_nan(odense):
     assert html.count("<figure") >= 11
     assert all('alt="' in img and 'alt=""' not in img for img in re.findall(r"<img[^>]+>", html))
     text = _text(html)
-    assert "Hvis udviklingen fortsætter" in text or "for få" in text
+    assert "Holder det nuværende niveau" in text or "for få" in text
     assert not re.search(r"\bnan\b|None|NaN", text)
 
 
@@ -227,6 +227,7 @@ def test_indicator_section_shows_the_pooled_forecast_and_the_progress_categories
         row["projected_pi_high"],
         row["prob_desired_side"],
         int(row["n_waves"]),
+        method=row["forecast_method"],
         **brief._reconcile_with(brief._status_row(brief.agreement.indicator("daily_smoking"))),
     )
     detail = _text(brief.indicator_detail("daily_smoking"))

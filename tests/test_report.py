@@ -444,6 +444,8 @@ def test_projection_sentence_branches():
     assert no_interval == (
         "Hvis udviklingen fortsætter som hidtil, vil andelen i 2027 være omkring 20,0 pct."
     )
+    level = report.projection_sentence(0.2, None, None, None, 3, method="level")
+    assert level == "Holder det nuværende niveau, vil andelen i 2027 være omkring 20,0 pct."
 
 
 def test_projection_sentence_reconciles_status_and_probability():

@@ -877,6 +877,7 @@ class Brief:
                     baseline_year=self.agreement.baseline_wave
                     if ind.source == "survey"
                     else self.agreement.period_start - 1,
+                    method=trend_row.get("forecast_method"),
                     **self._reconcile_with(status),
                 )
             )

@@ -737,8 +737,13 @@ def projection_sentence(
     status: str | None = None,
     latest_year: int | None = None,
     basis: str = "alle målingerne",
+    method: str | None = None,
 ) -> str:
     """The projected value in the agreement's end year from :mod:`analyse.stats.forecast`.
+
+    ``method`` is the forecast's model: ``"level"`` (no trend, the default of the forecast)
+    opens "Holder det nuværende niveau, vil andelen i 2027 være omkring …", a trend model (or
+    None) "Hvis udviklingen fortsætter som hidtil, …".
 
     "Hvis udviklingen fortsætter som hidtil, vil andelen i 2027 være omkring 23,1 pct.
     (usikkerhedsinterval for en måling i 2027: 19,0–27,5 pct.). Sandsynligheden for, at andelen
@@ -760,10 +765,12 @@ def projection_sentence(
         return f"Der er for få målinger til at fremskrive udviklingen til {target_year}."
     if suppressed or is_missing(value):
         return f"Fremskrivningen til {target_year} kan ikke vises: der er {SUPPRESSED_TEXT}."
-    text = (
-        f"Hvis udviklingen fortsætter som hidtil, vil andelen i {target_year} være omkring "
-        f"{pct(value, decimals)}"
+    opening = (
+        "Holder det nuværende niveau"
+        if method == "level"
+        else "Hvis udviklingen fortsætter som hidtil"
     )
+    text = f"{opening}, vil andelen i {target_year} være omkring {pct(value, decimals)}"
     interval = ci(low, high, decimals, parens=False)
     if interval != SUPPRESSED_MARK:
         text += f" (usikkerhedsinterval for en måling i {target_year}: {interval} pct.)"
