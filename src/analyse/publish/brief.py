@@ -738,6 +738,7 @@ class Brief:
             ["Opdeling", "Gruppe"] + [str(y) for y in years],
             body,
             numeric=set(range(2, 2 + len(years))),
+            caption=f"{esc(ind.label)} efter opdeling, {esc(self.name)}",
         )
 
     def _model_table(self, ind: Indicator) -> str:
@@ -887,7 +888,12 @@ class Brief:
         return (
             f"<h5>Kommunerne i {esc(geography.area('region', region_code)['area_name'])}, "
             f"{int(latest['year'])}</h5>"
-            + html_table(["Kommune", "Andel", "Mod resten af regionen"], body, numeric={1})
+            + html_table(
+                ["Kommune", "Andel", "Mod resten af regionen"],
+                body,
+                numeric={1},
+                caption=f"{esc(ind.label)} i kommunerne, {int(latest['year'])}",
+            )
         )
 
     def _gradient_dots(self, indicators: list[Indicator]) -> str:

@@ -424,8 +424,9 @@ def _matrix(agreement, indicators, areas, status_of, value_of, available) -> str
             int(r.year) for (lv, _c, i), r in value_of.items() if i == ind.id and lv == "region"
         ]
         years[ind.id] = max(found) if found else None
+    # The catalogue's short labels: thirteen columns must fit a landscape A4 page.
     headers = ["Område", "Status i alt"] + [
-        esc(_indicator_label(ind))
+        esc(ind.short_label[:1].upper() + ind.short_label[1:])
         + (f" <span class='meta'>({years[ind.id]})</span>" if years[ind.id] else "")
         for ind in indicators
     ]
@@ -555,7 +556,7 @@ def _spines(agreement, indicators, areas, status_of, value_of, region_name) -> s
             stack=True,
         )
         out.append(
-            f"<div>{figure}<details class='data'><summary>Tallene bag figuren, med "
+            f'<div>{figure}<details class="data"><summary>Tallene bag figuren, med '
             f"konfidensintervaller</summary>{table}</details></div>"
         )
     out.append("</div>")
