@@ -195,7 +195,11 @@ def test_leak_check_fails_a_brief_that_prints_respondent_rows(small_raw, small_p
     )
     assert result.failed and "leak check" in result.failed[0].error
     # Checked before it was kept: neither the brief nor a temporary file is left to publish.
-    assert sorted(p.name for p in result.out.iterdir()) == ["index.html", "manifest.json"]
+    assert sorted(p.name for p in result.out.iterdir()) == [
+        "index.html",
+        "manifest.json",
+        "overview.html",
+    ]
     manifest = json.loads((result.out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["areas"]["kommune-odense"]["status"] == "failed"  # rendered again next run
 

@@ -17,16 +17,18 @@ Design choices, for readers who cannot rely on colour or who print on A4:
   joins the waves that exist.
 - The x axis uses real years (the waves are irregular: 2010, 2013, 2017, 2021, 2023, 2025) with
   a tick at each wave; the y axis of a proportion starts at 0, so a change is not exaggerated.
-- 4.6 inches wide with text of 11 pt or larger: on a 390 px phone the figure is scaled to
-  ≈ 372 px, which keeps every text ≥ 12 CSS px (11 pt × 96/72 × 372/442); on A4 it is 117 mm.
-  Titles and footnotes wrap to that width; legends are laid out in columns that fit inside it.
+- 4.6 × 3.0 inches with text of 11 pt or larger: on a 390 px phone the figure is scaled to
+  ≈ 366 px, which keeps every text ≥ 12 CSS px (11 pt × 96/72 × 366/442); a brief prints it
+  74 mm wide beside its text (≈ 7 pt), so a kommune brief fits in ≤ 10 A4 pages. Titles and
+  footnotes wrap to that width; legends are laid out in columns that fit inside it.
 - Lines, markers and whiskers use darker shades of the Okabe-Ito colours (:data:`SERIES_COLOURS`)
   with at least 3:1 contrast on white (WCAG 1.4.11); an interval band is a light tint with an
   outline in the series colour, so its extent is visible at 3:1 too.
 - Embedded as SVG with real text (``svg.fonttype: none``) in DejaVu Sans (the font matplotlib
   lays the text out with), falling back to Arial/Helvetica/sans-serif, which are narrower, so
   text never outgrows its place: selectable, found by search and by PDF text extraction, and
-  a third of the bytes of text drawn as outlines. No date and fixed element ids, so the same
+  a third of the bytes of text drawn as outlines (and the XML prolog, metadata and line
+  breaks are left out: :func:`_compact_svg`). No date and fixed element ids, so the same
   input gives the same bytes. PNG (fixed dpi, no "Software" tag) remains available with
   ``image_format="png"``.
 
@@ -112,8 +114,8 @@ BAND_ALPHA = 0.15
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 LINESTYLES = ("-", "--", "-.", (0, (1, 1.5)), (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)), "-", "--")
 #: Width × height in inches: narrow enough that 11 pt text stays ≥ 12 px on a 390 px phone.
-FIGSIZE = (4.6, 3.3)
-#: Resolution of an embedded PNG; 150 dpi is sharp on high-density phone screens at 7 in wide.
+FIGSIZE = (4.6, 3.0)
+#: Resolution of an embedded PNG; 150 dpi is sharp on high-density phone screens.
 DPI = 150
 #: Image formats :func:`figure_html` can embed, with their MIME types.
 IMAGE_FORMATS = {"svg": "image/svg+xml", "png": "image/png"}
