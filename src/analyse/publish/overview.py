@@ -409,7 +409,8 @@ def _sorted(level: str, codes: Sequence[str]) -> list[str]:
 
 
 def _cell(status: str, row) -> str:
-    text = report.status_html(status) + "<br>" + _value_text(row)
+    # Block spans, not <br>: on a phone each piece is one row of the card's grid.
+    text = report.status_html(status) + f'<span class="val">{_value_text(row)}</span>'
     if row is not None and row.comparison in _COMPARISON_TEXT and not bool(row.suppressed):
         css, symbol, words = _COMPARISON_TEXT[row.comparison]
         text += f'<span class="cmp {css}"><span aria-hidden="true">{symbol}</span> {words}</span>'
