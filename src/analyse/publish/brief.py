@@ -14,6 +14,7 @@ which :class:`Brief` loads and indexes once; the formatting and the figures it u
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -23,7 +24,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from analyse.errors import ParameterError
-from analyse.publish import plots, report
+from analyse.publish import overview, plots, report
 from analyse.publish.html import Html, esc, html_table
 from analyse.reference import geography
 from analyse.reference.catalogue import Agreement, Indicator, load_agreement
@@ -36,6 +37,21 @@ EDUCATION_LOW = "Grundskole"
 EDUCATION_HIGH = "Lang videregående"
 #: Shown where a number does not exist (unlike the suppression mark, which hides one).
 NOT_APPLICABLE = "i.r."
+#: The SII figure's footnote (the sign as in SIGN_NOTE).
+SII_FIGURE_NOTE = (
+    "SII: forskellen i procentpoint mellem bunden og toppen af uddannelsesskalaen, beregnet ud "
+    "fra alle uddannelsesgrupper. Over 0: borgere med kortest uddannelse har det dårligst i "
+    "forhold til målsætningen."
+)
+#: Ends the text alternative of every figure that has a data table under it.
+DATA_POINTER = " Tallene med konfidensintervaller står i tabellen under figuren."
+#: The sign convention of every education gap the brief shows (tables, figures, footnotes).
+SIGN_NOTE = (
+    "D = forskellen i procentpoint mellem grundskole og lang videregående uddannelse (25 år og "
+    "derover); SII = hældningsindekset over alle uddannelsesgrupper. Begge har samme fortegn: "
+    "over 0 har borgere med kortest uddannelse det dårligst i forhold til målsætningen, under 0 "
+    "borgere med længst uddannelse."
+)
 
 _AREA_TABLES = (
     "estimates",
@@ -158,6 +174,12 @@ class Brief:
         return str(self.area["area_level"])
 
     @property
+    def file_stem(self) -> str:
+        """The brief's file name without suffix in a batch run ("kommune-odense"); its data
+        files are ``<file_stem>.csv`` and ``.xlsx`` beside it."""
+        return str(self.area["slug"])
+
+    @property
     def synthetic(self) -> bool:
         return bool(self.manifest.get("synthetic"))
 
@@ -229,19 +251,22 @@ class Brief:
     # ------------------------------------------------------------------ sections
 
     def header(self) -> Html:
-        """Title, area, agreement, data used, date and the synthetic-data mark."""
+        """Title, the one-sentence status summary, links (overview, index, the brief's data
+        files), area, agreement, data used, date, the synthetic-data mark and the contents."""
         ag = self.agreement
         waves = self.manifest.get("waves", [])
         survey_waves = report_join([str(w) for w in waves if w in ag.kommune_waves])
         national = [str(w) for w in waves if w not in ag.kommune_waves]
-        parts = []
+        parts = ['<a class="skip-link" href="#status">Gå til status for målsætningerne</a>']
         if self.synthetic:
             parts.append(
                 '<p class="synthetic">Syntetiske data — tallene er genereret til afprøvning og '
                 "beskriver ikke rigtige personer.</p>"
             )
-        parts.append(f"<h1>Opfølgning på {esc(ag.title)}</h1>")
-        parts.append(f'<p class="lead"><strong>{esc(self.name)}</strong></p>')
+        # The area in the h1: every brief's main heading (and so its outline) is distinct.
+        parts.append(f"<h1>{esc(self.name)}: opfølgning på {esc(ag.title)}</h1>")
+        parts.append(f'<p class="summary">{esc(self.summary_sentence())}</p>')
+        parts.append(self._links())
         data_text = f"Sundhedsprofilen {survey_waves}"
         if national:
             data_text += f" (for hele landet også {report_join(national)})"
@@ -253,7 +278,8 @@ class Brief:
             data_text += f" og sundhedsklyngernes status {status_years[0]}–{status_years[-1]}"
         parts.append(
             f'<p class="meta">Aftale: {esc(ag.title)} ({esc(ag.parties)}). Data: {esc(data_text)}. '
-            f"Basisår: {ag.baseline_wave}. Udarbejdet {report.date_da(self.today)}.</p>"
+            f"Basisår: {ag.baseline_wave} (registerdata: {ag.period_start - 1}). "
+            f"Udarbejdet {report.date_da(self.today)}.</p>"
         )
         if (
             self.area.get("region_code") is not pd.NA
@@ -265,7 +291,52 @@ class Brief:
                 f"Tallene for {esc(self.name)} vises, så de kan sammenlignes med aftalens mål.</p>"
             )
         parts.append(f"<p>{esc(ag.overall_vision['text'])}</p>")
+        parts.append(self._contents())
         return Html("\n".join(parts))
+
+    def status_counts(self) -> dict[str, int]:
+        """How many of the status table's indicators are bedre, uændret, dårligere and kan
+        ikke vurderes for the area (:func:`analyse.publish.overview.status_counts`)."""
+        statuses = []
+        for ind_id in overview.status_indicators(self.agreement):
+            row = self._status_row(self.agreement.indicator(ind_id))
+            statuses.append(None if row is None else row["status"])
+        return overview.status_counts(statuses)
+
+    def summary_sentence(self) -> str:
+        """ "Status for 11 indikatorer siden basisåret 2021: 3 bedre, 6 uændret, …"."""
+        return overview.summary_sentence(
+            self.status_counts(), baseline_year=self.agreement.baseline_wave
+        )
+
+    def _links(self) -> str:
+        """Links to the agreement's overview, the index of all briefs and the brief's own data
+        files (named like the brief: ``<file_stem>.csv``/``.xlsx`` in the same folder)."""
+        region = esc(geography.area("region", self.agreement.region_code)["area_name"])
+        items = [
+            f'<a href="{overview.OVERVIEW_FILE}">Overblik over alle områder i {region}</a>',
+            f'<a href="{overview.INDEX_FILE}">Alle områders briefs</a>',
+            f'<a href="{esc(self.file_stem)}.csv">Tallene i denne brief (CSV)</a>',
+            f'<a href="{esc(self.file_stem)}.xlsx">Tallene i denne brief (Excel)</a>',
+        ]
+        return (
+            '<nav class="links" aria-label="Links"><ul>'
+            + "".join(f"<li>{item}</li>" for item in items)
+            + "</ul></nav>"
+        )
+
+    def _contents(self) -> str:
+        """Table of contents: links to the status table, each vision and the method."""
+        items = ['<li><a href="#status">Status for målsætningerne</a></li>']
+        items += [
+            f'<li><a href="#{_vision_anchor(v.id)}">{esc(v.title)}</a></li>'
+            for v in self.agreement.visions
+        ]
+        items.append('<li><a href="#metode">Metode og datagrundlag</a></li>')
+        return (
+            '<nav class="toc" aria-labelledby="toc-title"><h2 id="toc-title">Indhold</h2>'
+            f"<ol>{''.join(items)}</ol></nav>"
+        )
 
     def status_table(self) -> Html:
         """One row per indicator under each målsætning (DESIGN.md §5.2)."""
@@ -273,11 +344,14 @@ class Brief:
         headers = [
             "Indikator",
             "Seneste måling",
-            f"Basisår {ag.baseline_wave}",
+            # The year is in each cell: 2021 for the survey, the year before the agreement for
+            # the register indicators.
+            "Basisår",
             "Ændring",
             "Ønsket retning",
             "Status",
-            "Uddannelsesforskel (D / SII)",
+            # A soft hyphen: the heading breaks cleanly in a narrow printed column.
+            "Uddannelses&shy;forskel (D / SII)",
             "Uligheden",
             "Mod resten af regionen",
             "Mod resten af landet",
@@ -304,18 +378,69 @@ class Brief:
             '<p class="footnote">Status: ✓ Bedre = statistisk sikker ændring i den ønskede retning; '
             "= Uændret = ingen statistisk sikker ændring; ✗ Dårligere = statistisk sikker ændring "
             "mod den ønskede retning; ○ Kan ikke vurderes = for få målinger eller for få svar. "
+            f"Basisåret er {ag.baseline_wave} for Sundhedsprofilen og {ag.period_start - 1} "
+            "(året før aftalen) for registerindikatorerne. "
             f"{self._interval_note()} "
-            "D = forskel i procentpoint mellem grundskole og lang videregående uddannelse (25+ år); "
-            "SII = hældningsindeks over alle uddannelsesgrupper. "
+            f"{SIGN_NOTE} "
             f"{NOT_APPLICABLE} = ikke relevant: uddannelse opgøres for 25 år og derover, "
-            "registerindikatorerne opdeles ikke efter uddannelse, og en region eller hele landet "
-            "sammenlignes ikke med sig selv. "
+            "registerindikatorerne opdeles ikke efter uddannelse og testes ikke mod resten af "
+            "regionen eller landet (overblikket viser alle kommuners tal med intervaller), og en "
+            "region eller hele landet sammenlignes ikke med sig selv. "
             f"{esc(disclosure.footnote())}</p>"
         )
+        caption = (
+            f"Indikatorerne for {esc(self.name)}: seneste måling, udvikling siden basisåret og "
+            "sammenligninger"
+        )
         return Html(
-            "<h2>Status for målsætningerne</h2>"
-            + html_table(headers, rows, numeric={1, 2, 3, 6}, row_classes=classes)
+            '<h2 id="status">Status for målsætningerne</h2>'
+            + html_table(
+                headers,
+                rows,
+                numeric={1, 2, 3, 6},
+                row_classes=classes,
+                caption=caption,
+                group_class="vision",
+                table_class="status-table",
+            )
             + legend
+            + self._member_table()
+        )
+
+    def _member_table(self) -> str:
+        """A region's or klynge's kommuner (Denmark's regions) with their status counts, each
+        linked to its brief."""
+        member_level = {"region": "kommune", "sundhedsklynge": "kommune", "land": "region"}
+        level = member_level.get(self.level_name)
+        if level is None:
+            return ""
+        if level == "kommune":
+            codes = [str(c) for c in geography.members(self.level_name, self.code)]
+        else:
+            codes = list(geography.areas("region")["area_code"])
+        statuses = overview.area_statuses(self.processed, self.agreement, level, codes)
+        rows = []
+        for code in sorted(
+            codes, key=lambda c: report.danish_sort_key(geography.display_name(level, c))
+        ):
+            counts = overview.status_counts(statuses.loc[statuses["area_code"] == code, "status"])
+            area = geography.area(level, code)
+            name = esc(geography.display_name(level, code))
+            rows.append(
+                [f'<a href="{esc(area["slug"])}.html">{name}</a>']
+                + [str(counts[key]) for key in overview.STATUS_ORDER]
+            )
+        headers = ["Kommune" if level == "kommune" else "Region"] + [
+            report.status_html(key) for key in overview.STATUS_ORDER
+        ]
+        plural = "Kommunerne" if level == "kommune" else "Regionerne"
+        title = f"{plural} i {esc(self.name)}"
+        return f"<h3>{title}</h3>" + html_table(
+            headers,
+            rows,
+            numeric={1, 2, 3, 4},
+            caption=f"{title}: antal indikatorer med hver status siden basisåret",
+            table_class="counts",
         )
 
     def _status_cells(self, ind: Indicator) -> list[str]:
@@ -341,11 +466,12 @@ class Brief:
                 ).replace(" (", "<br>(", 1)
                 + f"<br><span class='meta'>{int(latest['year'])}</span>"
             )
+        # The baseline's year in the cell: it differs between survey and register rows.
         base_text = (
             report.pct(base.iloc[0]["estimate"], suppressed=bool(base.iloc[0]["suppressed"]))
             if not base.empty
             else "Ikke målt"
-        )
+        ) + f"<br><span class='meta'>{baseline_year}</span>"
         if status is None or pd.isna(status.get("change_pp")):
             change_text = disclosure.SUPPRESSED_MARK
         else:
@@ -357,11 +483,19 @@ class Brief:
             status["status"] if status is not None else "kan ikke vurderes"
         )
         gap_text, gap_status = self._gap_cells(ind, latest)
-        # A region or Denmark is not compared with itself: not applicable, not hidden.
+        # A region or Denmark is not compared with itself, and the register indicators are not
+        # tested against the rest: not applicable, not hidden.
+        compared = ind.source == "survey"
         vs_region = (
-            self._vs_text(latest, "vs_region") if self.region is not None else NOT_APPLICABLE
+            self._vs_text(latest, "vs_region")
+            if self.region is not None and compared
+            else NOT_APPLICABLE
         )
-        vs_land = self._vs_text(latest, "vs_land") if self.level_name != "land" else NOT_APPLICABLE
+        vs_land = (
+            self._vs_text(latest, "vs_land")
+            if self.level_name != "land" and compared
+            else NOT_APPLICABLE
+        )
         return [
             label,
             latest_text,
@@ -390,9 +524,12 @@ class Brief:
         gap_word = "–" if gap is None or pd.isna(gap.get("gap")) else esc(gap["gap"])
         if row is None or pd.isna(row.get("d")):
             return disclosure.SUPPRESSED_MARK, gap_word
-        d = report.pp(row["d"], sign=False, unit=False)
+        # Both with the same sign: above 0 the least educated are worse off (SIGN_NOTE).
+        d = report.pp(row["d"], unit=False)
         sii = (
-            report.pp(abs(row["sii"]), sign=False, unit=False) if pd.notna(row.get("sii")) else "–"
+            report.pp(worse_off_sii(row["sii"], ind.direction), unit=False)
+            if pd.notna(row.get("sii"))
+            else disclosure.SUPPRESSED_MARK
         )
         return f"{d} / {sii}", gap_word
 
@@ -440,7 +577,9 @@ class Brief:
         gap over time for the vision's indicators."""
         parts = []
         for vision in self.agreement.visions:
-            parts.append(f"<h2>{esc(vision.title)}</h2>")
+            parts.append(
+                f'<h2 class="vision" id="{_vision_anchor(vision.id)}">{esc(vision.title)}</h2>'
+            )
             indicators = []
             for objective in vision.objectives:
                 parts.append(f"<h3>{esc(objective.text)}</h3>")
@@ -450,8 +589,11 @@ class Brief:
                     parts.append(self._indicator_section(indicators[-1], gradient=False))
                 if objective.status_question:
                     parts.append(self._activity_table(objective.id, objective.status_question))
-            parts.append(self._gradient_dots(indicators))
-            parts.append(self._sii_figure(vision.title, indicators))
+            # The vision's two education figures side by side (in print and on a wide screen).
+            figures = [self._gradient_dots(indicators), self._sii_figure(vision.title, indicators)]
+            figures = [f"<div>{f}</div>" for f in figures if f]
+            if figures:
+                parts.append(f'<div class="figures">{"".join(figures)}</div>')
         return Html("\n".join(parts))
 
     def _sii_figure(self, vision_title: str, indicators: list[Indicator]) -> str:
@@ -471,14 +613,19 @@ class Brief:
             ]
             if self.level_name != "land":
                 rows = rows[rows["year"].isin(self.agreement.kommune_waves)]
+            # The sign of D (SIGN_NOTE): the table, the text and this figure agree. Negating
+            # the SII swaps its interval's bounds.
+            low, high = (
+                worse_off_sii(rows[c], ind.direction) for c in ("sii_ci_low", "sii_ci_high")
+            )
             frames.append(
                 pd.DataFrame(
                     {
                         "label": ind.short_label[:1].upper() + ind.short_label[1:],
                         "year": rows["year"],
-                        "sii": rows["sii"],
-                        "ci_low": rows["sii_ci_low"],
-                        "ci_high": rows["sii_ci_high"],
+                        "sii": worse_off_sii(rows["sii"], ind.direction),
+                        "ci_low": np.fmin(low, high),
+                        "ci_high": np.fmax(low, high),
                         "suppressed": rows["sii"].isna(),
                     }
                 )
@@ -492,9 +639,25 @@ class Brief:
                 f"{esc(disclosure.SUPPRESSED_TEXT)}.</p>"
             )
         title = f"Uddannelsesforskel over tid (SII), 25 år og derover — {self.name}"
-        fig = plots.sii_chart(series, title=title, baseline_year=self.agreement.baseline_wave)
-        return "<h3>Uligheden over tid</h3>" + plots.figure_html(
-            fig, alt=plots.alt_text_sii(series, title)
+        fig = plots.sii_chart(
+            series,
+            title=title,
+            xlabel="",
+            baseline_year=self.agreement.baseline_wave,
+            sign_note=SII_FIGURE_NOTE,
+        )
+        return (
+            "<h3>Uligheden over tid</h3>"
+            + plots.figure_html(fig, alt=plots.alt_text_sii(series, title) + DATA_POINTER)
+            + figure_data(
+                series.rename(columns={"sii": "value"}),
+                row="label",
+                column="year",
+                value="value",
+                caption=title,
+                row_header="Indikator",
+                points=True,
+            )
         )
 
     def vision(self, vision_id: str) -> Html:
@@ -575,6 +738,7 @@ class Brief:
             ["Opdeling", "Gruppe"] + [str(y) for y in years],
             body,
             numeric=set(range(2, 2 + len(years))),
+            caption=f"{esc(ind.label)} efter opdeling, {esc(self.name)}",
         )
 
     def _model_table(self, ind: Indicator) -> str:
@@ -660,6 +824,13 @@ class Brief:
             if r.reason:
                 body.append([str(int(r.year)), esc(r.reason), "", "", "", ""])
                 continue
+            # SII and RII with the sign of D (SIGN_NOTE): for an indicator that should fall
+            # the SII is negated and the RII inverted, bounds swapped.
+            sii = worse_off_sii(np.array([r.sii, r.sii_ci_low, r.sii_ci_high]), ind.direction)
+            rii = np.array([r.rii, r.rii_ci_low, r.rii_ci_high], dtype=float)
+            if ind.direction == "decrease":
+                with np.errstate(divide="ignore"):
+                    rii = 1 / rii
             body.append(
                 [
                     str(int(r.year)),
@@ -668,12 +839,14 @@ class Brief:
                         report.ci(r.d_ci_low, r.d_ci_high, points=True),
                     ),
                     report.with_interval(
-                        report.pp(r.sii, unit=False),
-                        report.ci(r.sii_ci_low, r.sii_ci_high, points=True),
+                        report.pp(sii[0], unit=False),
+                        report.ci(min(sii[1:]), max(sii[1:]), points=True),
                     ),
                     report.with_interval(
-                        report.ratio(r.rii),
-                        _ratio_interval(r.rii_ci_low, r.rii_ci_high),
+                        report.ratio(rii[0]),
+                        _ratio_interval(np.nanmin(rii[1:]), np.nanmax(rii[1:]))
+                        if np.isfinite(rii[1:]).all()
+                        else disclosure.SUPPRESSED_MARK,
                     ),
                     report.pct(r.paf) if pd.notna(r.paf) and 0 <= r.paf <= 1 else "–",
                     report.number(abs(r.par_persons)) if pd.notna(r.par_persons) else "–",
@@ -692,8 +865,9 @@ class Brief:
                 ],
                 body,
                 numeric={1, 2, 3, 4, 5},
+                caption=f"Uddannelsesforskelle for {esc(ind.label)}, {esc(self.name)}",
             )
-            + '<p class="footnote">D: grundskole minus lang videregående uddannelse. SII/RII: hældnings- og '
+            + f'<p class="footnote">{esc(SIGN_NOTE)} RII over 1 betyder det samme som SII over 0. SII/RII: hældnings- og '
             "ulighedsindeks fra en vægtet logistisk model på uddannelsens relative rang. PAF/PAR: andel og "
             "antal personer, der ikke ville have udfaldet, hvis alle havde samme forekomst som borgere med "
             "lang videregående uddannelse.</p>"
@@ -741,7 +915,12 @@ class Brief:
         return (
             f"<h5>Kommunerne i {esc(geography.area('region', region_code)['area_name'])}, "
             f"{int(latest['year'])}</h5>"
-            + html_table(["Kommune", "Andel", "Mod resten af regionen"], body, numeric={1})
+            + html_table(
+                ["Kommune", "Andel", "Mod resten af regionen"],
+                body,
+                numeric={1},
+                caption=f"{esc(ind.label)} i kommunerne, {int(latest['year'])}",
+            )
         )
 
     def _gradient_dots(self, indicators: list[Indicator]) -> str:
@@ -770,24 +949,46 @@ class Brief:
         when = report_join([str(y) for y in sorted(years)])
         title = f"Andel efter uddannelse, {when} (25 år og derover) — {self.name}"
         fig = plots.gradient_dots(groups, title=title)
-        return "<h3>Forskelle mellem uddannelsesgrupper</h3>" + plots.figure_html(
-            fig, alt=plots.alt_text_gradient_dots(groups, title)
+        return (
+            "<h3>Forskelle mellem uddannelsesgrupper</h3>"
+            + plots.figure_html(fig, alt=plots.alt_text_gradient_dots(groups, title) + DATA_POINTER)
+            + figure_data(
+                groups,
+                row="indicator",
+                column="group",
+                value="estimate",
+                caption=title,
+                row_header="Indikator",
+                order_columns=False,
+            )
         )
 
     def _indicator_section(self, ind: Indicator, *, gradient: bool = True) -> str:
-        parts = [f"<h4>{esc(_label_with_population(ind))}</h4>"]
+        """The indicator's sentences and definition beside its trend figure (and, with
+        ``gradient``, its education figure), each figure followed by its numbers."""
+        anchor = f"indikator-{_vision_anchor(ind.id)[len('vision-') :]}"
         sentences = self._sentences(ind)
-        parts.append("<p>" + " ".join(esc(s) for s in sentences) + "</p>")
-        parts.append(self._trend_figure(ind))
+        text = (
+            "<div>"
+            + "<p>"
+            + " ".join(esc(s) for s in sentences)
+            + "</p>"
+            + f'<p class="footnote">{esc(ind.definition)} {esc(ind.comparability)}</p>'
+            + "</div>"
+        )
+        figures = [self._trend_figure(ind)]
         if (
             gradient
             and ind.source == "survey"
             and (ind.population.age_max is None or ind.population.age_max >= 25)
         ):
-            parts.append(self._gradient_figure(ind))
-        note = ind.comparability
-        parts.append(f'<p class="footnote">{esc(ind.definition)} {esc(note)}</p>')
-        return "\n".join(parts)
+            figures.append(self._gradient_figure(ind))
+        return (
+            f'<section class="indicator" aria-labelledby="{anchor}">'
+            f'<h4 id="{anchor}">{esc(_label_with_population(ind))}</h4>'
+            + text
+            + f"<div>{''.join(figures)}</div></section>"
+        )
 
     def _sentences(self, ind: Indicator) -> list[str]:
         status = self._status_row(ind)
@@ -827,7 +1028,17 @@ class Brief:
                     alpha=1 - self.level,
                 )
             )
-        if self.region is not None:
+        if self.region is not None and ind.source == "register":
+            # The register indicators are not tested against the rest of the region: the
+            # region's value for comparison, not a "hidden" comparison.
+            region_rows = self._estimates(ind, "region", str(self.region["area_code"]))
+            region_rows = region_rows[region_rows["year"] == latest["year"]]
+            if not region_rows.empty and not bool(region_rows.iloc[0]["suppressed"]):
+                out.append(
+                    f"Til sammenligning er andelen i {self.region['area_name']} "
+                    f"{report.pct(region_rows.iloc[0]['estimate'])} i {int(latest['year'])}."
+                )
+        elif self.region is not None:
             out.append(
                 report.comparison_sentence(
                     self.name,
@@ -936,10 +1147,11 @@ class Brief:
             if ind.source == "survey"
             else self.agreement.period_start - 1
         )
-        fig = plots.trend_chart(series, title=title, baseline_year=baseline, note=covid)
+        # No "År" under the axis: the ticks are years (and the figure is shorter in print).
+        fig = plots.trend_chart(series, title=title, xlabel="", baseline_year=baseline, note=covid)
         return plots.figure_html(
-            fig, alt=plots.alt_text_trend(series, title, baseline_year=baseline)
-        )
+            fig, alt=plots.alt_text_trend(series, title, baseline_year=baseline) + DATA_POINTER
+        ) + figure_data(series, row="label", column="year", value="estimate", caption=title)
 
     def _gradient_figure(self, ind: Indicator) -> str:
         latest = self._latest(ind)
@@ -952,7 +1164,17 @@ class Brief:
         groups = rows[["group", "estimate", "ci_low", "ci_high", "suppressed"]]
         title = f"{ind.label} efter uddannelse, {int(latest['year'])} (25 år og derover)"
         fig = plots.gradient_chart(groups, title=title)
-        return plots.figure_html(fig, alt=plots.alt_text_gradient(groups, title))
+        return plots.figure_html(
+            fig, alt=plots.alt_text_gradient(groups, title) + DATA_POINTER
+        ) + figure_data(
+            groups.assign(label=self.name),
+            row="label",
+            column="group",
+            value="estimate",
+            caption=title,
+            row_header="Område",
+            order_columns=False,
+        )
 
     def _activity_table(self, objective_id: str, question: str) -> str:
         rows = self._activity_rows()
@@ -966,8 +1188,12 @@ class Brief:
             [esc(r.sundhedsklynge), str(int(r.year)), esc(r.status_label), esc(r.text)]
             for r in rows.itertuples()
         ]
-        return f"<p><em>{esc(question)}</em></p>" + html_table(
-            ["Sundhedsklynge", "År", "Status", "Beskrivelse"], body, numeric={1}
+        return html_table(
+            ["Sundhedsklynge", "År", "Status", "Beskrivelse"],
+            body,
+            numeric={1},
+            caption=esc(question),
+            table_class="activity-table",
         )
 
     def methods(self) -> Html:
@@ -980,7 +1206,7 @@ class Brief:
             for name, digest in inputs.items()
         )
         return Html(
-            "<h2>Metode og datagrundlag</h2>"
+            '<h2 id="metode">Metode og datagrundlag</h2>'
             "<p><strong>Sundhedsprofilen</strong> er en spørgeskemaundersøgelse blandt borgere på 16 år og "
             "derover, udtrukket tilfældigt i hver kommune. Alle tal er vægtede med kalibreringsvægte, "
             "så de afspejler befolkningen og tager højde for, at nogle grupper svarer mindre end andre. "
@@ -992,13 +1218,14 @@ class Brief:
             f"{self.agreement.baseline_wave} (registerdata: {self.agreement.period_start - 1}). "
             "<strong>Uddannelsesforskellen</strong> er opgjort for 25 år og derover: D er forskellen mellem "
             "grundskole og lang videregående uddannelse, SII er hældningsindekset fra en vægtet logistisk "
-            "model på uddannelsens relative rang. <strong>Fremskrivningen</strong> til "
+            f"model på uddannelsens relative rang. {esc(SIGN_NOTE)} <strong>Fremskrivningen</strong> til "
             f"{self.agreement.period_end} bygger på de offentliggjorte tal for alle områder på samme "
-            "niveau: landsudviklingen fremskrives med en dæmpet trend, og hvert område med sin egen "
-            "afvigelse fra den; 2021-målingen indgår med sin egen effekt (COVID-19). "
-            "Usikkerhedsintervallet gælder en måling i slutåret og rummer også målingens egen "
-            "usikkerhed. Healthy People- og SDG-kategorierne er de internationale standarder for at "
-            "vurdere fremskridt mod et mål.</p>"
+            "niveau: det nuværende niveau føres frem uden trend (den model holdt bedst, hvad den "
+            "lovede, da den blev afprøvet på de offentliggjorte kommunetal 2010–2025), og hvert "
+            "område beholder sin egen afvigelse fra landsniveauet; 2021-målingen vægtes ned "
+            "(COVID-19). Usikkerhedsintervallet gælder en måling i slutåret og rummer også målingens "
+            "egen usikkerhed. Healthy People- og SDG-kategorierne er de internationale standarder "
+            "for at vurdere fremskridt mod et mål.</p>"
             f"<p><strong>Diskretion:</strong> Der vises ingen tal bygget på færre end {min_n} svar, ingen andele "
             "med færre end 5 personer med eller uden udfaldet, og ingen tal, der kan regnes ud fra andre "
             "viste tal. Antal svar er afrundet.</p>"
@@ -1043,6 +1270,86 @@ def _at_level(table: pd.DataFrame, level: float) -> pd.DataFrame:
         out.loc[hidden, ["ci_low", "ci_high"]] = np.nan
     out["level"] = level
     return out
+
+
+def figure_data(
+    frame: pd.DataFrame,
+    *,
+    row: str,
+    column: str,
+    value: str,
+    caption: str,
+    row_header: str = "Område",
+    points: bool = False,
+    order_columns: bool = True,
+) -> str:
+    """The numbers behind a figure, with their intervals, as a table in a closed ``<details>``.
+
+    One table row per value of ``row`` (in order of appearance), one column per value of
+    ``column`` (sorted, or in order of appearance with ``order_columns=False``); a cell is the
+    value with its interval (``ci_low``/``ci_high``) as a share, or in procentpoint with
+    ``points``; the suppression mark where ``suppressed``; "ikke målt" where there is no row.
+    The details are closed (and not printed): the figure shows the same numbers.
+    """
+    if frame.empty:
+        return ""
+    rows = list(dict.fromkeys(frame[row].astype(str)))
+    columns = list(dict.fromkeys(frame[column]))
+    if order_columns:
+        columns = sorted(columns)
+    cells = {(str(r[row]), r[column]): r for _, r in frame.iterrows()}
+    hidden_column = "suppressed" in frame
+    body = []
+    for name in rows:
+        line = [esc(name)]
+        for col in columns:
+            cell = cells.get((name, col))
+            if cell is None:
+                line.append("ikke målt")
+                continue
+            hidden = bool(cell["suppressed"]) if hidden_column else False
+            hidden = hidden or report.is_missing(cell[value])
+            if points:
+                shown = report.with_interval(
+                    report.pp(cell[value], unit=False, suppressed=hidden),
+                    report.ci(cell["ci_low"], cell["ci_high"], points=True, suppressed=hidden),
+                )
+            else:
+                shown = report.with_interval(
+                    report.pct(cell[value], suppressed=hidden),
+                    report.ci(cell["ci_low"], cell["ci_high"], suppressed=hidden),
+                )
+            line.append(shown)
+        body.append(line)
+    table = html_table(
+        [row_header] + [esc(c) for c in columns],
+        body,
+        numeric=set(range(1, len(columns) + 1)),
+        caption=f"Tallene bag figuren: {esc(caption)}",
+    )
+    return (
+        '<details class="data"><summary>Tallene bag figuren, med konfidensintervaller</summary>'
+        f"{table}</details>"
+    )
+
+
+def worse_off_sii(sii, direction: str):
+    """The SII with the sign of D: above 0 the least educated are worse off (see SIGN_NOTE).
+
+    The cube's SII is WHO healthequal's, P(rank 1) − P(rank 0): above 0 the share rises with
+    education, whatever the desired direction. D (:func:`analyse.stats.inequality.simple_gap`)
+    is direction-aware instead: above 0 the least educated are worse off. For an indicator that
+    should rise the two signs already agree; for one that should fall the SII is negated.
+    Works on numbers and on arrays/Series.
+    """
+    if direction not in ("increase", "decrease"):
+        raise ParameterError(f"direction must be increase/decrease, got {direction!r}")
+    return sii if direction == "increase" else -sii
+
+
+def _vision_anchor(vision_id: str) -> str:
+    """The id of a vision's heading (for the table of contents)."""
+    return "vision-" + re.sub(r"[^a-z0-9_-]+", "-", str(vision_id).lower())
 
 
 def _ratio_interval(low, high) -> str:

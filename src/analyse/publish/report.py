@@ -98,13 +98,16 @@ MONTHS = (
 )
 
 #: Status → (symbol, word, colour). Shapes differ so colour is never the only cue; the colours
-#: are Okabe-Ito blue / vermillion (distinguishable with all common colour-vision deficiencies)
-#: and greys.
+#: are Okabe-Ito blue and a darker shade of Okabe-Ito vermillion (distinguishable with all
+#: common colour-vision deficiencies) and greys. Each is text in a table cell, so each has at
+#: least 4.5:1 contrast (WCAG 1.4.3) on white and on the tables' tints (#f3f6f9, #e8f1f8,
+#: #fafafa): #0072B2 5.19 (4.54 on #e8f1f8), #555555 7.46, #B34700 5.50, #666666 5.74.
+#: Keep in step with the status colours in publish/templates/brief.css.
 STATUS_STYLES: dict[str, tuple[str, str, str]] = {
     "bedre": ("\u2713", "Bedre", "#0072B2"),
     "uændret": ("=", "Uændret", "#555555"),
-    "dårligere": ("\u2717", "Dårligere", "#D55E00"),
-    "kan ikke vurderes": ("\u25cb", "Kan ikke vurderes", "#777777"),
+    "dårligere": ("\u2717", "Dårligere", "#B34700"),
+    "kan ikke vurderes": ("\u25cb", "Kan ikke vurderes", "#666666"),
 }
 
 #: Danish names of the Healthy People 2030 categories (:mod:`analyse.stats.progress`).

@@ -92,12 +92,18 @@ def _areas(level: str) -> pd.DataFrame:
         rows["area_code"] = rows["kommune_code"].astype(str)
     rows = rows.assign(area_level=level)
     rows["region_code"] = rows["region_code"].astype("Int64")
-    rows["slug"] = [
-        f"{level}-{slugify(name)}" if level != "land" else "land-danmark"
-        for name in rows["area_name"]
-    ]
+    rows["slug"] = [_slug(level, name) for name in rows["area_name"]]
     out = rows[["area_level", "area_code", "area_name", "region_code", "slug"]]
     return out.sort_values(["region_code", "area_code"], na_position="first").reset_index(drop=True)
+
+
+def _slug(level: str, name: str) -> str:
+    """The level, then the name, without repeating the level: "kommune-odense",
+    "region-syddanmark" (not "region-region-syddanmark"), "land-danmark"."""
+    if level == "land":
+        return "land-danmark"
+    name = slugify(name)
+    return name if name.startswith(f"{level}-") else f"{level}-{name}"
 
 
 def areas(level: str) -> pd.DataFrame:

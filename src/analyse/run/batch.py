@@ -44,11 +44,12 @@ import pandas as pd  # noqa: E402
 import analyse  # noqa: E402
 from analyse.cube import build as cube_build  # noqa: E402
 from analyse.errors import ParameterError  # noqa: E402
-from analyse.publish import report  # noqa: E402
+from analyse.publish import overview, report  # noqa: E402
 from analyse.publish.html import html_page  # noqa: E402
 from analyse.publish.leaks import check_outputs  # noqa: E402
 from analyse.reference import geography  # noqa: E402
 from analyse.reference.catalogue import load_agreement  # noqa: E402
+from analyse.run import pdf as pdf_print  # noqa: E402
 from analyse.stats import disclosure  # noqa: E402
 
 DEFAULT_NOTEBOOK = Path("notebooks/brief.ipynb")
@@ -95,9 +96,12 @@ class BatchResult:
     out: Path
     results: list[AreaResult]
     seconds: float
-    #: Leak-check findings in the run's own files (index.html, manifest.json); the briefs'
-    #: findings make those briefs fail instead.
+    #: Leak-check findings in the run's own files (index.html, overview.html, manifest.json);
+    #: the briefs' findings make those briefs fail instead.
     leaks: list = field(default_factory=list)
+    #: PDFs written beside the pages (``pdf=True``), and why printing failed, if it did.
+    pdfs: list[Path] = field(default_factory=list)
+    pdf_error: str = ""
 
     @property
     def failed(self) -> list[AreaResult]:
@@ -105,12 +109,16 @@ class BatchResult:
 
     @property
     def ok(self) -> bool:
-        """Every brief rendered or unchanged, and nothing leaked."""
-        return not self.failed and not self.leaks
+        """Every brief rendered or unchanged, nothing leaked, and the PDFs (if asked) printed."""
+        return not self.failed and not self.leaks and not self.pdf_error
 
     @property
     def index(self) -> Path:
-        return self.out / "index.html"
+        return self.out / overview.INDEX_FILE
+
+    @property
+    def overview(self) -> Path:
+        return self.out / overview.OVERVIEW_FILE
 
     def summary(self) -> str:
         counts = {s: sum(r.status == s for r in self.results) for s in ("ok", "skipped", "failed")}
@@ -122,6 +130,10 @@ class BatchResult:
             text += f"\n  FAILED {r.area_level} {r.area_code} ({r.area_name}): {r.error}"
         for finding in self.leaks:
             text += f"\n  LEAK CHECK {finding}"
+        if self.pdfs:
+            text += f"\n{len(self.pdfs)} PDF(s) beside the pages (A4)."
+        if self.pdf_error:
+            text += f"\n  PDF FAILED {self.pdf_error}"
         return text
 
 
@@ -408,17 +420,22 @@ def run_briefs(
     extra_parameters: dict | None = None,
     rules: disclosure.Rules | None = None,
     progress: Callable[[str], None] | None = print,
+    pdf: bool = False,
 ) -> BatchResult:
     """Build (or reuse) the processed data and render the briefs in parallel.
 
-    Writes ``<out>/<agreement>/<slug>.html`` per area, ``index.html`` (grouped by region) and
-    ``manifest.json`` (package version, git commit, input checksums, parameters, timings, status
-    per area). Every file is leak-checked (:mod:`analyse.stats.disclosure`) before it is kept.
+    Writes ``<out>/<agreement>/<slug>.html`` per area, ``overview.html`` (the agreement's
+    region: every klynge and kommune × indicator, :mod:`analyse.publish.overview`),
+    ``index.html`` (grouped by region, linking the overview) and ``manifest.json`` (package
+    version, git commit, input checksums, parameters, timings, status per area). Every file is
+    leak-checked (:mod:`analyse.stats.disclosure`) before it is kept. With ``pdf`` an A4 PDF is
+    printed beside every page with the machine's Chromium (:mod:`analyse.run.pdf`).
 
     Raises
     ------
     ParameterError
-        Unknown level or area codes, a missing notebook, ``workers < 1``.
+        Unknown level or area codes, a missing notebook, ``workers < 1``; with ``pdf``, no
+        Chromium (checked before anything is rendered).
     DataValidationError
         When the raw delivery cannot be cleaned (from :func:`analyse.cube.build.build_processed`).
     """
@@ -429,6 +446,8 @@ def run_briefs(
         raise ParameterError(f"notebook {notebook} not found; run from the project folder")
     if workers < 1:
         raise ParameterError(f"workers must be at least 1, got {workers}")
+    if pdf:
+        pdf_print.find_chromium()  # no Chromium: say so now, not after the whole run
     agreement = load_agreement(agreement_id)
     selection = select_areas(level, areas)
     build = cube_build.build_processed(
@@ -481,10 +500,17 @@ def run_briefs(
     if tasks:
         _run_tasks(tasks, results, notebook, workers, say)
 
+    available = {path.stem for path in run_dir.glob("*.html") if path.name not in _RUN_PAGES} - {
+        r.slug for r in results.values() if r.status == "failed"
+    }
+    leaks = _write_overview(run_dir, processed, agreement, available, build.manifest)
     index_text = _index_html(
         agreement, results.values(), synthetic=build.manifest.get("synthetic", False)
     )
-    _write_atomic(run_dir / "index.html", html_page(f"{agreement.title} — briefs", index_text))
+    _write_atomic(
+        run_dir / overview.INDEX_FILE,
+        html_page(INDEX_TITLE.format(title=agreement.title), index_text),
+    )
     elapsed = time.perf_counter() - started
     manifest = {
         "run": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -528,10 +554,41 @@ def run_briefs(
     # Each brief was leak-checked by its worker before it was written (a skipped brief when it
     # was rendered: its key includes the code version, hence the codebook and the check's
     # rules); the run's own files are checked here.
-    leaks = _leak_check([run_dir / "index.html", run_dir / "manifest.json"])
+    leaks += _leak_check([run_dir / overview.INDEX_FILE, run_dir / "manifest.json"])
     batch = BatchResult(run_dir, list(results.values()), elapsed, leaks=leaks)
+    if pdf:
+        pages = [run_dir / f"{r.slug}.html" for r in results.values() if r.status != "failed"]
+        pages += [p for p in (batch.index, batch.overview) if p.exists()]
+        say(f"PDFs: printing {len(pages)} page(s) with Chromium ...")
+        try:
+            batch.pdfs = pdf_print.write_pdfs(pages, workers=workers)
+        except RuntimeError as exc:
+            batch.pdf_error = str(exc)
     say(batch.summary())
     return batch
+
+
+#: The run's own pages (not briefs) and the index's <title> (its h1 says the same in other
+#: words; every page's title and h1 are distinct).
+_RUN_PAGES = (overview.INDEX_FILE, overview.OVERVIEW_FILE)
+INDEX_TITLE = "{title} — oversigt over områderne"
+
+
+def _write_overview(run_dir: Path, processed: Path, agreement, available, manifest) -> list:
+    """Render the agreement's overview into the run folder (leak-checked); returns the leak
+    check's findings (the page is then not written)."""
+    body = overview.overview_html(
+        processed,
+        agreement.id,
+        available=available,
+        synthetic=bool(manifest.get("synthetic", False)),
+    )
+    page = html_page(overview.overview_title(agreement), body, kind="overview")
+    try:
+        _write_checked(run_dir / overview.OVERVIEW_FILE, page)
+    except LeakError as exc:
+        return list(exc.findings)
+    return []
 
 
 def _run_tasks(tasks, results, notebook: Path, workers: int, say) -> None:
@@ -618,12 +675,23 @@ def _index_html(agreement, results, *, synthetic: bool) -> str:
             return f'<li class="failed">{name}{status_text["failed"]}</li>'
         return f'<li><a href="{row.slug}.html">{name}</a></li>'
 
-    parts = [f"<h1>{html.escape(agreement.title)}</h1>", f"<p>{html.escape(agreement.parties)}</p>"]
+    region = geography.area("region", agreement.region_code)["area_name"]
+    parts = ['<a class="skip-link" href="#omraader">Gå til listen over områder</a>']
     if synthetic:
         parts.append('<p class="synthetic">Syntetiske data — tallene er ikke rigtige.</p>')
+    parts += [
+        f"<h1>{html.escape(agreement.title)}: briefs for alle områder</h1>",
+        f"<p>{html.escape(agreement.parties)}. Vælg hele landet, en region, en sundhedsklynge "
+        "eller en kommune.</p>",
+        f'<p class="summary"><a href="{overview.OVERVIEW_FILE}">Overblik over alle kommuner og '
+        f"sundhedsklynger i {html.escape(region)}</a>: status og seneste tal for hver "
+        "indikator på én side.</p>",
+    ]
+    sections, nav = [], []
     land = [link(r) for r in areas[areas["area_level"] == "land"].itertuples()]
     if any(land):
-        parts.append("<h2>Hele landet</h2><ul>" + "".join(land) + "</ul>")
+        nav.append('<li><a href="#hele-landet">Hele landet</a></li>')
+        sections.append('<h2 id="hele-landet">Hele landet</h2><ul>' + "".join(land) + "</ul>")
     for region in regions.itertuples():
         rows = areas[
             (areas["region_code"] == int(region.area_code)) & (areas["area_level"] != "land")
@@ -640,12 +708,19 @@ def _index_html(agreement, results, *, synthetic: bool) -> str:
         }
         if not any(any(v) for v in items.values()):
             continue
-        parts.append(f"<h2>{html.escape(region.area_name)}</h2>")
+        anchor = f"region-{region.area_code}"
+        nav.append(f'<li><a href="#{anchor}">{html.escape(region.area_name)}</a></li>')
+        sections.append(f'<h2 id="{anchor}">{html.escape(region.area_name)}</h2>')
         for lv, heading in (
             ("region", "Regionen"),
             ("sundhedsklynge", "Sundhedsklynger"),
             ("kommune", "Kommuner"),
         ):
             if any(items[lv]):
-                parts.append(f"<h3>{heading}</h3><ul>" + "".join(items[lv]) + "</ul>")
-    return "\n".join(parts)
+                sections.append(f"<h3>{heading}</h3><ul>" + "".join(items[lv]) + "</ul>")
+    parts.append(
+        '<nav class="toc" id="omraader" aria-label="Områder"><ul class="inline">'
+        + "".join(nav)
+        + "</ul></nav>"
+    )
+    return "\n".join(parts + sections)

@@ -111,6 +111,7 @@ def _cmd_briefs(args: argparse.Namespace) -> int:
         notebook=args.notebook,
         force=args.force,
         rules=Rules(min_n=args.min_n),
+        pdf=args.pdf,
     )
     print(f"Index: {result.index.resolve()}")
     return 0 if result.ok else 1
@@ -219,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--area", nargs="*", help="only these area codes (of --level)")
     p.add_argument("--notebook", default="notebooks/brief.ipynb", help="the brief notebook")
     p.add_argument("--force", action="store_true", help="re-render briefs even if unchanged")
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print an A4 PDF beside each page (needs Chromium; $CHROMIUM or on the PATH)",
+    )
     p.set_defaults(func=_cmd_briefs)
 
     p = sub.add_parser("data", help="data utilities (the synthetic default delivery)")
