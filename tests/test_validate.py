@@ -139,19 +139,81 @@ def test_report_availability_and_unknown_columns(tmp_path):
     assert "nik_snus" in report.summary()
 
 
-def test_report_flags_value_labels_that_differ_from_the_codebook(tmp_path):
+def _sav_with_labels(tmp_path: Path, labels: dict) -> tuple[Path, pd.DataFrame]:
     import pyreadstat
 
     raw = pd.read_csv(SMALL, dtype={"lbnr": "str"})
     path = tmp_path / "sundhedsprofil_2021.sav"
-    pyreadstat.write_sav(raw, str(path), variable_value_labels={"koen": {1: "Kvinde", 2: "Mand"}})
+    pyreadstat.write_sav(raw, str(path), variable_value_labels=labels)
+    return path, raw
+
+
+def _codebook(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "region.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_value_labels_that_swap_the_codes_stop_the_cleaning(tmp_path):
+    # The file says 1 = Kvinde, the codebook 1 = Mand: cleaning on would swap men and women.
+    path, _ = _sav_with_labels(tmp_path, {"koen": {1: "Kvinde", 2: "Mand"}})
+    before = _tree_digest(path)
+    with pytest.raises(DataValidationError) as err:
+        load_survey(path)
+    message = str(err.value)
+    assert str(path) in message and "column 'koen'" in message
+    assert "code 1 is 'Kvinde' in the file but 'Mand' in the codebook" in message
+    assert "code 2 is 'Mand' in the file but 'Kvinde' in the codebook" in message
+    assert "variables: {koen: {codes: {1: Kvinde, 2: Mand}}}" in message
+    assert "trust_codes: true" in message
+    assert _tree_digest(path) == before
+
+
+def test_value_labels_close_spelling_counts_as_the_same_label(tmp_path):
+    # "Kvinder" for code 1 is the codebook's "Kvinde" (code 2) spelt in the plural: a swap.
+    path, _ = _sav_with_labels(tmp_path, {"koen": {1: "Kvinder", 2: "Mænd"}})
+    with pytest.raises(DataValidationError, match="code 1 is 'Kvinder' in the file"):
+        load_survey(path)
+
+
+def test_value_labels_that_only_differ_are_reported_not_fatal(tmp_path):
+    # Another wording of the same codes is no contradiction: reported in the quality report.
+    path, _ = _sav_with_labels(
+        tmp_path, {"koen": {1: "Han", 2: "Hun"}, "udd": {4: "Kort videregående"}}
+    )
     _, report = load_survey(path)
     mismatches = report.label_mismatches
     assert mismatches[["variable", "code", "file_label"]].values.tolist() == [
-        ["koen", 1.0, "Kvinde"],
-        ["koen", 2.0, "Mand"],
+        ["koen", 1.0, "Han"],
+        ["koen", 2.0, "Hun"],
+        ["udd", 4.0, "Kort videregående"],
     ]
     assert "label_mismatch" in set(report.soft_problems["problem"])
+
+
+def test_value_labels_trust_codes_keeps_the_codes_and_reports(tmp_path):
+    path, raw = _sav_with_labels(tmp_path, {"koen": {1: "Kvinde", 2: "Mand"}})
+    codebook = _codebook(
+        tmp_path, "extends: sundhedsprofil\nvariables:\n  koen: {trust_codes: true}\n"
+    )
+    respondents, report = load_survey(path, codebook)
+    # Codes trusted: code 1 stays "Mænd" whatever the label says.
+    expected = raw["koen"].map({1: "Mænd", 2: "Kvinder"})
+    assert respondents["sex"].astype(object).equals(expected.astype(object))
+    assert set(report.label_mismatches["variable"]) == {"koen"}
+
+
+def test_value_labels_agree_with_an_extending_codebook_that_states_the_file_codes(tmp_path):
+    # The same file, with the codebook saying what the codes mean: labels agree, sexes right.
+    path, raw = _sav_with_labels(tmp_path, {"koen": {1: "Kvinde", 2: "Mand"}})
+    codebook = _codebook(
+        tmp_path,
+        "extends: sundhedsprofil\nvariables:\n  koen:\n    codes: {1: Kvinde, 2: Mand}\n",
+    )
+    respondents, report = load_survey(path, codebook)
+    expected = raw["koen"].map({1: "Kvinder", 2: "Mænd"})
+    assert respondents["sex"].astype(object).equals(expected.astype(object))
+    assert report.label_mismatches.empty
 
 
 # ================================================================================================

@@ -12,7 +12,8 @@ row — so it can be shown and shared.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -148,10 +149,10 @@ def check_whole_numbers(values: np.ndarray, variable: Variable, column: str, fil
 
 def check_codes(values: np.ndarray, variable: Variable, column: str, file: str | None):
     """Codes (after missing codes are removed) must be codes of the codebook."""
-    known = np.array(sorted(variable.codes), dtype=float)
+    known = np.array(sorted(variable.file_coding), dtype=float)
     bad = ~np.isnan(values) & ~np.isin(values, known)
     if bad.any():
-        allowed = ", ".join(str(c) for c in sorted(variable.codes))
+        allowed = ", ".join(str(c) for c in sorted(variable.file_coding))
         missing = ", ".join(_format_value(float(c)) for c in variable.missing)
         raise DataValidationError(
             f"codes outside the codebook (e.g. {_quote(values[bad])}); {variable.label} has "
@@ -244,6 +245,108 @@ def check_waves(years: np.ndarray, codebook: Codebook, column: str, file: str | 
             count=int(bad.sum()),
             hint="Correct the year, or add the wave to the codebook's waves",
         )
+
+
+# Two labels are "the same" when they are equal without case and extra white space, or spelt
+# almost alike (difflib ratio ≥ 0.9: "Kvinder" ~ "Kvinde" 0.92; "Kort videregående uddannelse"
+# vs "Lang videregående uddannelse" 0.86 stays apart).
+SAME_LABEL_RATIO = 0.9
+
+
+def _label_score(a: str, b: str) -> float:
+    a, b = " ".join(str(a).split()).casefold(), " ".join(str(b).split()).casefold()
+    return 1.0 if a == b else difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def check_value_labels(
+    value_labels: Mapping[str, Mapping[float, str]],
+    where: Mapping[str, str],
+    codebook: Codebook,
+    file: str | None,
+) -> pd.DataFrame:
+    """Value labels stored in the file (SPSS, Stata) against the codebook's codes.
+
+    A code whose label in the file is the codebook's label of *another* code of the same
+    variable (compared without case; close spellings such as "Kvinder"/"Kvinde" count as the
+    same) means the file is coded differently from what the codebook says: men would be counted
+    as women. That is fatal, unless the codebook marks the variable ``trust_codes: true`` (the
+    codes are right, the labels wrong). Other differences (a label the codebook does not know,
+    another spelling) are only reported.
+
+    Returns
+    -------
+    DataFrame of every label that differs from the codebook: ``file``, ``variable``, ``code``,
+    ``file_label``, ``codebook_label`` (empty when they all agree).
+
+    Raises
+    ------
+    DataValidationError
+        Naming the file, the variable, each contradicting code and both labels.
+    """
+    rows, fatal = [], []
+    for var_name, column in where.items():
+        labels = value_labels.get(column)
+        var = codebook.variables[var_name]
+        coding = var.file_coding
+        if not labels or not coding:
+            continue
+        missing = {float(c) for c in var.missing}
+        contradictions = []
+        for code, label in labels.items():
+            if float(code) in missing:
+                continue
+            own = coding.get(int(code)) if float(code).is_integer() else None
+            own_score = _label_score(label, own) if own is not None else 0.0
+            if own_score == 1.0:
+                continue
+            rows.append(
+                {
+                    "file": file,
+                    "variable": var_name,
+                    "code": float(code),
+                    "file_label": str(label),
+                    "codebook_label": own,
+                }
+            )
+            others = [
+                (_label_score(label, other_label), other_code)
+                for other_code, other_label in coding.items()
+                if float(other_code) != float(code)
+            ]
+            best, other_code = max(others, default=(0.0, None))
+            if best >= SAME_LABEL_RATIO and best > own_score:
+                contradictions.append((code, str(label), own, other_code))
+        if contradictions and not var.trust_codes:
+            fatal.append((var_name, column, contradictions))
+    if fatal:
+        var_name, column, contradictions = fatal[0]
+        coding = codebook.variables[var_name].file_coding
+        details = "; ".join(
+            f"code {_format_value(float(code))} is {label!r} in the file but {own!r} in the "
+            f"codebook (where {coding[other]!r} is code {other})"
+            for code, label, own, other in contradictions
+        )
+        by_label = {
+            _format_value(float(code)): str(label)
+            for code, label in value_labels[column].items()
+            if float(code) not in {float(c) for c in codebook.variables[var_name].missing}
+        }
+        suggestion = ", ".join(f"{code}: {label}" for code, label in by_label.items())
+        others = [name for name, _, _ in fatal[1:]]
+        raise DataValidationError(
+            f"the file's value labels contradict the codebook's codes for {var_name} "
+            f"({codebook.variables[var_name].label}): {details}"
+            + (f" (also in {', '.join(others)})" if others else ""),
+            file=file,
+            column=column,
+            hint=(
+                "If the file's labels are right, state its codes in your codebook (extends: "
+                f"sundhedsprofil, then variables: {{{var_name}: {{codes: {{{suggestion}}}}}}}); "
+                f"if the codes are right and the labels wrong, add trust_codes: true to "
+                f"variables.{var_name}"
+            ),
+        )
+    return pd.DataFrame(rows, columns=["file", "variable", "code", "file_label", "codebook_label"])
 
 
 def check_unique_ids(
