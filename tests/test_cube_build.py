@@ -55,7 +55,19 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
 
 
-STUB = pd.DataFrame({"stub": ["model step replaced in test_pipeline"]})
+# Each stub has the key columns the build's coverage step reads (an area the small delivery
+# covers: Denmark).
+STUB = pd.DataFrame(
+    {
+        "stub": ["model step replaced in test_pipeline"],
+        "year": [2021],
+        "area_level": ["land"],
+        "area_code": ["DK"],
+        "baseline": [2021],
+        "latest": [2025],
+        "waves": ["2021"],
+    }
+)
 # The trend stub has the key columns the build's disclosure step (suppress_models) reads.
 STUB_TRENDS = pd.DataFrame(
     {

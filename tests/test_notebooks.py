@@ -1,6 +1,9 @@
 """Notebook hygiene: one parameters cell, thin code, paired .py in sync, no committed outputs."""
 
 import ast
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import jupytext
@@ -25,11 +28,16 @@ def test_notebook_has_exactly_one_parameters_cell_with_commented_primitives(path
     tree = ast.parse(tagged[0].source)
     lines = tagged[0].source.splitlines()
     for node in tree.body:
-        assert isinstance(node, ast.Assign), "the parameters cell only assigns values"
+        # `name: type = value  # help`: papermill --help-notebook shows the type and the help.
+        assert isinstance(node, ast.AnnAssign), "the parameters cell only assigns typed values"
         assert isinstance(node.value, ast.Constant), (
             f"parameter on line {node.lineno} is not a primitive"
         )
-        assert "#" in lines[node.lineno - 1], f"parameter on line {node.lineno} has no comment"
+        assert ast.unparse(node.annotation) == type(node.value.value).__name__
+        line = lines[node.lineno - 1]
+        assert "#" in line, f"parameter on line {node.lineno} has no comment"
+        # papermill cannot parse a parameter line with a second "=" (its comment included).
+        assert line.count("=") == 1, f"line {node.lineno}: no '=' in the comment"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -77,3 +85,21 @@ def test_notebook_and_paired_py_agree(path):
     assert [c.metadata.get("tags", []) for c in a.cells] == [
         c.metadata.get("tags", []) for c in b.cells
     ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_papermill_help_lists_every_parameter_with_type_and_help(path):
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "papermill"), "--help-notebook", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    output = completed.stdout + completed.stderr
+    assert "Unable to parse" not in output and "Unknown type" not in output
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    for node in ast.parse(cell.source).body:
+        name, kind = node.target.id, ast.unparse(node.annotation)
+        assert re.search(rf"^  {name}: {kind} \(default ", output, re.M), name

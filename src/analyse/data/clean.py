@@ -59,9 +59,11 @@ from analyse.data.validate import (
     check_weights,
     check_whole_numbers,
     out_of_range,
+    weight_checks,
 )
 from analyse.errors import DataValidationError
 from analyse.reference import geography
+from analyse.reference.population import kommune_population_16plus
 
 INDICATORS = tuple(DERIVATION_PARAMETERS)
 AGE_GROUPS = ("16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+")
@@ -761,7 +763,8 @@ def load_survey(
     Returns
     -------
     respondents : the canonical respondent table of all waves (see the module docstring).
-    report : :class:`~analyse.data.validate.DataQualityReport` with aggregates only.
+    report : :class:`~analyse.data.validate.DataQualityReport` with aggregates only, including
+        per wave whether the weights look like calibration weights (``report.weights``).
 
     Raises
     ------
@@ -807,7 +810,13 @@ def load_survey(
         )
     _check_ids_across_files(tables, files, codebook)
     respondents = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
-    return respondents, _report(cleaned, file_rows, codebook)
+    report = _report(cleaned, file_rows, codebook)
+    population = kommune_population_16plus()
+    report.weights = weight_checks(
+        respondents,
+        dict(zip(population["kommune_code"], population["population_16plus"], strict=True)),
+    )
+    return respondents, report
 
 
 def _check_ids_across_files(
