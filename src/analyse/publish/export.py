@@ -124,7 +124,10 @@ def published_values(brief: Brief) -> pd.DataFrame:
     rows: list[dict] = []
     agreement = brief.agreement
     alpha = 1 - brief.level
-    for ind_id in agreement.indicators:
+    # The indicators of the målsætninger, in the brief's order (not the agreement's extra
+    # comparison indicators, which only the vision notebooks show).
+    shown = [i for v in agreement.visions for o in v.objectives for i in o.indicators]
+    for ind_id in dict.fromkeys(shown):
         ind = agreement.indicator(ind_id)
         # Shares over the waves: the area, its region and Denmark, as in the trend figure.
         for level, code, name in brief.compared_areas():
