@@ -264,3 +264,29 @@ def test_suppress_models_blanks_a_trend_resting_on_a_hidden_wave():
     assert out.loc["461", "projected"] == 0.1
     assert out.loc["461", "n"] == 1230  # rounded to 10
     assert trends["projected"].notna().all()  # input unchanged
+
+
+def test_data_dictionary_describes_every_table_and_column(small_processed):
+    root = Path(__file__).resolve().parents[1]
+    dictionary = (root / "docs" / "data_dictionary.md").read_text(encoding="utf-8")
+    listing = (root / "data" / "processed" / "README.md").read_text(encoding="utf-8")
+    for table in cube_build.TABLES:
+        assert f"`{table}.parquet`" in listing, table
+        assert f"{table}.parquet" in dictionary, table
+        columns = pd.read_parquet(small_processed.path(table)).columns
+        # A column is described by name, or as a suffix of a described stem ("`d` (+ `_se`").
+        undocumented = [
+            c
+            for c in columns
+            if f"`{c}`" not in dictionary
+            and not any(
+                f"`{c[: -len(s)]}`" in dictionary and f"`{s}`" in dictionary
+                for s in ("_se", "_ci_low", "_ci_high", "_p")
+                if c.endswith(s)
+            )
+        ]
+        assert undocumented == [], (table, undocumented)
+    from analyse.publish.export import COLUMNS
+
+    for column in COLUMNS:
+        assert f"| `{column}` |" in dictionary or f"`{column}`" in dictionary, column

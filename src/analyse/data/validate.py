@@ -71,8 +71,9 @@ def check_required_columns(
         labels = "; ".join(f"{name} ({codebook.variables[name].label})" for name in absent)
         unknown = list(unknown)
         hint = (
-            "If your file uses other names, add them to the codebook's rename section, e.g. "
-            f"rename: {{{unknown[0]}: {absent[0]}}}"
+            "If your file uses other names, add them to the rename section of your codebook "
+            "(`analyse codebook init DIR` drafts one that extends the shipped codebook), e.g. "
+            f"rename: {{{unknown[0]}: {absent[0]}}}, and pass it with --codebook"
             if unknown
             else "Check that this is a Sundhedsprofil respondent file"
         )
