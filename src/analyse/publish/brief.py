@@ -412,13 +412,14 @@ class Brief:
             level, code = "land", geography.COUNTRY_CODE
         else:
             level, code = "region", str(self.region["area_code"]) if self.region is not None else ""
-        rows = table[
-            (table["source"] == source)
-            & (table["year"] == int(year))
-            & (table["area_level"] == level)
-            & (table["area_code"] == code)
-        ]
-        return bool(rows["covered"].any())
+        cache = self.__dict__.setdefault("_coverage_cache", {})
+        if "covered" not in cache:  # (source, year, level, code) of every covered area, once
+            rows = table[table["covered"]]
+            cache["covered"] = set(
+                zip(rows["source"], rows["year"].astype(int), rows["area_level"],
+                    rows["area_code"], strict=True)
+            )  # fmt: skip
+        return (source, int(year), level, code) in cache["covered"]
 
     def _uncovered_rest(self, ind: Indicator, latest: pd.Series, prefix: str) -> str:
         """The sentence for a comparison whose parent the delivery does not cover ("" if it does)."""

@@ -137,6 +137,7 @@ def published_values(brief: Brief) -> pd.DataFrame:
     # The indicators of the målsætninger, in the brief's order (not the agreement's extra
     # comparison indicators, which only the vision notebooks show).
     shown = [i for v in agreement.visions for o in v.objectives for i in o.indicators]
+    education = _education_rows(brief)
     for ind_id in dict.fromkeys(shown):
         ind = agreement.indicator(ind_id)
         # Shares over the waves: the area, its region and Denmark, as in the trend figure.
@@ -172,7 +173,7 @@ def published_values(brief: Brief) -> pd.DataFrame:
                 )
         rows += _status_rows(brief, ind)
         rows += _comparison_rows(brief, ind, latest, alpha)
-        rows += _inequality_rows(brief, ind, year)
+        rows += _inequality_rows(brief, ind, year, education)
         rows += _projection_rows(brief, ind)
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
@@ -245,7 +246,7 @@ def _comparison_rows(brief: Brief, ind, latest: pd.Series, alpha: float) -> list
     return rows
 
 
-def _inequality_rows(brief: Brief, ind, year: int) -> list[dict]:
+def _inequality_rows(brief: Brief, ind, year: int, education: dict) -> list[dict]:
     if ind.source != "survey" or (
         ind.population.age_max is not None and ind.population.age_max < 25
     ):
@@ -267,13 +268,9 @@ def _inequality_rows(brief: Brief, ind, year: int) -> list[dict]:
                  Enhed=POINTS, Vurdering=gap_word)
         )  # fmt: skip
     # The SII over the waves, as in the figure "Uligheden over tid" (signed, with its interval).
-    table = brief.tables["inequality"]
-    series = table[
-        (table["indicator"] == ind.id)
-        & (table["dimension"] == "education")
-        & (table["area_level"] == brief.level_name)
-        & (table["area_code"] == brief.code)
-    ]
+    series = education.get(ind.id)
+    if series is None:
+        return rows
     if brief.level_name != "land":
         series = series[series["year"].isin(brief.agreement.kommune_waves)]
     for cell in _records(series.sort_values("year"), ("year", "sii", "sii_ci_low", "sii_ci_high")):
@@ -298,6 +295,17 @@ def _inequality_rows(brief: Brief, ind, year: int) -> list[dict]:
             )
         )
     return rows
+
+
+def _education_rows(brief: Brief) -> dict[str, pd.DataFrame]:
+    """The area's education-inequality rows per indicator (grouped once per export)."""
+    table = brief.tables["inequality"]
+    mine = table[
+        (table["dimension"] == "education")
+        & (table["area_level"] == brief.level_name)
+        & (table["area_code"] == brief.code)
+    ]
+    return dict(tuple(mine.groupby("indicator", sort=False)))
 
 
 def _projection_rows(brief: Brief, ind) -> list[dict]:
