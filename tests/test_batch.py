@@ -85,7 +85,7 @@ def test_run_briefs_writes_index_and_manifest(rendered):
     manifest = json.loads((rendered.out / "manifest.json").read_text(encoding="utf-8"))
     area = manifest["areas"]["kommune-odense"]
     assert area["status"] == "ok"
-    assert set(area["timings"]) == {"kernel", "execute", "export"}
+    assert set(area["timings"]) == {"kernel", "execute", "export", "export_files"}
     assert manifest["synthetic"] is True
     assert manifest["rules"]["min_n"] == 20
     assert manifest["inputs"]

@@ -385,3 +385,83 @@ def test_every_figure_has_its_numbers_in_a_details_table(odense):
     # Each vision heading is an anchor of the contents; the indicator sections are labelled.
     assert visions.count('<h2 class="vision" id="vision-') == 4
     assert visions.count('<section class="indicator" aria-labelledby="indikator-') == 11
+
+
+@pytest.mark.parametrize("confidence_level", [0.8, 0.9, 0.99])
+def test_every_section_renders_at_each_allowed_confidence_level(small_processed, confidence_level):
+    """The parameter comment allows 0.8, 0.9, 0.95 and 0.99. The shares' intervals follow the
+    level; status and change sentences keep the build's level (their p-values were judged at
+    it), so a sentence never contradicts the status column (this crashed at 0.9 before)."""
+    for level, code in (("kommune", "461"), ("region", "1083")):
+        brief = Brief.open(
+            small_processed.processed,
+            area_level=level,
+            area_code=code,
+            confidence_level=confidence_level,
+        )
+        # visions() writes every indicator's sentences (the vision notebooks' indicator_detail
+        # uses the same sentences; they run at 0.9 in test_notebooks).
+        parts = [brief.header(), brief.status_table(), brief.visions(), brief.methods()]
+        text = _text("".join(parts))
+        assert not re.search(r"\bnan\b|None|NaN", text)
+        percent = report.number(confidence_level * 100)
+        assert f"Intervaller for andelene er {percent} pct.-konfidensintervaller" in text
+        assert "beregnet med 95 pct.-konfidensintervaller" in text
+
+
+def test_change_sentences_agree_with_the_status_at_another_level(small_processed):
+    # At 0.9 some changes with 0.05 <= p < 0.10 would read as significant if judged at the
+    # brief's level; the status column (judged at the build's 0.95) says "uændret".
+    status = __import__("pandas").read_parquet(small_processed.path("status"))
+    between = status[
+        (status["breakdown"] == "total")
+        & (status["status"] == "uændret")
+        & status["p_value"].between(0.05, 0.10)
+    ]
+    assert len(between) > 0  # the case exists in the data
+    row = between.iloc[0]
+    brief = Brief.open(
+        small_processed.processed,
+        area_level=row["area_level"],
+        area_code=row["area_code"],
+        confidence_level=0.9,
+    )
+    sentences = brief._sentences(brief.agreement.indicator(row["indicator"]))
+    assert "Udviklingen er ikke statistisk sikker." in sentences[0]
+
+
+def test_open_rejects_an_unknown_wave_listing_the_waves(small_processed):
+    with pytest.raises(ParameterError) as err:
+        Brief.open(small_processed.processed, waves="2019,2021")
+    assert str(err.value) == (
+        "wave(s) 2019 are not in the processed data; the waves are 2010, 2013, 2017, 2021, "
+        "2023, 2025"
+    )
+
+
+def test_unknown_area_lists_the_valid_codes(small_processed):
+    with pytest.raises(ParameterError) as err:
+        Brief.open(small_processed.processed, area_level="region", area_code="1099")
+    assert "1081 (Region Nordjylland)" in str(err.value)
+    with pytest.raises(ParameterError) as err:
+        Brief.open(small_processed.processed, area_level="kommune", area_code="999")
+    assert "101, 147, 151" in str(err.value) and "860" in str(err.value)
+
+
+def test_weighting_note_claims_calibration_only_for_checked_waves(small_processed):
+    brief = Brief.open(small_processed.processed, area_level="region", area_code="1083")
+    assert "Alle tal er vægtede med kalibreringsvægte" in _text(brief.methods())
+    flagged = [dict(w) for w in brief.manifest["weights"]]
+    for record in flagged:
+        if record["year"] == 2021:
+            record["problems"] = ["constant", "sum"]
+    brief.manifest = {**brief.manifest, "weights": flagged}
+    text = _text(brief.methods())
+    assert "Alle tal er vægtede med kalibreringsvægte" not in text
+    assert "I 2021 er alle vægte ens, så tallene for 2021 er uvægtede tal" in text
+    assert "Tallene for 2010, 2013, 2017, 2023 og 2025 er vægtede med kalibreringsvægte" in text
+
+
+def test_header_links_to_the_brief_s_own_csv_and_excel(odense):
+    header = odense.header()
+    assert 'href="kommune-odense.xlsx"' in header and 'href="kommune-odense.csv"' in header

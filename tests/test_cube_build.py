@@ -55,7 +55,19 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
 
 
-STUB = pd.DataFrame({"stub": ["model step replaced in test_pipeline"]})
+# Each stub has the key columns the build's coverage step reads (an area the small delivery
+# covers: Denmark).
+STUB = pd.DataFrame(
+    {
+        "stub": ["model step replaced in test_pipeline"],
+        "year": [2021],
+        "area_level": ["land"],
+        "area_code": ["DK"],
+        "baseline": [2021],
+        "latest": [2025],
+        "waves": ["2021"],
+    }
+)
 # The trend stub has the key columns the build's disclosure step (suppress_models) reads.
 STUB_TRENDS = pd.DataFrame(
     {
@@ -257,3 +269,29 @@ def test_suppress_models_blanks_a_trend_resting_on_a_hidden_wave():
     assert out.loc["461", "projected"] == 0.1
     assert out.loc["461", "n"] == 1230  # rounded to 10
     assert trends["projected"].notna().all()  # input unchanged
+
+
+def test_data_dictionary_describes_every_table_and_column(small_processed):
+    root = Path(__file__).resolve().parents[1]
+    dictionary = (root / "docs" / "data_dictionary.md").read_text(encoding="utf-8")
+    listing = (root / "data" / "processed" / "README.md").read_text(encoding="utf-8")
+    for table in cube_build.TABLES:
+        assert f"`{table}.parquet`" in listing, table
+        assert f"{table}.parquet" in dictionary, table
+        columns = pd.read_parquet(small_processed.path(table)).columns
+        # A column is described by name, or as a suffix of a described stem ("`d` (+ `_se`").
+        undocumented = [
+            c
+            for c in columns
+            if f"`{c}`" not in dictionary
+            and not any(
+                f"`{c[: -len(s)]}`" in dictionary and f"`{s}`" in dictionary
+                for s in ("_se", "_ci_low", "_ci_high", "_p")
+                if c.endswith(s)
+            )
+        ]
+        assert undocumented == [], (table, undocumented)
+    from analyse.publish.export import COLUMNS
+
+    for column in COLUMNS:
+        assert f"| `{column}` |" in dictionary or f"`{column}`" in dictionary, column

@@ -16,11 +16,15 @@ notebooks and briefs read to ``data/processed/``:
 ``register_changes``, ``register_status``, ``register_trends``: the same for register data
 ``activity_status.parquet`` the klynge activity status
 ``quality.parquet``         data-quality aggregates per wave × kommune (no microdata)
-``manifest.json``           input checksums, code version, rules, timings, row counts
+``coverage.parquet``        per source, wave and area: kommuner in the delivery, and whether the
+                            area is covered (only covered areas are estimated or compared with)
+``manifest.json``           input checksums, code version, codebook, rules, weight warnings,
+                            coverage, timings, row counts
 ==========================  ===================================================================
 
-The cache key is the SHA-256 of every raw file, the code (all package files) and the options;
-when it matches the manifest, nothing is recomputed. Files are written atomically (temporary
+The cache key is the SHA-256 of every raw file, the code (all package files), the codebook
+(its files, including what it extends) and the options; when it matches the manifest, nothing
+is recomputed. Every column of every table is described in ``docs/data_dictionary.md``. Files are written atomically (temporary
 file, then rename), so an interrupted build never leaves a half-written table behind.
 """
 
@@ -60,6 +64,7 @@ TABLES = (
     "register_trends",
     "activity_status",
     "quality",
+    "coverage",
 )
 
 
@@ -110,9 +115,17 @@ def is_synthetic(raw: Path) -> bool:
     return (raw / SYNTHETIC_MARKER).exists()
 
 
-def _cache_key(checksums: dict, version: str, agreement_id: str, rules: disclosure.Rules) -> str:
+def _cache_key(
+    checksums: dict, version: str, agreement_id: str, rules: disclosure.Rules, codebook: str = ""
+) -> str:
     payload = json.dumps(
-        {"inputs": checksums, "code": version, "agreement": agreement_id, "rules": rules.as_dict()},
+        {
+            "inputs": checksums,
+            "code": version,
+            "agreement": agreement_id,
+            "rules": rules.as_dict(),
+            "codebook": codebook,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
@@ -146,22 +159,40 @@ def build_processed(
     *,
     agreement_id: str = "syddanmark-2024-2027",
     rules: disclosure.Rules | None = None,
+    codebook: str | Path | None = None,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Clean the raw delivery and compute every processed table, or reuse them if unchanged.
 
+    Parameters
+    ----------
+    raw, processed : the delivery (read only) and the folder of the processed tables.
+    agreement_id : the agreement whose indicators are estimated.
+    rules : disclosure rules.
+    codebook : the user's codebook YAML (None: the shipped one); part of the cache key and
+        recorded in the manifest.
+    force : rebuild even if nothing changed.
+
+    Only areas the delivery covers are estimated (:mod:`analyse.cube.coverage`); weights that do
+    not look like calibration weights are recorded in the manifest (``weights``) and the
+    briefs say so.
+
     Raises
     ------
     DataValidationError
-        From the cleaning and validation of the raw files (naming file, column, rule and rows).
+        From the cleaning and validation of the raw files (naming file, column, rule and rows)
+        and from reading the codebook.
     """
+    from analyse.data.codebook import load_codebook
+
     raw, processed = Path(raw), Path(processed)
     rules = rules or disclosure.Rules()
     say = progress or (lambda _message: None)
     checksums = input_checksums(raw)
     version = code_version()
-    key = _cache_key(checksums, version, agreement_id, rules)
+    book = load_codebook(codebook)
+    key = _cache_key(checksums, version, agreement_id, rules, book.sha256)
     manifest = read_manifest(processed)
     if (
         not force
@@ -172,7 +203,7 @@ def build_processed(
         say(f"Genbruger de beregnede tabeller i {processed} (uændrede data og kode).")
         return BuildResult(processed, True, manifest)
 
-    from analyse.cube import changes, estimates, inequality, progress, register, trends
+    from analyse.cube import changes, coverage, estimates, inequality, progress, register, trends
     from analyse.data import clean
     from analyse.data import register as register_data
 
@@ -188,39 +219,59 @@ def build_processed(
         return value
 
     respondents, report = step(
-        "clean", "indlæser og renser surveydata", lambda: clean.load_survey(raw)
+        "clean",
+        "indlæser og renser surveydata",
+        lambda: _load_survey(raw, book, codebook, manifest),
+    )
+    for warning in report.weight_warnings():
+        say(f"  ADVARSEL om vægtene: {warning}")
+    national = respondents["stratum"].str.endswith(f"-{clean.NATIONAL_STRATUM}")
+    survey_coverage = coverage.coverage_table(
+        respondents, national_years=set(respondents.loc[national, "year"].astype(int))
     )
     tables: dict[str, pd.DataFrame] = {}
     tables["estimates"] = step(
         "estimates",
         "estimater for alle indikatorer, bølger og områder",
-        lambda: estimates.build(respondents, agreement, rules=rules),
+        lambda: coverage.restrict(
+            estimates.build(respondents, agreement, rules=rules), survey_coverage
+        ),
     )
     tables["changes"] = changes.wave_changes(tables["estimates"], agreement)
     tables["status"] = progress.assess(changes.status(tables["changes"], agreement), agreement)
     tables["trends"] = step(
         "trends",
         "udviklingsmodeller og fremskrivning til 2027",
-        lambda: trends.suppress_models(
-            trends.trends_for_cube(respondents, agreement, estimates=tables["estimates"]),
-            tables["estimates"],
+        lambda: coverage.restrict_models(
+            trends.suppress_models(
+                trends.trends_for_cube(respondents, agreement, estimates=tables["estimates"]),
+                tables["estimates"],
+            ),
+            survey_coverage,
         ),
     )
     tables["inequality"] = step(
         "inequality",
         "social ulighed",
-        lambda: inequality.inequality_for_cube(respondents, agreement, rules=rules),
+        lambda: coverage.restrict(
+            inequality.inequality_for_cube(respondents, agreement, rules=rules), survey_coverage
+        ),
     )
     tables["gap_change"] = step(
         "gap_change",
         "ændring i uddannelsesforskellen",
-        lambda: inequality.gap_change_for_cube(respondents, agreement, rules=rules),
+        lambda: coverage.restrict_gap_change(
+            inequality.gap_change_for_cube(respondents, agreement, rules=rules), survey_coverage
+        ),
     )
     register_table = register_data.read_register(raw / REGISTER_FILE, agreement)
+    register_coverage = coverage.coverage_table(register_table, source="register")
     tables["register"] = step(
         "register",
         "registerindikatorer",
-        lambda: register.register_estimates(register_table, rules=rules),
+        lambda: coverage.restrict(
+            register.register_estimates(register_table, rules=rules), register_coverage, "register"
+        ),
     )
     tables["register_changes"] = changes.wave_changes(tables["register"], agreement)
     tables["register_status"] = progress.assess(
@@ -230,10 +281,13 @@ def build_processed(
     tables["register_trends"] = step(
         "register_trends",
         "udvikling i registerindikatorer",
-        lambda: trends.trends_from_estimates(register_total, agreement),
+        lambda: coverage.restrict_models(
+            trends.trends_from_estimates(register_total, agreement), register_coverage, "register"
+        ),
     )
     tables["activity_status"] = register_data.read_status(raw / STATUS_FILE, agreement)
     tables["quality"] = report.by_wave()
+    tables["coverage"] = pd.concat([survey_coverage, register_coverage], ignore_index=True)
 
     processed.mkdir(parents=True, exist_ok=True)
     for name, table in tables.items():
@@ -246,6 +300,14 @@ def build_processed(
         "synthetic": is_synthetic(raw),
         "inputs": checksums,
         "rules": rules.as_dict(),
+        "codebook": {
+            "name": book.name,
+            "path": str(codebook) if codebook is not None else None,
+            "files": [Path(p).name for p in book.sources],
+            "sha256": book.sha256,
+        },
+        "weights": _weight_records(report.weights),
+        "coverage": _coverage_summary(survey_coverage),
         "respondents": int(len(respondents)),
         "waves": sorted(int(y) for y in respondents["year"].unique()),
         "rows": {name: int(len(table)) for name, table in tables.items()},
@@ -255,3 +317,54 @@ def build_processed(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", processed / MANIFEST
     )
     return BuildResult(processed, False, manifest, timings)
+
+
+def _load_survey(raw: Path, book, codebook, previous: dict | None):
+    """Clean the delivery; if it fails with the shipped codebook while the previous build used
+    one of the user's, say so (a forgotten ``--codebook``)."""
+    from analyse.data import clean
+
+    try:
+        return clean.load_survey(raw, book)
+    except DataValidationError as exc:
+        used = ((previous or {}).get("codebook") or {}).get("path")
+        if codebook is None and used:
+            raise DataValidationError(
+                f"{exc} — the processed data in this folder were built with the codebook {used}; "
+                f"pass it again (--codebook {used}, or make ... CODEBOOK={used})"
+            ) from exc
+        raise
+
+
+def _weight_records(weights: pd.DataFrame) -> list[dict]:
+    """Per wave, the weight check's figures and problems, for the manifest (and the briefs)."""
+    records = []
+    for row in weights.itertuples(index=False):
+        records.append(
+            {
+                "year": int(row.year),
+                "problems": [p for p in row.problems.split(",") if p],
+                "weight_sum": round(float(row.weight_sum), 1),
+                "population_16plus": round(float(row.population_16plus)),
+                "sum_ratio": round(float(row.sum_ratio), 4),
+                "deff_within": round(float(row.deff_within), 3),
+                "message": row.message,
+            }
+        )
+    return records
+
+
+def _coverage_summary(survey_coverage: pd.DataFrame) -> dict:
+    """Per wave: the kommuner present and whether Denmark is covered (details in coverage.parquet)."""
+    land = survey_coverage[survey_coverage["area_level"] == "land"]
+    regions = survey_coverage[
+        (survey_coverage["area_level"] == "region") & survey_coverage["covered"]
+    ]
+    return {
+        str(int(row.year)): {
+            "kommuner": int(row.kommuner_present),
+            "land_covered": bool(row.covered),
+            "regions_covered": sorted(regions.loc[regions["year"] == row.year, "area_code"]),
+        }
+        for row in land.itertuples(index=False)
+    }

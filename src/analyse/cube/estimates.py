@@ -252,6 +252,11 @@ def build(
     Design: strata = ``stratum`` (kommune × wave; one national stratum in 2023), each respondent
     its own PSU, calibration weights, no finite population correction. Equal to
     ``svyby(~y, ~group, subset(design, area), svymean, na.rm = TRUE)`` for every cell.
+
+    Every area with respondents is estimated from the kommuner present; an area (or a parent of
+    a comparison) that the respondents cover only in part is dropped afterwards by
+    :func:`analyse.cube.coverage.restrict`, which :func:`analyse.cube.build.build_processed`
+    applies to the cube.
     """
     unknown = [b for b in breakdowns if b not in BREAKDOWNS]
     if unknown:

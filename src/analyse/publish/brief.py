@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from analyse.cube import coverage
 from analyse.errors import ParameterError
 from analyse.publish import overview, plots, report
 from analyse.publish.html import Html, esc, html_table
@@ -124,7 +125,11 @@ class Brief:
             ).to_pandas()
         tables["activity_status"] = pd.read_parquet(processed / "activity_status.parquet")
         manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
+        if (processed / "coverage.parquet").exists():
+            tables["coverage"] = pd.read_parquet(processed / "coverage.parquet")
+            coverage.check_covered(tables["coverage"], area_level, str(area["area_code"]))
         wave_list = _parse_waves(waves)
+        _check_waves(wave_list, manifest.get("waves", []))
         brief = cls(
             agreement, area, region, tables, manifest, processed, confidence_level, wave_list
         )
@@ -533,7 +538,43 @@ class Brief:
         )
         return f"{d} / {sii}", gap_word
 
+    def _parent_covered(self, source: str, prefix: str, year: int) -> bool:
+        """Whether the parent (region or Denmark) of a comparison is covered by the delivery in
+        that year (without a coverage table, from an older build: assumed)."""
+        table = self.tables.get("coverage")
+        if table is None:
+            return True
+        if prefix == "vs_land":
+            level, code = "land", geography.COUNTRY_CODE
+        else:
+            level, code = "region", str(self.region["area_code"]) if self.region is not None else ""
+        cache = self.__dict__.setdefault("_coverage_cache", {})
+        if "covered" not in cache:  # (source, year, level, code) of every covered area, once
+            rows = table[table["covered"]]
+            cache["covered"] = set(
+                zip(rows["source"], rows["year"].astype(int), rows["area_level"],
+                    rows["area_code"], strict=True)
+            )  # fmt: skip
+        return (source, int(year), level, code) in cache["covered"]
+
+    def _uncovered_rest(self, ind: Indicator, latest: pd.Series, prefix: str) -> str:
+        """The sentence for a comparison whose parent the delivery does not cover ("" if it does)."""
+        if self._parent_covered(ind.source, prefix, int(latest["year"])):
+            return ""
+        parent = "hele landet" if prefix == "vs_land" else str(self.region["area_name"])
+        rest = "resten af landet" if prefix == "vs_land" else f"resten af {parent}"
+        return (
+            f"Sammenligningen mellem {self.name} og {rest} kan ikke laves: leverancen dækker ikke "
+            f"{parent} i {int(latest['year'])}."
+        )
+
     def _vs_text(self, latest: pd.Series | None, prefix: str) -> str:
+        if latest is not None and not self._parent_covered(
+            "register" if latest.get("method") == "wilson" else "survey",
+            prefix,
+            int(latest["year"]),
+        ):
+            return "Ikke i data"
         if (
             latest is None
             or f"{prefix}_diff" not in latest
@@ -1025,7 +1066,9 @@ class Brief:
                     status.get("p_value"),
                     status=status["status"],
                     suppressed=hidden,
-                    alpha=1 - self.level,
+                    # The status was judged at the build's level; the sentence must agree with it
+                    # whatever the brief's confidence level (the footnote says which applies).
+                    alpha=float(status.get("alpha", 0.05)),
                 )
             )
         if self.region is not None and ind.source == "register":
@@ -1040,7 +1083,8 @@ class Brief:
                 )
         elif self.region is not None:
             out.append(
-                report.comparison_sentence(
+                self._uncovered_rest(ind, latest, "vs_region")
+                or report.comparison_sentence(
                     self.name,
                     str(self.region["area_name"]),
                     latest.get("vs_region_diff"),
@@ -1051,7 +1095,8 @@ class Brief:
             )
         if self.level_name != "land" and ind.source == "survey":
             out.append(
-                report.comparison_sentence(
+                self._uncovered_rest(ind, latest, "vs_land")
+                or report.comparison_sentence(
                     self.name,
                     geography.COUNTRY_NAME,
                     latest.get("vs_land_diff"),
@@ -1196,6 +1241,61 @@ class Brief:
             table_class="activity-table",
         )
 
+    def weighting_note(self) -> str:
+        """The method note's sentence on the weights, from the build's weight check."""
+        shown = set(int(y) for y in self.tables["estimates"]["year"].unique())
+        checks = [w for w in self.manifest.get("weights", []) if int(w["year"]) in shown]
+        return report.weighting_sentence(checks)
+
+    def coverage_note(self) -> str:
+        """Which part of the country the delivery covers, when it is not all of it."""
+        summary = self.manifest.get("coverage") or {}
+        partial = {y: c for y, c in summary.items() if not c.get("land_covered")}
+        if not summary or not partial:
+            return ""
+        regions = sorted({r for c in partial.values() for r in c.get("regions_covered", [])})
+        names = report_join([geography.display_name("region", r) for r in regions])
+        covered = f"kun {names}" if names else "kun en del af landet"
+        return (
+            f"Leverancen dækker {covered} i {report_join(sorted(partial))}; tal og "
+            "sammenligninger vises kun for områder, hvis kommuner alle er med i data."
+        )
+
+    # ------------------------------------------------------------------ for the export
+    # The cells the brief shows, for analyse.publish.export (one selection for both).
+
+    def compared_areas(self) -> list[tuple[str, str, str]]:
+        """(level, code, name) of the area, its region and Denmark, as in the trend figures."""
+        return self._areas_compared()
+
+    def series(
+        self, indicator: Indicator, level: str | None = None, code: str | None = None,
+        breakdown: str = "total",
+    ) -> pd.DataFrame:  # fmt: skip
+        """An area's rows of an indicator over the waves shown (the brief's wave selection)."""
+        return self._estimates(indicator, level, code, breakdown)
+
+    def latest(self, indicator: Indicator) -> pd.Series | None:
+        """The area's latest shown row of an indicator (suppressed or not)."""
+        return self._latest(indicator)
+
+    def status_row(self, indicator: Indicator) -> pd.Series | None:
+        """The area's status row (change since the baseline) of an indicator."""
+        return self._status_row(indicator)
+
+    def inequality_row(self, indicator: Indicator, year: int) -> pd.Series | None:
+        """The area's education-inequality row of an indicator in a wave."""
+        return self._inequality(indicator, year)
+
+    def area_row(self, table: str, indicator: Indicator) -> pd.Series | None:
+        """The area's first row of an indicator in a processed table (trends, gap_change ...)."""
+        return self._one(table, indicator)
+
+    def rest_not_covered(self, indicator: Indicator, latest: pd.Series, prefix: str) -> str:
+        """The sentence the brief prints when the delivery does not cover a comparison's parent
+        (``prefix`` ``vs_region`` or ``vs_land``); empty when it does."""
+        return self._uncovered_rest(indicator, latest, prefix)
+
     def methods(self) -> Html:
         """Definitions, weighting, CI method, suppression rule and provenance."""
         rules = self.manifest.get("rules", {})
@@ -1208,8 +1308,8 @@ class Brief:
         return Html(
             '<h2 id="metode">Metode og datagrundlag</h2>'
             "<p><strong>Sundhedsprofilen</strong> er en spørgeskemaundersøgelse blandt borgere på 16 år og "
-            "derover, udtrukket tilfældigt i hver kommune. Alle tal er vægtede med kalibreringsvægte, "
-            "så de afspejler befolkningen og tager højde for, at nogle grupper svarer mindre end andre. "
+            f"derover, udtrukket tilfældigt i hver kommune. {esc(self.weighting_note())} "
+            f"{esc(self.coverage_note())} "
             "Usikkerheden er beregnet designbaseret (Taylor-linearisering med kommunerne som strata), "
             "som i R-pakken survey. Konfidensintervaller for andele er beregnet på logit-skala. "
             "Forskelle mellem år er testet som uafhængige stikprøver; et område sammenlignes med resten "
@@ -1378,6 +1478,16 @@ def report_join(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " og " + items[-1]
+
+
+def _check_waves(waves: list[int] | None, known: list[int]) -> None:
+    """Every requested wave must be a wave of the processed data."""
+    unknown = sorted(set(waves or []) - {int(w) for w in known})
+    if unknown and known:
+        raise ParameterError(
+            f"wave(s) {', '.join(map(str, unknown))} are not in the processed data; the waves "
+            f"are {', '.join(str(w) for w in known)}"
+        )
 
 
 def _parse_waves(waves) -> list[int] | None:

@@ -76,6 +76,7 @@ __all__ = [
     "status_label",
     "status_symbol",
     "status_word",
+    "weighting_sentence",
 ]
 
 #: The minus sign used for negative numbers (U+2212), as in Danish typeset tables.
@@ -856,3 +857,68 @@ def progress_sentence(
             )
         text += f" SDG-kategori (Eurostat/FN): {SDG_LABELS[sdg_category]}."
     return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Method note
+
+
+def _years(years: list[int]) -> str:
+    items = [str(y) for y in sorted(years)]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " og " + items[-1]
+
+
+def weighting_sentence(checks: list[dict]) -> str:
+    """The method note's sentence on the weights, from the build's weight check per wave.
+
+    ``checks`` are the manifest's ``weights`` records (``year``, ``problems`` from
+    :func:`analyse.data.validate.weight_checks`: ``constant``, ``sum``, ``deff``; ``sum_ratio``;
+    ``deff_within``). Without problems the sentence says the figures are calibration-weighted;
+    a wave whose weights are all equal is said to give "uvægtede tal"; a wave whose weights do
+    not look like calibration weights is said to be weighted with the delivery's weights, which
+    cannot be confirmed as calibration weights. No claim of calibration is made for those waves.
+    """
+    calibrated = ("så de afspejler befolkningen og tager højde for, at nogle grupper svarer "
+                  "mindre end andre")  # fmt: skip
+    constant = [int(c["year"]) for c in checks if "constant" in c.get("problems", [])]
+    doubtful = [c for c in checks if c.get("problems") and "constant" not in c.get("problems", [])]
+    fine = [int(c["year"]) for c in checks if not c.get("problems")]
+    if not constant and not doubtful:
+        return f"Alle tal er vægtede med kalibreringsvægte, {calibrated}."
+    sentences = []
+    if constant:
+        if not doubtful and not fine:
+            sentences.append(
+                "Tallene er uvægtede tal: alle vægte i leverancen er ens, så der er ikke taget "
+                "højde for, at nogle grupper svarer mindre end andre."
+            )
+        else:
+            sentences.append(
+                f"I {_years(constant)} er alle vægte ens, så tallene for {_years(constant)} er "
+                "uvægtede tal: de tager ikke højde for, at nogle grupper svarer mindre end andre."
+            )
+    if doubtful:
+        reasons = []
+        for c in sorted(doubtful, key=lambda c: int(c["year"])):
+            parts = []
+            if "sum" in c["problems"]:
+                parts.append(
+                    f"vægtene summerer til {number(c['sum_ratio'] * 100, 1)} pct. af befolkningen "
+                    "på 16 år og derover"
+                )
+            if "deff" in c["problems"]:
+                parts.append(
+                    f"designeffekten af vægtene inden for kommunerne er {ratio(c['deff_within'])}"
+                )
+            reasons.append(f"{int(c['year'])}: {' og '.join(parts)}")
+        years = sorted(int(c["year"]) for c in doubtful)
+        sentences.append(
+            f"I {_years(years)} ligner vægtene ikke kalibreringsvægte ({'; '.join(reasons)}); "
+            "tallene er vægtede med leverancens vægte, men det kan ikke bekræftes, at de retter "
+            "for skævheder i, hvem der svarer."
+        )
+    if fine:
+        sentences.append(
+            f"Tallene for {_years(fine)} er vægtede med kalibreringsvægte, {calibrated}."
+        )
+    return " ".join(sentences)

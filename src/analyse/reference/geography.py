@@ -135,10 +135,15 @@ def area(level: str, area_code: str | int) -> pd.Series:
     code = str(area_code).strip()
     match = table[table["area_code"] == code]
     if match.empty:
-        known = ", ".join(table["area_code"].head(8))
+        if level == "kommune":
+            known = ", ".join(sorted(table["area_code"], key=int))
+        else:
+            known = ", ".join(
+                f"{c} ({n})" for c, n in zip(table["area_code"], table["area_name"], strict=True)
+            )
         raise ParameterError(
-            f"unknown {level} code {code!r}; known codes start with: {known} … "
-            f"(see `analyse areas {level}`)"
+            f"unknown {level} code {code!r}; the {level} codes are: {known} "
+            f"(names: `analyse areas {level}`)"
         )
     return match.iloc[0]
 

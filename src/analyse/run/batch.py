@@ -188,7 +188,9 @@ class LeakError(disclosure.DisclosureError):
     """A rendered file held what looks like microdata; it was not written."""
 
 
-def _write_checked(path: Path, text: str, *, raw_names: bool = True) -> None:
+def _write_checked(
+    path: Path, text: str, *, raw_names: bool = True, names: list[str] | None = None
+) -> None:
     """Write ``text`` atomically to ``path`` only if the leak check finds nothing in it.
 
     The check runs on the temporary file (same suffix, so HTML tables are parsed as HTML);
@@ -199,7 +201,7 @@ def _write_checked(path: Path, text: str, *, raw_names: bool = True) -> None:
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     tmp.write_text(text, encoding="utf-8")
     try:
-        findings = _leak_check(tmp, raw_names=raw_names)
+        findings = _leak_check(tmp, raw_names=raw_names, names=names)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -267,8 +269,13 @@ class _Renderer:
 
             shutil.rmtree(getattr(self, "_socket_dir", ""), ignore_errors=True)
 
-    def render(self, notebook: Path, parameters: dict) -> tuple[str, dict[str, float]]:
-        """Execute the notebook with the parameters; return the HTML body and timings."""
+    def render(
+        self, notebook: Path, parameters: dict, export_dir: Path | None = None
+    ) -> tuple[str, dict[str, float]]:
+        """Execute the notebook with the parameters; return the HTML body and timings.
+
+        With ``export_dir``, the brief's numbers are then written there as CSV and Excel by
+        the same kernel, from the notebook's own ``brief`` (:func:`_write_exports`)."""
         from nbclient import NotebookClient
         from nbconvert import HTMLExporter
         from papermill.iorw import load_notebook_node
@@ -300,10 +307,16 @@ class _Renderer:
         )
         client.kc = self.kc  # the kernel's one client (see _start); not closed by nbclient
         client.execute()
+        if export_dir is not None:
+            start_export = time.perf_counter()
+            _write_exports(self.kc, export_dir, parameters)
+            timings["export_files"] = time.perf_counter() - start_export
         reset_time = _cell_seconds(nb.cells[0])
         nb.cells = [c for c in nb.cells if "analyse-reset" not in c.metadata.get("tags", [])]
         timings["kernel"] += reset_time
-        timings["execute"] = time.perf_counter() - start - reset_time
+        timings["execute"] = (
+            time.perf_counter() - start - reset_time - timings.get("export_files", 0.0)
+        )
 
         start = time.perf_counter()
         if self._exporter is None:  # reused: its template environment is built on first use
@@ -367,9 +380,13 @@ def _worker(tasks, results, notebook: str, cwd: str) -> None:
                 break
             start = time.perf_counter()
             try:
-                body, timings = renderer.render(Path(notebook), task["parameters"])
+                html_path = Path(task["html"])
+                body, timings = renderer.render(
+                    Path(notebook), task["parameters"], export_dir=html_path.parent
+                )
+                _check_exports(html_path, task.get("raw_names"))
                 title = f"{task['title']} — {task['area_name']}"
-                _write_checked(Path(task["html"]), html_page(title, body))
+                _write_checked(html_path, html_page(title, body), names=task.get("raw_names"))
                 results.put(
                     {
                         "slug": task["slug"],
@@ -379,6 +396,9 @@ def _worker(tasks, results, notebook: str, cwd: str) -> None:
                     }
                 )
             except Exception as exc:  # noqa: BLE001 - any failure of one area is recorded
+                # Numbers without their brief are not published either.
+                for path in _export_paths(Path(task["html"])):
+                    path.unlink(missing_ok=True)
                 message = _error_text(exc)
                 results.put(
                     {
@@ -391,6 +411,46 @@ def _worker(tasks, results, notebook: str, cwd: str) -> None:
                 renderer.restart()
     finally:
         renderer.shutdown()
+
+
+def _write_exports(kc, export_dir: Path, parameters: dict) -> None:
+    """Write the brief's numbers as CSV and Excel beside its HTML, in the kernel that rendered
+    it: :func:`analyse.publish.export.write_brief` with the notebook's ``brief`` (the values the
+    brief showed; a notebook without one gets a brief opened from its parameters)."""
+    arguments = {
+        "processed": parameters.get("processed_dir"),
+        "agreement_id": parameters.get("agreement_id"),
+        "level": parameters.get("area_level"),
+        "code": parameters.get("area_code"),
+        "confidence_level": float(parameters.get("confidence_level", 0.95)),
+        "waves": parameters.get("waves", ""),
+    }
+    code = (
+        "import analyse.publish.export\n"
+        "analyse.publish.export.write_brief(globals().get('brief'), "
+        f"{str(export_dir)!r}, **{arguments!r})\n"
+    )
+    reply = kc.execute_interactive(code, silent=True, store_history=False, timeout=CELL_TIMEOUT)
+    if reply["content"]["status"] != "ok":
+        content = reply["content"]
+        raise RuntimeError(
+            f"export of the brief's numbers failed: {content.get('ename')}: {content.get('evalue')}"
+        )
+
+
+def _check_exports(html_path: Path, names: list[str] | None) -> None:
+    """Leak-check the CSV written beside a brief; on a finding both files are removed."""
+    written = [p for p in _export_paths(html_path) if p.exists()]
+    findings = _leak_check([p for p in written if p.suffix == ".csv"], names=names)
+    if findings:
+        for path in written:
+            path.unlink(missing_ok=True)
+        details = "; ".join(f"{f.kind} {f.detail} ({f.location})" for f in findings[:3])
+        raise LeakError(f"leak check: the export of {html_path.stem} was removed: {details}")
+
+
+def _export_paths(html_path: Path) -> list[Path]:
+    return [html_path.with_suffix(".csv"), html_path.with_suffix(".xlsx")]
 
 
 def _error_text(exc: Exception) -> str:
@@ -419,29 +479,42 @@ def run_briefs(
     force: bool = False,
     extra_parameters: dict | None = None,
     rules: disclosure.Rules | None = None,
+    codebook: str | Path | None = None,
     progress: Callable[[str], None] | None = print,
     pdf: bool = False,
 ) -> BatchResult:
     """Build (or reuse) the processed data and render the briefs in parallel.
 
-    Writes ``<out>/<agreement>/<slug>.html`` per area, ``overview.html`` (the agreement's
-    region: every klynge and kommune × indicator, :mod:`analyse.publish.overview`),
+    Writes ``<out>/<agreement>/<slug>.html`` per area with its numbers beside it as
+    ``<slug>.csv`` and ``<slug>.xlsx`` (:mod:`analyse.publish.export`), ``overview.html`` (the
+    agreement's region: every klynge and kommune × indicator, :mod:`analyse.publish.overview`),
     ``index.html`` (grouped by region, linking the overview) and ``manifest.json`` (package
-    version, git commit, input checksums, parameters, timings, status per area). Every file is
-    leak-checked (:mod:`analyse.stats.disclosure`) before it is kept. With ``pdf`` an A4 PDF is
-    printed beside every page with the machine's Chromium (:mod:`analyse.run.pdf`).
+    version, git commit, input checksums, codebook, parameters, timings, status per area). Every
+    file is leak-checked (:mod:`analyse.publish.leaks`) before it is kept. With ``pdf`` an A4 PDF
+    is printed beside every page with the machine's Chromium (:mod:`analyse.run.pdf`).
+
+    Only areas the delivery covers are rendered (:mod:`analyse.cube.coverage`): with
+    ``level="all"`` the others are skipped and counted; asking for an uncovered area by level or
+    code (e.g. ``level="land"`` from a regional delivery) is refused.
+
+    ``codebook`` is the user's codebook YAML for the build (None: the shipped one).
 
     Raises
     ------
     ParameterError
-        Unknown level or area codes, a missing notebook, ``workers < 1``; with ``pdf``, no
-        Chromium (checked before anything is rendered).
+        Unknown level or area codes, areas the delivery does not cover, a missing notebook,
+        ``workers < 1``; with ``pdf``, no Chromium (checked before anything is rendered).
     DataValidationError
         When the raw delivery cannot be cleaned (from :func:`analyse.cube.build.build_processed`).
     """
+    from analyse.run.paths import project_path
+
     started = time.perf_counter()
     say = progress or (lambda _m: None)
-    notebook = Path(notebook).resolve()
+    notebook = Path(notebook)
+    if not notebook.is_absolute() and not notebook.exists():
+        notebook = project_path(notebook)  # run from another folder than the project's
+    notebook = notebook.resolve()
     if not notebook.exists():
         raise ParameterError(f"notebook {notebook} not found; run from the project folder")
     if workers < 1:
@@ -451,9 +524,11 @@ def run_briefs(
     agreement = load_agreement(agreement_id)
     selection = select_areas(level, areas)
     build = cube_build.build_processed(
-        raw, processed, agreement_id=agreement_id, rules=rules, progress=say
+        raw, processed, agreement_id=agreement_id, rules=rules, codebook=codebook, progress=say
     )
     processed = Path(processed).resolve()
+    selection = _covered_selection(selection, processed, level, areas, say)
+    raw_names = _raw_names(codebook)
     run_dir = Path(out) / agreement_id
     run_dir.mkdir(parents=True, exist_ok=True)
     previous = _read_run_manifest(run_dir)
@@ -481,6 +556,7 @@ def run_briefs(
             and old.get("key") == key
             and old.get("status") in ("ok", "skipped")
             and html_path.exists()
+            and all(p.exists() for p in _export_paths(html_path))
         ):
             result.status = "skipped"
             continue
@@ -491,6 +567,7 @@ def run_briefs(
                 "html": str(html_path),
                 "title": agreement.title,
                 "area_name": row.area_name,
+                "raw_names": raw_names,
             }
         )
 
@@ -523,6 +600,8 @@ def run_briefs(
         "data_cache_key": build.manifest["cache_key"],
         "synthetic": build.manifest.get("synthetic", False),
         "rules": build.manifest.get("rules", {}),
+        "codebook": build.manifest.get("codebook", {}),
+        "weights": [w for w in build.manifest.get("weights", []) if w.get("problems")],
         "parameters": {
             "level": level,
             "areas": list(areas or []),
@@ -554,7 +633,9 @@ def run_briefs(
     # Each brief was leak-checked by its worker before it was written (a skipped brief when it
     # was rendered: its key includes the code version, hence the codebook and the check's
     # rules); the run's own files are checked here.
-    leaks += _leak_check([run_dir / overview.INDEX_FILE, run_dir / "manifest.json"])
+    leaks += _leak_check(
+        [run_dir / overview.INDEX_FILE, run_dir / "manifest.json"], names=raw_names
+    )
     batch = BatchResult(run_dir, list(results.values()), elapsed, leaks=leaks)
     if pdf:
         pages = [run_dir / f"{r.slug}.html" for r in results.values() if r.status != "failed"]
@@ -649,13 +730,65 @@ def _read_run_manifest(run_dir: Path) -> dict:
         return {}
 
 
-def _leak_check(paths, *, raw_names: bool = True) -> list:
-    """Leak-check findings in files or folders: respondent ids and respondent-level tables,
-    and (``raw_names``) the codebook's raw variable names followed by a value."""
+def _raw_names(codebook: str | Path | None = None) -> list[str]:
+    """The raw variable names of the codebook (and the names its ``rename:`` maps from) that
+    the leak check looks for; names shorter than 4 letters are too common in text."""
     from analyse.data.codebook import load_codebook
 
-    names = [n for n in load_codebook().variables if len(n) >= 4] if raw_names else []
+    book = load_codebook(codebook)
+    return sorted({n for n in [*book.variables, *book.rename] if len(n) >= 4})
+
+
+def _leak_check(paths, *, raw_names: bool = True, names: list[str] | None = None) -> list:
+    """Leak-check findings in files or folders: respondent ids and respondent-level tables,
+    and (``raw_names``) the codebook's raw variable names followed by a value (``names``,
+    default the shipped codebook's: :func:`_raw_names`)."""
+    if not raw_names:
+        names = []
+    elif names is None:
+        names = _raw_names()
     return check_outputs(paths, raw_variable_names=names)
+
+
+def _covered_selection(selection: pd.DataFrame, processed: Path, level, areas, say) -> pd.DataFrame:
+    """The selected areas the delivery covers; refuses areas asked for by name or level that it
+    does not cover (a land brief from a regional delivery)."""
+    from analyse.cube import coverage
+
+    path = processed / "coverage.parquet"
+    if not path.exists():
+        return selection
+    table = pd.read_parquet(path)
+    covered = [
+        coverage.is_covered(table, row.area_level, row.area_code)
+        for row in selection.itertuples(index=False)
+    ]
+    missing = selection[[not c for c in covered]]
+    if missing.empty:
+        return selection
+    if areas or level == "land":
+        first = missing.iloc[0]
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise ParameterError(
+            "no brief: "
+            + coverage.uncovered_message(table, first["area_level"], first["area_code"])
+            + more
+        )
+    counts = missing.groupby("area_level", sort=False).size()
+    say(
+        "Not covered by the delivery, so no brief: "
+        + ", ".join(f"{n} {lv}" for lv, n in counts.items())
+        + " (see `analyse check`)."
+    )
+    kept = selection[covered].reset_index(drop=True)
+    if kept.empty:
+        raise ParameterError(
+            f"the delivery covers no {level} area: "
+            + coverage.uncovered_message(
+                table, missing.iloc[0]["area_level"], missing.iloc[0]["area_code"]
+            )
+        )
+    return kept
 
 
 def _index_html(agreement, results, *, synthetic: bool) -> str:
