@@ -1,0 +1,223 @@
+"""Seaborn figures for the analysis notebooks, each drawn from the table the step just showed.
+
+Every function takes the tidy frame of :mod:`analyse.cube.analysis` (the one
+:mod:`analyse.publish.tables` formats), so a changed table changes the figure; hidden
+(suppressed) values are not drawn. It returns a :class:`Chart`: the matplotlib figure
+(``chart.figure``) that displays itself in a notebook as an embedded SVG with a Danish text
+alternative (:func:`analyse.publish.plots.figure_html`). With ``internal=True`` the figure
+carries the banner "Kun til intern brug — må ikke offentliggøres".
+"""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from analyse.cube.analysis import TrendModel
+from analyse.publish import plots, report
+from analyse.publish.tables import INTERNAL_BANNER, breakdown_label
+
+FIGSIZE = (7.0, 3.8)
+_RC = {"font.size": 10, "axes.titlesize": 11, "axes.titlelocation": "left"}
+
+
+class Chart:
+    """A figure and its text alternative; shown in a notebook as an embedded SVG."""
+
+    def __init__(self, figure: Figure, alt: str) -> None:
+        self.figure = figure
+        self.alt = alt
+        self._html: str | None = None
+
+    def _repr_html_(self) -> str:
+        if self._html is None:
+            self._html = plots.figure_html(self.figure, alt=self.alt)
+        return self._html
+
+    def __repr__(self) -> str:
+        return f"<Chart: {self.alt}>"
+
+
+def _figure(title: str, internal: bool) -> tuple[Figure, object]:
+    fig = Figure(figsize=FIGSIZE)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.set_title(title)
+    if internal:
+        fig.text(
+            0.5,
+            0.99,
+            INTERNAL_BANNER,
+            ha="center",
+            va="top",
+            fontsize=11,
+            fontweight="bold",
+            color="#3d2800",
+            bbox={"facecolor": "#fff3cd", "edgecolor": "#8a5a00", "boxstyle": "square,pad=0.3"},
+        )
+    fig.subplots_adjust(top=0.8 if internal else 0.88, bottom=0.15, right=0.72, left=0.1)
+    return fig, ax
+
+
+def _pct_axis(ax, axis: str = "y") -> None:
+    formatter = FuncFormatter(lambda v, _p: report.number(v).replace("-", report.MINUS))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
+
+
+def _shown(frame: pd.DataFrame, value: str) -> pd.DataFrame:
+    hidden = frame.get("suppressed", pd.Series(False, index=frame.index)).fillna(False)
+    return frame[~hidden.astype(bool) & frame[value].notna()]
+
+
+def _alt(title: str, internal: bool) -> str:
+    return (f"{INTERNAL_BANNER}. " if internal else "") + title
+
+
+def estimates_figure(estimates: pd.DataFrame, *, internal: bool = False) -> Chart:
+    """Shares (pct.) over the waves, one line per group, with confidence intervals."""
+    shown = _shown(estimates, "estimate").assign(
+        pct=lambda f: 100 * f["estimate"],
+        low=lambda f: 100 * f["ci_low"],
+        high=lambda f: 100 * f["ci_high"],
+    )
+    breakdown = estimates["breakdown"].iloc[0] if len(estimates) else "total"
+    title = f"Andel efter {breakdown_label(breakdown)}"
+    with mpl.rc_context(_RC), sns.axes_style("whitegrid"):
+        fig, ax = _figure(title, internal)
+        if not shown.empty:
+            sns.lineplot(
+                data=shown, x="year", y="pct", hue="group", style="group", markers=True, ax=ax
+            )
+            for _, row in shown.iterrows():
+                ax.vlines(row["year"], row["low"], row["high"], color="0.5", linewidth=0.8)
+            ax.legend(title=None, bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8)
+        ax.set_xlabel("År")
+        ax.set_ylabel("Andel (pct.)")
+        ax.set_ylim(bottom=0)
+        _pct_axis(ax)
+    hidden = len(estimates) - len(shown)
+    alt = _alt(title, internal) + (f". {hidden} tal er skjult (for få svar)." if hidden else ".")
+    return Chart(fig, alt)
+
+
+def data_figure(data: pd.DataFrame, *, internal: bool = False) -> Chart:
+    """The data step: respondents with an answer per wave (microdata), or the total share."""
+    if "respondents" in data.columns:
+        title = "Svarpersoner med svar pr. måling"
+        with mpl.rc_context(_RC), sns.axes_style("whitegrid"):
+            fig, ax = _figure(title, internal)
+            sns.barplot(data=data.astype({"year": str}), x="year", y="answered", ax=ax)
+            ax.set_xlabel("År")
+            ax.set_ylabel("Antal svar")
+            _pct_axis(ax)
+        return Chart(fig, _alt(title, internal) + ".")
+    return estimates_figure(data.assign(group="I alt"), internal=internal)
+
+
+def coefficients_figure(model: TrendModel, *, internal: bool = False) -> Chart:
+    """Odds ratios of the trend model's terms (log scale) with intervals; intercept left out."""
+    rows = model.coefficients[model.coefficients["term"] != "Intercept"].dropna(
+        subset=["odds_ratio"]
+    )
+    title = "Trendmodellens odds ratioer"
+    with mpl.rc_context(_RC), sns.axes_style("whitegrid"):
+        fig, ax = _figure(title, internal)
+        if not rows.empty:
+            sns.pointplot(data=rows, x="odds_ratio", y="term", linestyle="none", ax=ax)
+            y = np.arange(len(rows))
+            ax.hlines(y, rows["or_ci_low"], rows["or_ci_high"], color="0.3")
+            ax.set_xscale("log")
+        ax.axvline(1, color="0.5", linestyle="--", linewidth=0.8)
+        ax.set_xlabel("Odds ratio (log-skala)")
+        ax.set_ylabel("")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: report.ratio(v)))
+        fig.subplots_adjust(left=0.35, right=0.95)
+    return Chart(fig, _alt(title, internal) + f": {model.summary['formula'].iloc[0]}.")
+
+
+def forecast_figure(
+    estimates: pd.DataFrame, forecast: pd.DataFrame, *, internal: bool = False
+) -> Chart:
+    """The total's series (from the estimates table) and the forecast with its interval."""
+    total = _shown(estimates[estimates["group"] == "I alt"], "estimate")
+    title = "Udvikling og fremskrivning"
+    with mpl.rc_context(_RC), sns.axes_style("whitegrid"):
+        fig, ax = _figure(title, internal)
+        if not total.empty:
+            sns.lineplot(
+                x=total["year"], y=100 * total["estimate"], marker="o", label="Målt", ax=ax
+            )
+            ax.vlines(total["year"], 100 * total["ci_low"], 100 * total["ci_high"], color="0.5")
+        row = forecast.iloc[0] if len(forecast) else None
+        if row is not None and not report.is_missing(row["projected"]):
+            year = row["projection_year"]
+            ax.errorbar(
+                [year],
+                [100 * row["projected"]],
+                yerr=[
+                    [100 * (row["projected"] - row["projected_pi_low"])],
+                    [100 * (row["projected_pi_high"] - row["projected"])],
+                ],
+                fmt="D",
+                color="#a6611a",
+                label=f"Fremskrevet {int(year)}",
+            )
+        ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8)
+        ax.set_xlabel("År")
+        ax.set_ylabel("Andel (pct.)")
+        ax.set_ylim(bottom=0)
+        _pct_axis(ax)
+    return Chart(fig, _alt(title, internal) + ".")
+
+
+def inequality_figure(inequality: pd.DataFrame, *, internal: bool = False) -> Chart:
+    """D (and SII where the dimension is ordered) per wave with intervals, in points."""
+    long = []
+    for measure in ("d", "sii"):
+        part = inequality[["year", measure, f"{measure}_ci_low", f"{measure}_ci_high"]].dropna()
+        part.columns = ["year", "value", "low", "high"]
+        long.append(part.assign(measure=measure.upper()))
+    frame = pd.concat(long, ignore_index=True)
+    dimension = inequality["dimension"].iloc[0] if len(inequality) else "education"
+    title = f"Social ulighed efter {breakdown_label(dimension)}"
+    with mpl.rc_context(_RC), sns.axes_style("whitegrid"):
+        fig, ax = _figure(title, internal)
+        if not frame.empty:
+            frame = frame.assign(value=100 * frame["value"])
+            sns.lineplot(data=frame, x="year", y="value", hue="measure", marker="o", ax=ax)
+            ax.vlines(frame["year"], 100 * frame["low"], 100 * frame["high"], color="0.5")
+            ax.legend(title=None, bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8)
+        ax.axhline(0, color="0.4", linewidth=0.8)
+        ax.set_xlabel("År")
+        ax.set_ylabel("Forskel (procentpoint)")
+        _pct_axis(ax)
+    return Chart(fig, _alt(title, internal) + ".")
+
+
+def _year(value) -> str:
+    return report.SUPPRESSED_MARK if report.is_missing(value) else str(int(value))
+
+
+def gap_figure(gap: pd.DataFrame, *, internal: bool = False) -> Chart:
+    """The gap at the baseline and in the latest wave (absolute value, points)."""
+    row = gap.iloc[0]
+    frame = pd.DataFrame(
+        {
+            "måling": [_year(row["baseline"]), _year(row["latest"])],
+            "værdi": [100 * abs(row["value_baseline"]), 100 * abs(row["value_latest"])],
+        }
+    ).dropna()
+    title = f"Numerisk forskel ({row['measure']}): {row['gap']}"
+    with mpl.rc_context(_RC), sns.axes_style("whitegrid"):
+        fig, ax = _figure(title, internal)
+        if not frame.empty:
+            sns.barplot(data=frame, x="måling", y="værdi", ax=ax)
+        ax.set_xlabel("Måling")
+        ax.set_ylabel("Forskel (procentpoint)")
+        _pct_axis(ax)
+    return Chart(fig, _alt(title, internal) + ".")
