@@ -382,7 +382,9 @@ def _worker(tasks, results, notebook: str, cwd: str) -> None:
             try:
                 html_path = Path(task["html"])
                 body, timings = renderer.render(
-                    Path(notebook), task["parameters"], export_dir=html_path.parent
+                    Path(notebook),
+                    task["parameters"],
+                    export_dir=html_path.parent if task.get("exports", True) else None,
                 )
                 _check_exports(html_path, task.get("raw_names"))
                 title = f"{task['title']} — {task['area_name']}"
@@ -517,6 +519,7 @@ def run_briefs(
     notebook = notebook.resolve()
     if not notebook.exists():
         raise ParameterError(f"notebook {notebook} not found; run from the project folder")
+    check_publishable(notebook, extra_parameters)  # before any work
     if workers < 1:
         raise ParameterError(f"workers must be at least 1, got {workers}")
     if pdf:
@@ -534,6 +537,7 @@ def run_briefs(
     previous = _read_run_manifest(run_dir)
     version = cube_build.code_version()
     notebook_bytes = notebook.read_bytes()
+    suffix = page_suffix(notebook)  # "" for the brief: <slug>.html with its CSV/Excel numbers
 
     tasks, results = [], {}
     for row in selection.itertuples(index=False):
@@ -545,24 +549,26 @@ def run_briefs(
             **(extra_parameters or {}),
         }
         key = _area_key(notebook_bytes, parameters, build.manifest["cache_key"], version)
-        html_path = run_dir / f"{row.slug}.html"
+        page = f"{row.slug}{suffix}"
+        html_path = run_dir / f"{page}.html"
         result = AreaResult(
-            row.area_level, str(row.area_code), row.area_name, row.slug, "pending", key=key
+            row.area_level, str(row.area_code), row.area_name, page, "pending", key=key
         )
-        results[row.slug] = result
-        old = previous.get("areas", {}).get(row.slug, {})
+        results[page] = result
+        old = previous.get("areas", {}).get(page, {})
         if (
             not force
             and old.get("key") == key
             and old.get("status") in ("ok", "skipped")
             and html_path.exists()
-            and all(p.exists() for p in _export_paths(html_path))
+            and (suffix or all(p.exists() for p in _export_paths(html_path)))
         ):
             result.status = "skipped"
             continue
         tasks.append(
             {
-                "slug": row.slug,
+                "slug": page,
+                "exports": not suffix,
                 "parameters": parameters,
                 "html": str(html_path),
                 "title": agreement.title,
@@ -582,7 +588,10 @@ def run_briefs(
     }
     leaks = _write_overview(run_dir, processed, agreement, available, build.manifest)
     index_text = _index_html(
-        agreement, results.values(), synthetic=build.manifest.get("synthetic", False)
+        agreement,
+        results.values(),
+        synthetic=build.manifest.get("synthetic", False),
+        pages=_notebook_pages(run_dir, results.values()),
     )
     _write_atomic(
         run_dir / overview.INDEX_FILE,
@@ -791,7 +800,7 @@ def _covered_selection(selection: pd.DataFrame, processed: Path, level, areas, s
     return kept
 
 
-def _index_html(agreement, results, *, synthetic: bool) -> str:
+def _index_html(agreement, results, *, synthetic: bool, pages: dict | None = None) -> str:
     """Links to all briefs, grouped: Denmark, then per region its region, klynger and kommuner
     (each in Danish alphabetical order: æ, ø, å and aa last)."""
     by_slug = {r.slug: r for r in results}
@@ -801,12 +810,13 @@ def _index_html(agreement, results, *, synthetic: bool) -> str:
 
     def link(row) -> str:
         r = by_slug.get(row.slug)
-        if r is None:
-            return ""
+        extra = _page_links(row.slug, pages or {})
         name = html.escape(row.area_name)
+        if r is None:
+            return f"<li>{name}{extra}</li>" if extra else ""
         if r.status == "failed":
             return f'<li class="failed">{name}{status_text["failed"]}</li>'
-        return f'<li><a href="{row.slug}.html">{name}</a></li>'
+        return f'<li><a href="{row.slug}.html">{name}</a>{extra}</li>'
 
     region = geography.area("region", agreement.region_code)["area_name"]
     parts = ['<a class="skip-link" href="#omraader">Gå til listen over områder</a>']
@@ -857,3 +867,70 @@ def _index_html(agreement, results, *, synthetic: bool) -> str:
         + "</ul></nav>"
     )
     return "\n".join(parts + sections)
+
+
+# ----------------------------------------------------------------------------------------------
+# Other notebooks than the brief (`analyse briefs --notebook notebooks/maal_alkohol.ipynb`)
+# ----------------------------------------------------------------------------------------------
+
+#: Separates an area's slug from the notebook's name in the page of another notebook than the
+#: brief: ``odense-kommune--maal_alkohol.html``.
+PAGE_SEPARATOR = "--"
+INTERNAL_PARAMETER = "internal"
+
+
+def page_suffix(notebook: Path) -> str:
+    """``""`` for the brief notebook (``<slug>.html``), else ``"--<notebook stem>"``."""
+    return "" if notebook.name == DEFAULT_NOTEBOOK.name else PAGE_SEPARATOR + notebook.stem
+
+
+def check_publishable(notebook: Path, extra_parameters: dict | None = None) -> None:
+    """Refuse a notebook whose parameters turn suppression off (``internal = True``, by default
+    or in ``extra_parameters``): its tables and figures are for work inside the unit only.
+
+    Raises
+    ------
+    ParameterError
+        Naming the notebook and the parameter.
+    """
+    import ast
+
+    nb = nbformat.read(notebook, as_version=4)
+    internal = False
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            for node in ast.parse(cell.source).body:
+                target = getattr(node, "target", None)
+                if getattr(target, "id", None) == INTERNAL_PARAMETER:
+                    internal = bool(getattr(node.value, "value", False))
+    if extra_parameters and INTERNAL_PARAMETER in extra_parameters:
+        internal = bool(extra_parameters[INTERNAL_PARAMETER])
+    if internal:
+        raise ParameterError(
+            f"{notebook.name}: {INTERNAL_PARAMETER} = True turns the suppression of small cells "
+            "off (Kun til intern brug — må ikke offentliggøres); the batch does not render it. "
+            f"Set {INTERNAL_PARAMETER} = False in its parameters cell."
+        )
+
+
+def _notebook_pages(run_dir: Path, results) -> dict[str, list[str]]:
+    """Area slug -> names of the other notebooks rendered for it (pages in the run folder)."""
+    failed = {r.slug for r in results if r.status == "failed"}
+    pages: dict[str, list[str]] = {}
+    for path in sorted(run_dir.glob(f"*{PAGE_SEPARATOR}*.html")):
+        if path.stem in failed:
+            continue
+        slug, _, name = path.stem.partition(PAGE_SEPARATOR)
+        pages.setdefault(slug, []).append(name)
+    return pages
+
+
+def _page_links(slug: str, pages: dict[str, list[str]]) -> str:
+    names = pages.get(slug, [])
+    if not names:
+        return ""
+    links = ", ".join(
+        f'<a href="{html.escape(slug + PAGE_SEPARATOR + n)}.html">{html.escape(n)}</a>'
+        for n in names
+    )
+    return f" (analyser: {links})"

@@ -119,6 +119,14 @@ def _cmd_briefs(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _cmd_notebooks(args: argparse.Namespace) -> int:
+    from analyse.run import notebooks
+
+    for path in notebooks.write_notebooks(args.agreement, args.out):
+        print(f"{path} (+ {path.with_suffix('.py').name})")
+    return 0
+
+
 def _raw_is_empty(raw: Path) -> bool:
     return not raw.exists() or not any(
         p for p in raw.iterdir() if p.name != "README.md" and not p.name.startswith(".")
@@ -317,7 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--level", default="all", choices=("all", "land", "region", "sundhedsklynge", "kommune")
     )
     p.add_argument("--area", nargs="*", help="only these area codes (of --level)")
-    p.add_argument("--notebook", default="notebooks/brief.ipynb", help="the brief notebook")
+    p.add_argument(
+        "--notebook",
+        default="notebooks/brief.ipynb",
+        help="the notebook to render per area (default: the brief; another, e.g. "
+        "notebooks/maal_alkohol.ipynb, gives <area>--<name>.html in the same index)",
+    )
     p.add_argument("--force", action="store_true", help="re-render briefs even if unchanged")
     p.add_argument(
         "--pdf",
@@ -325,6 +338,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="also print an A4 PDF beside each page (needs Chromium; $CHROMIUM or on the PATH)",
     )
     p.set_defaults(func=_cmd_briefs)
+
+    p = sub.add_parser(
+        "notebooks", help="write the analysis notebooks (one per målsætning, and udforsk)"
+    )
+    p.add_argument("--agreement", default="syddanmark-2024-2027", help="agreement id or YAML")
+    p.add_argument("--out", default="notebooks", help="folder (default: notebooks)")
+    p.set_defaults(func=_cmd_notebooks)
 
     p = sub.add_parser("data", help="data utilities (the synthetic default delivery)")
     data_sub = p.add_subparsers(dest="data_command", metavar="DATA_COMMAND", required=True)
