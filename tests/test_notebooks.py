@@ -221,3 +221,192 @@ def test_unknown_wave_or_area_stops_with_the_valid_ones(project, tmp_path):
     )  # fmt: skip
     assert done.returncode != 0
     assert "unknown kommune code '999'; the kommune codes are: 101, 147" in done.stderr
+
+
+# ================================================================================================
+# Analysis notebooks: defaults and one changed parameter per step; shown tables = library calls
+# ================================================================================================
+
+ANALYSIS = sorted(p.stem for p in NOTEBOOKS if p.stem.startswith("maal_") or p.stem == "udforsk")
+AGREEMENT = "syddanmark-2024-2027"
+
+
+@pytest.fixture(scope="module")
+def renderer(small_raw, small_processed):
+    """One reused kernel (the batch's renderer) for all analysis notebooks."""
+    from analyse.run import batch
+
+    r = batch._Renderer(str(ROOT))
+    yield r
+    r.shutdown()
+
+
+def _render(renderer, name, small_raw, small_processed, **changed) -> str:
+    parameters = {
+        "processed_dir": str(small_processed.processed),
+        "raw_dir": str(small_raw),
+        **changed,
+    }
+    body, _ = renderer.render(ROOT / "notebooks" / f"{name}.ipynb", parameters)
+    assert "Traceback" not in body and 'class="output_error"' not in body, body[-3000:]
+    return body
+
+
+def _table_id(styler) -> str:
+    """The styler's element id: :mod:`analyse.publish.tables` derives it from a hash of the
+    displayed cells and the caption, so the id in the notebook's HTML (nbconvert rewrites the
+    whitespace of the HTML) means the same table."""
+    return f'id="T_{styler.uuid}"'
+
+
+def _defaults(name: str) -> dict:
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    return {n.target.id: n.value.value for n in ast.parse(cell.source).body}
+
+
+def test_analysis_notebooks_are_generated_from_the_one_template():
+    from analyse.run import notebooks
+
+    texts = notebooks.notebook_texts(AGREEMENT)
+    assert sorted(texts) == ANALYSIS
+    for stem, text in texts.items():
+        expected = [
+            (c.cell_type, c.source.strip()) for c in jupytext.reads(text, fmt="py:percent").cells
+        ]
+        actual = [
+            (c.cell_type, c.source.strip())
+            for c in jupytext.read(ROOT / "notebooks" / f"{stem}.py").cells
+        ]
+        assert actual == expected, f"{stem}: run `analyse notebooks` after changing the template"
+
+
+@pytest.mark.parametrize("name", ANALYSIS)
+def test_analysis_notebook_runs_with_its_defaults_and_shows_the_library_tables(
+    renderer, name, small_raw, small_processed
+):
+    from analyse.cube import analysis
+    from analyse.publish import tables
+
+    body = _render(renderer, name, small_raw, small_processed)
+    p = _defaults(name)
+    respondents = analysis.survey_respondents(small_raw, AGREEMENT, p["indicator_id"])
+    args = (
+        small_processed.processed,
+        AGREEMENT,
+        p["indicator_id"],
+        p["area_level"],
+        p["area_code"],
+    )
+    estimates = analysis.estimates(
+        *args, breakdown=p["breakdown"], respondents=respondents, microdata=p["microdata"]
+    )
+    assert _table_id(tables.estimates_table(estimates)) in body
+    assert _table_id(tables.forecast_table(analysis.forecast(*args))) in body
+    assert _table_id(tables.inequality_table(analysis.inequality(*args))) in body
+    assert "Kun til intern brug" not in body
+    assert body.count("<figure") >= 6
+
+
+# One changed parameter per step: the breakdown (crossed, from microdata), the model formula,
+# the inequality dimension. Register indicators have neither a formula nor labour-market rows.
+CHANGES = {
+    "maal_tobak_nikotin": {
+        "breakdown": "sex,education",
+        "trend_formula": "year + C(sex) + C(education)",
+        "dimension": "labour_market",
+    },
+    "udforsk": {
+        "breakdown": "labour_market",
+        "trend_formula": "year + C(sex)",
+        "dimension": "labour_market",
+    },
+    "maal_beskaeftigelse": {"breakdown": "education"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHANGES))
+def test_analysis_notebook_follows_a_changed_parameter_in_every_step(
+    renderer, name, small_raw, small_processed
+):
+    from analyse.cube import analysis
+    from analyse.publish import tables
+
+    changed = CHANGES[name]
+    p = {**_defaults(name), **changed}
+    default_body = _render(renderer, name, small_raw, small_processed)
+    body = _render(renderer, name, small_raw, small_processed, **changed)
+    respondents = analysis.survey_respondents(small_raw, AGREEMENT, p["indicator_id"])
+    args = (
+        small_processed.processed,
+        AGREEMENT,
+        p["indicator_id"],
+        p["area_level"],
+        p["area_code"],
+    )
+    estimates = analysis.estimates(
+        *args, breakdown=p["breakdown"], respondents=respondents, microdata=p["microdata"]
+    )
+    shown = _table_id(tables.estimates_table(estimates))
+    assert shown in body and shown not in default_body
+    assert set(estimates["breakdown"]) == {p["breakdown"]}
+    model = analysis.trend_model(
+        respondents, AGREEMENT, p["indicator_id"], p["area_level"], p["area_code"],
+        formula=p["trend_formula"], processed=small_processed.processed,
+    )  # fmt: skip
+    assert _table_id(tables.coefficients_table(model)) in body
+    if "trend_formula" in changed:
+        assert _table_id(tables.coefficients_table(model)) not in default_body
+        assert changed["trend_formula"] in model.summary["formula"].iloc[0]
+    gaps = analysis.inequality(*args, dimension=p["dimension"])
+    assert _table_id(tables.inequality_table(gaps)) in body
+    if "dimension" in changed:
+        assert _table_id(tables.inequality_table(gaps)) not in default_body
+        assert set(gaps["dimension"]) == {"labour_market"}
+
+
+def test_internal_notebook_shows_the_banner_unsuppressed_and_the_batch_refuses_it(
+    renderer, small_raw, small_processed, tmp_path
+):
+    from analyse.cube import analysis
+    from analyse.errors import ParameterError
+    from analyse.publish import tables
+    from analyse.run import batch
+
+    name = "maal_tobak_nikotin"
+    p = {**_defaults(name), "breakdown": "sex,education", "internal": True}
+    body = _render(
+        renderer, name, small_raw, small_processed, breakdown=p["breakdown"], internal=True
+    )
+    assert body.count("Kun til intern brug — må ikke offentliggøres") >= 10  # tables, figures
+    respondents = analysis.survey_respondents(small_raw, AGREEMENT, p["indicator_id"])
+    args = (
+        small_processed.processed,
+        AGREEMENT,
+        p["indicator_id"],
+        p["area_level"],
+        p["area_code"],
+    )
+    internal = analysis.estimates(
+        *args, breakdown=p["breakdown"], respondents=respondents, internal=True
+    )
+    public = analysis.estimates(*args, breakdown=p["breakdown"], respondents=respondents)
+    assert _table_id(tables.estimates_table(internal, internal=True)) in body
+    # At scale 0.05 Odense has cells below 20 respondents: shown internally, hidden publicly.
+    assert public["suppressed"].any() and not internal["suppressed"].any()
+    assert internal["estimate"].notna().sum() > public["estimate"].notna().sum()
+
+    copy = tmp_path / "intern.ipynb"
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source = cell.source.replace("internal: bool = False", "internal: bool = True")
+    nbformat.write(nb, copy)
+    with pytest.raises(ParameterError, match="internal = True"):
+        batch.run_briefs(notebook=copy, out=tmp_path / "out", progress=None)
+    with pytest.raises(ParameterError, match="internal = True"):
+        batch.run_briefs(
+            notebook=ROOT / "notebooks" / f"{name}.ipynb",
+            extra_parameters={"internal": True},
+            out=tmp_path / "out",
+            progress=None,
+        )
