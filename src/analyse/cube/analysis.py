@@ -32,6 +32,10 @@ and the batch refuses the notebook (:func:`analyse.run.batch.run_briefs`).
 
 Register indicators (aggregated counts) have only the cube's rows: breakdowns of the register
 table, the cube's trend (weighted logit line over the years) and no microdata.
+
+One unit of about 1,000 lines because the five steps share the area's domain on the whole
+design (:func:`_area_frame`), the indicator's population, the wave checks and the register
+fallbacks; split apart, each step would repeat them.
 """
 
 from __future__ import annotations

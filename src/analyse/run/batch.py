@@ -484,6 +484,7 @@ def run_briefs(
     codebook: str | Path | None = None,
     progress: Callable[[str], None] | None = print,
     pdf: bool = False,
+    notebook_suffix: str | None = None,
 ) -> BatchResult:
     """Build (or reuse) the processed data and render the briefs in parallel.
 
@@ -500,6 +501,10 @@ def run_briefs(
     code (e.g. ``level="land"`` from a regional delivery) is refused.
 
     ``codebook`` is the user's codebook YAML for the build (None: the shipped one).
+
+    ``notebook_suffix`` (e.g. ``"--maal_alkohol"``, :func:`page_suffix`) renders another
+    notebook than the brief as ``<slug><suffix>.html`` without CSV/Excel, linked from the index
+    beside the area's brief. A notebook whose parameters set ``internal = True`` is refused.
 
     Raises
     ------
@@ -537,7 +542,8 @@ def run_briefs(
     previous = _read_run_manifest(run_dir)
     version = cube_build.code_version()
     notebook_bytes = notebook.read_bytes()
-    suffix = page_suffix(notebook)  # "" for the brief: <slug>.html with its CSV/Excel numbers
+    # "" (the brief): <slug>.html with its CSV/Excel numbers; else <slug><suffix>.html alone.
+    suffix = notebook_suffix or ""
 
     tasks, results = [], {}
     for row in selection.itertuples(index=False):

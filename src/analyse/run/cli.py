@@ -110,6 +110,7 @@ def _cmd_briefs(args: argparse.Namespace) -> int:
         processed=args.processed,
         raw=args.raw,
         notebook=args.notebook,
+        notebook_suffix=batch.page_suffix(Path(args.notebook)),
         force=args.force,
         rules=Rules(min_n=args.min_n),
         pdf=args.pdf,
