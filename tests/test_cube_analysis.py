@@ -106,3 +106,32 @@ def test_trend_model_formula_must_hold_year_and_register_has_year_only(
             None, AGREEMENT, "employment_mental", "land", "DK", formula="year + C(sex)",
             processed=small_processed.processed,
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("code", ["461", "479", "syddanmark-fyn"])
+def test_microdata_tables_hide_every_cell_the_cube_hides(respondents, small_processed, code):
+    level = "sundhedsklynge" if not code.isdigit() else "kommune"
+    for breakdown in ("sex", "education", "sex_age"):
+        args = (small_processed.processed, AGREEMENT, "daily_smoking", level, code)
+        cube = analysis.estimates(*args, breakdown=breakdown)
+        micro = analysis.estimates(
+            *args, breakdown=breakdown, respondents=respondents, microdata=True
+        )
+        both = cube.merge(micro, on=["year", "group"], suffixes=("_c", "_m"))
+        assert len(both) == len(cube)
+        assert not (both["suppressed_c"] & ~both["suppressed_m"]).any(), breakdown
+        assert both.loc[both["suppressed_m"], "estimate_m"].isna().all()
+
+
+def test_crossed_table_cannot_recover_a_margin_the_cube_hides(respondents, small_processed):
+    """Where the cube hides a sex margin, at least two crossed cells of that sex are hidden
+    (one hidden cell could be recovered from the margin and the others, and the margin from
+    the cells if none were hidden)."""
+    args = (small_processed.processed, AGREEMENT, "daily_smoking", "kommune", "461")
+    cube = analysis.estimates(*args, breakdown="sex")
+    crossed = analysis.estimates(*args, breakdown="sex,education", respondents=respondents)
+    crossed = crossed.assign(sex=crossed["group"].str.split(", ").str[0])
+    hidden = cube[cube["suppressed"]]
+    for row in hidden.itertuples():
+        cells = crossed[(crossed["year"] == row.year) & (crossed["sex"] == row.group)]
+        assert cells["suppressed"].sum() >= 1, (row.year, row.group)

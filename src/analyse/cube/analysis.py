@@ -59,6 +59,8 @@ from analyse.stats.survey import Design, logistic, logit_interval, proportion
 
 #: Breakdowns the cube (estimates.parquet) holds for survey indicators.
 CUBE_BREAKDOWNS = ("total", "sex", "age_group", "sex_age", "education", "labour_market")
+#: Cube breakdowns that cross two respondent columns.
+CROSSED = {"sex_age": ["sex", "age_group"]}
 #: Inequality dimensions of the cube.
 DIMENSIONS = ("education", "labour_market")
 TOTAL_LABEL = "I alt"
@@ -380,6 +382,7 @@ def estimates(
     wave_list = parse_waves(waves)
     columns = parse_breakdown(breakdown)
     name = "total" if not columns else ",".join(columns)
+    columns = CROSSED.get(name, columns)
     if indicator.source != "survey":
         return _register_estimates(processed, indicator_id, area_level, area_code, name, wave_list)
     from_cube = name in CUBE_BREAKDOWNS and not microdata and not internal
@@ -388,7 +391,7 @@ def estimates(
         rows = _area_rows(table, indicator_id, area_level, area_code)
         rows = _check_waves(rows[rows["breakdown"] == name], wave_list, "estimates")
         rows = rows.copy()
-        if confidence_level != float(rows["level"].iloc[0]) if len(rows) else False:
+        if len(rows) and confidence_level != float(rows["level"].iloc[0]):
             quantile = stats.t.ppf(0.5 + confidence_level / 2, rows["df"].to_numpy(float))
             rows["ci_low"], rows["ci_high"] = logit_interval(
                 rows["estimate"].to_numpy(float), rows["se"].to_numpy(float), quantile
@@ -402,6 +405,7 @@ def estimates(
             "pass the respondents (microdata) to estimate it"
         )
     return _microdata_estimates(
+        processed,
         respondents,
         agreement,
         indicator,
@@ -440,7 +444,17 @@ def _group_column(frame: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _microdata_estimates(
-    respondents, agreement, indicator, level, code, columns, wave_list, confidence, internal, rules
+    processed,
+    respondents,
+    agreement,
+    indicator,
+    level,
+    code,
+    columns,
+    wave_list,
+    confidence,
+    internal,
+    rules,
 ) -> pd.DataFrame:
     frame, in_area = _area_frame(respondents, level, code)
     years = frame["year"].to_numpy(int)
@@ -455,10 +469,8 @@ def _microdata_estimates(
             )
     domain = in_area & _population(frame, indicator) & in_waves
     y = frame[indicator.variable].to_numpy(float)
-    labels = [_group_column(frame, c).astype(object) for c in columns]
-    known = np.ones(len(frame), dtype=bool)
-    for series in labels:
-        known &= series.notna().to_numpy()
+    codes, labels = _labels(frame, columns)
+    known = codes >= 0
     data = pd.DataFrame(
         {
             "year": years,
@@ -467,12 +479,9 @@ def _microdata_estimates(
             "_y": np.where(domain & known, y, np.nan),
         }
     )
-    group = pd.Series(TOTAL_LABEL, index=frame.index, dtype=object)
-    if labels:
-        group = labels[0].astype(str)
-        for series in labels[1:]:
-            group = group + CROSS_SEPARATOR + series.astype(str)
-        group = group.where(known, "__ukendt__")
+    group = pd.Series(
+        np.where(known, labels[np.maximum(codes, 0)], "__ukendt__"), index=frame.index
+    )
     data["group"] = group.to_numpy()
     result = proportion(data, "_y", DESIGN, by=["year", "group"], level=confidence)
     cases = (
@@ -492,23 +501,146 @@ def _microdata_estimates(
     result["indicator"] = indicator.id
     result["area_level"] = level
     result["area_code"] = str(code)
-    result["breakdown"] = "total" if not columns else ",".join(columns)
+    name = "total" if not columns else ",".join(columns)
+    name = next((k for k, v in CROSSED.items() if v == columns), name)
+    result["breakdown"] = name
     result["suppressed"] = False
     result["suppression_reason"] = pd.NA
     result["source"] = "mikrodata"
     result = result.sort_values(["year", "group"], key=_order_key(frame, columns))
     if not internal:
-        crossed = {result["breakdown"].iloc[0]: tuple(columns)} if len(columns) == 2 else {}
-        result = disclosure.suppress(
-            result,
-            rules,
-            crossed=crossed,
-            cross_separator=CROSS_SEPARATOR,
-            area_columns=None,
-            weighted_columns=(),
+        years = sorted(set(result["year"].astype(int)))
+        flags = suppression_flags(
+            processed, respondents, indicator, columns, years, level, code, rules
         )
-        result["suppressed"] = result["suppressed"].astype(bool)
+        result = result.merge(flags, on=["year", "group"], how="left", suffixes=("_x", ""))
+        hidden = result["suppressed"].fillna(True).astype(bool).to_numpy()
+        for column in ("estimate", "se", "ci_low", "ci_high"):
+            result[column] = result[column].where(~hidden)
+        base = (rules or disclosure.Rules()).count_base
+        shown_n = disclosure.round_count(np.where(hidden, np.nan, result["n"]), base)
+        result["n"] = pd.array(shown_n, dtype="Float64").astype("Int64")
+        result["suppressed"] = hidden
     return result[ESTIMATE_COLUMNS].reset_index(drop=True)
+
+
+def _labels(respondents: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Group of each respondent as an integer code (-1 where any part is missing) and the
+    labels of the codes (crossed labels joined by ", "), without building a string per row."""
+    if not columns:
+        return np.zeros(len(respondents), dtype=np.int64), np.array([TOTAL_LABEL], dtype=object)
+    code = np.zeros(len(respondents), dtype=np.int64)
+    missing = np.zeros(len(respondents), dtype=bool)
+    labels = np.array([""], dtype=object)
+    for i, column in enumerate(columns):
+        values = _group_column(respondents, column)
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            part, levels = values.cat.codes.to_numpy(np.int64), values.cat.categories
+        else:
+            part, levels = pd.factorize(values, sort=True)
+        missing |= part < 0
+        code = code * len(levels) + np.maximum(part, 0)
+        names = np.array([str(v) for v in levels], dtype=object)
+        glue = "" if i == 0 else CROSS_SEPARATOR
+        labels = (labels[:, None] + glue + names[None, :]).ravel()
+    return np.where(missing, -1, code), labels
+
+
+def suppression_flags(
+    processed: str | Path,
+    respondents: pd.DataFrame,
+    indicator: Indicator,
+    columns: list[str],
+    years: list[int],
+    level: str,
+    code: str,
+    rules: disclosure.Rules | None = None,
+) -> pd.DataFrame:
+    """Which cells of a breakdown estimated from microdata are hidden in one area, with the
+    same protection as the cube: :func:`analyse.stats.disclosure.suppress` on the respondent
+    counts of the breakdown *and its margins* (each column alone and the total) in *every*
+    area of every level, with the area hierarchy (kommune → klynge, region → land), and with
+    every cell the cube hides kept hidden. So a crossed table cannot recover a cell the cube
+    hides (its margins), nor a small cell of one area from the published tables of its
+    neighbours and parent.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year``, ``group``, ``suppressed``, ``suppression_reason`` for the area's rows of the
+        breakdown.
+    """
+    name = "total" if not columns else ",".join(columns)
+    name = next((k for k, v in CROSSED.items() if v == columns), name)
+    margins = {name: columns, "total": []}
+    if len(columns) > 1:
+        margins.update({c: [c] for c in columns})
+    population = _population(respondents, indicator)
+    y = respondents[indicator.variable].to_numpy(float)
+    base = population & ~np.isnan(y) & respondents["year"].isin(years).to_numpy()
+    counts = []
+    subset = respondents[base]
+    y = y[base]
+    for breakdown, cols in margins.items():
+        codes, labels = _labels(subset, cols)
+        rows = codes >= 0
+        part = pd.DataFrame(
+            {
+                "kommune_code": subset["kommune_code"].to_numpy()[rows],
+                "year": subset["year"].to_numpy(int)[rows],
+                "code": codes[rows],
+                "n": 1,
+                "cases": (y[rows] == 1).astype(int),
+            }
+        )
+        part = part.groupby(["kommune_code", "year", "code"], as_index=False).sum()
+        part["group"] = labels[part["code"].to_numpy()]
+        counts.append(part.drop(columns="code").assign(breakdown=breakdown))
+    by_kommune = pd.concat(counts, ignore_index=True)
+    areas = pd.concat([geography.membership(lv) for lv in geography.LEVELS], ignore_index=True)
+    table = (
+        by_kommune.merge(areas, on="kommune_code")
+        .groupby(["area_level", "area_code", "year", "breakdown", "group"], as_index=False)[
+            ["n", "cases"]
+        ]
+        .sum()
+    )
+    table["n"] = table["n"].astype(float)
+    table["indicator"] = indicator.id
+    # Cells the cube hides stay hidden (an unknown count is suppressed and protected).
+    cube = _read(processed, "estimates")
+    cube = cube[(cube["indicator"] == indicator.id) & cube["breakdown"].isin(list(margins))]
+    hidden = cube.loc[cube["suppressed"].astype(bool), ["area_level", "area_code", "year"]]
+    hidden = hidden.assign(
+        breakdown=cube["breakdown"], group=cube["group"], _cube=True
+    ).drop_duplicates()
+    table = table.merge(
+        hidden.astype({"area_code": str}),
+        on=["area_level", "area_code", "year", "breakdown", "group"],
+        how="left",
+    )
+    forced = table["_cube"].fillna(False).astype(bool).to_numpy()
+    table.loc[forced, "n"] = np.nan
+    table.loc[forced, "cases"] = np.nan
+    crossed = {name: tuple(columns)} if len(columns) == 2 else {}
+    result = disclosure.suppress(
+        table.drop(columns="_cube"),
+        rules,
+        keys=("indicator", "year"),
+        crossed=crossed,
+        cross_separator=CROSS_SEPARATOR,
+        hierarchy=geography.area_hierarchy(),
+        value_columns=(),
+        weighted_columns=(),
+    )
+    reason = result["suppression_reason"].astype(object)
+    result["suppression_reason"] = np.where(forced, "skjult i kuben", reason)
+    mask = (
+        (result["area_level"] == level)
+        & (result["area_code"] == str(code))
+        & (result["breakdown"] == name)
+    )
+    return result.loc[mask, ["year", "group", "suppressed", "suppression_reason"]]
 
 
 def _order_key(frame: pd.DataFrame, columns: list[str]):
