@@ -400,3 +400,72 @@ def test_briefs_pdf_without_chromium_is_a_clear_error(
     err = capsys.readouterr().err
     assert "no-chromium is not an executable file" in err
     assert not (tmp_path / "out").exists()  # said before anything was rendered
+
+
+# ------------------------------------------------------------------------------------------------
+# Other notebooks than the brief: `analyse briefs --notebook notebooks/maal_alkohol.ipynb`
+# ------------------------------------------------------------------------------------------------
+
+
+def test_analysis_notebook_is_rendered_per_area_into_the_same_index(
+    small_raw, small_processed, tmp_path
+):
+    notebook = ROOT / "notebooks" / "maal_alkohol.ipynb"
+    result = batch.run_briefs(
+        areas=["461"],
+        level="kommune",
+        out=tmp_path,
+        raw=small_raw,
+        processed=small_processed.processed,
+        notebook=notebook,
+        notebook_suffix=batch.page_suffix(notebook),
+        extra_parameters={"raw_dir": str(small_raw)},
+        progress=None,
+    )
+    assert result.ok, [r.error for r in result.failed]
+    page = result.out / "kommune-odense--maal_alkohol.html"
+    text = page.read_text(encoding="utf-8")
+    assert "Andel efter køn" in text and "Kun til intern brug" not in text
+    assert not page.with_suffix(".csv").exists()  # the brief's numbers belong to the brief
+    index = result.index.read_text(encoding="utf-8")
+    assert 'href="kommune-odense--maal_alkohol.html"' in index
+    manifest = json.loads((result.out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["areas"]["kommune-odense--maal_alkohol"]["status"] == "ok"
+
+
+def test_page_suffix_is_empty_for_the_brief_only():
+    assert batch.page_suffix(BRIEF) == ""
+    assert batch.page_suffix(ROOT / "notebooks" / "udforsk.ipynb") == "--udforsk"
+
+
+def test_cli_refuses_an_internal_notebook_before_any_work(tmp_path, capsys):
+    from analyse.run import cli
+
+    nb = nbformat.read(ROOT / "notebooks" / "udforsk.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source = cell.source.replace("internal: bool = False", "internal: bool = True")
+    nbformat.write(nb, tmp_path / "intern.ipynb")
+    code = cli.main(
+        ["briefs", "--notebook", str(tmp_path / "intern.ipynb"), "--raw", str(tmp_path / "none"),
+         "--processed", str(tmp_path / "p"), "--out", str(tmp_path / "out")]
+    )  # fmt: skip
+    assert code == 2
+    assert "Kun til intern brug" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()
+
+
+def test_cli_notebooks_writes_the_shipped_analysis_notebooks(tmp_path):
+    from analyse.run import cli
+
+    assert cli.main(["notebooks", "--out", str(tmp_path)]) == 0
+    written = sorted(p.name for p in tmp_path.glob("*.ipynb"))
+    shipped = sorted(
+        p.name
+        for p in (ROOT / "notebooks").glob("*.ipynb")
+        if p.stem.startswith(("maal_", "udforsk"))
+    )
+    assert written == shipped
+    for name in written:
+        assert (tmp_path / name).read_text(encoding="utf-8") == (
+            ROOT / "notebooks" / name
+        ).read_text(encoding="utf-8")

@@ -10,6 +10,7 @@ change to the analysis is made once, in the template. Each notebook is written a
 
 from __future__ import annotations
 
+import hashlib
 from importlib.resources import files
 from pathlib import Path
 
@@ -97,6 +98,8 @@ def write_notebooks(
         notebook = jupytext.reads(text, fmt="py:percent")
         notebook.metadata["jupytext"] = dict(_JUPYTEXT)
         notebook.metadata["kernelspec"] = dict(_KERNELSPEC)
+        for index, cell in enumerate(notebook.cells):  # stable ids: regenerating changes nothing
+            cell.id = hashlib.sha256(f"{stem}-{index}".encode()).hexdigest()[:8]
         jupytext.write(notebook, folder / f"{stem}.py", fmt="py:percent")
         jupytext.write(notebook, folder / f"{stem}.ipynb")
         written.append(folder / f"{stem}.ipynb")
