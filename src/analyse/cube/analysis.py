@@ -40,6 +40,7 @@ fallbacks; split apart, each step would repeat them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -756,6 +757,7 @@ def trend_model(
     base = baseline_year(agreement, indicator)
     data = frame.assign(year=years - base, _domain=domain)
     variable = indicator.variable
+    data = _used_categories(data, formula, domain & data[variable].notna().to_numpy())
     fit = logistic(
         data, f"{variable} ~ {formula}", DESIGN, level=confidence_level, domain="_domain"
     )
@@ -803,6 +805,32 @@ def trend_model(
             summary["suppression_reason"] = reason
             coefficients[[c for c in coefficients.columns if c != "term"]] = np.nan
     return TrendModel(coefficients.reset_index(drop=True), summary)
+
+
+def _used_categories(data: pd.DataFrame, formula: str, rows: np.ndarray) -> pd.DataFrame:
+    """Categorical columns of the formula keep only the categories of the fitted rows.
+
+    With a term such as ``C(education)`` the fitted rows are those aged 25+ (younger respondents
+    have no education group), so the ``16-24 år`` category of ``C(age_group)`` has no rows and
+    its dummy would be all zero (collinear). Rows outside the fit are unaffected: they add
+    nothing to the model (a missing value drops a row as a domain, the design is kept).
+    """
+    columns = [
+        c
+        for c in data.columns
+        if isinstance(data[c].dtype, pd.CategoricalDtype) and re.search(rf"\b{c}\b", formula)
+    ]
+    if not columns:
+        return data
+    complete = rows.copy()
+    for column in columns:
+        complete &= data[column].notna().to_numpy()
+    changed = {}
+    for column in columns:
+        present = set(data.loc[complete, column].dropna().unique())
+        kept = [c for c in data[column].cat.categories if c in present]
+        changed[column] = data[column].cat.set_categories(kept)
+    return data.assign(**changed)
 
 
 def _register_trend(processed, indicator_id, level, code, formula) -> TrendModel:
