@@ -313,7 +313,7 @@ def test_analysis_notebook_runs_with_its_defaults_and_shows_the_library_tables(
 CHANGES = {
     "maal_tobak_nikotin": {
         "breakdown": "sex,education",
-        "trend_formula": "year + C(sex) + C(education)",
+        "trend_formula": "year + C(sex) + C(age_group) + C(education)",
         "dimension": "labour_market",
     },
     "udforsk": {
