@@ -759,7 +759,11 @@ def trend_model(
     variable = indicator.variable
     data = _used_categories(data, formula, domain & data[variable].notna().to_numpy())
     fit = logistic(
-        data, f"{variable} ~ {formula}", DESIGN, level=confidence_level, domain="_domain"
+        data,
+        f"{variable} ~ {_fast_formula(data, formula)}",
+        DESIGN,
+        level=confidence_level,
+        domain="_domain",
     )
     coefficients = fit.coefficients[
         ["term", "estimate", "se", "ci_low", "ci_high", "p_value", "odds_ratio"]
@@ -805,6 +809,20 @@ def trend_model(
             summary["suppression_reason"] = reason
             coefficients[[c for c in coefficients.columns if c != "term"]] = np.nan
     return TrendModel(coefficients.reset_index(drop=True), summary)
+
+
+def _fast_formula(data: pd.DataFrame, formula: str) -> str:
+    """``C(sex)`` → ``sex`` for a pandas Categorical column: patsy gives the same treatment
+    coding (first category as reference) but converts a wrapped column value by value in
+    Python (≈ 1 s per term on the full default) and an unwrapped Categorical by its codes. The
+    term names lose the ``C(...)``; the formula shown is the user's."""
+
+    def plain(match: re.Match) -> str:
+        column = match.group(1)
+        categorical = column in data.columns and isinstance(data[column].dtype, pd.CategoricalDtype)
+        return column if categorical else match.group(0)
+
+    return re.sub(r"\bC\(\s*(\w+)\s*\)", plain, formula)
 
 
 def _used_categories(data: pd.DataFrame, formula: str, rows: np.ndarray) -> pd.DataFrame:
