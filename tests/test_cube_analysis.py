@@ -164,3 +164,21 @@ def test_trend_model_equals_svyglm_with_the_users_formula(respondents):
         model.coefficients["se"].to_numpy(), direct.coefficients["se"].to_numpy(), rtol=1e-6
     )
     assert model.summary["formula"].iloc[0] == f"daily_smoking ~ {formula}"
+
+
+def test_register_inequality_is_shortest_against_longest_education_by_hand(small_processed):
+    rows = analysis.inequality(
+        small_processed.processed, AGREEMENT, "employment_mental", "region", "1083"
+    )
+    register = pd.read_parquet(small_processed.processed / "register.parquet")
+    cells = register[
+        (register["indicator"] == "employment_mental") & (register["area_code"] == "1083")
+        & (register["breakdown"] == "education") & (register["year"] == 2025)
+    ].set_index("group")  # fmt: skip
+    low, high = cells.loc["Grundskole"], cells.loc["Lang videregående"]
+    row = rows[rows["year"] == 2025].iloc[0]
+    assert (row["comparison_group"], row["reference_group"]) == ("Grundskole", "Lang videregående")
+    assert row["d"] == pytest.approx(low["estimate"] - high["estimate"])
+    se = (low["se"] ** 2 + high["se"] ** 2) ** 0.5
+    assert row["d_ci_high"] - row["d"] == pytest.approx(1.959964 * se, rel=1e-6)
+    assert row["r"] == pytest.approx(low["estimate"] / high["estimate"])

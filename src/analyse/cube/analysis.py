@@ -56,6 +56,7 @@ from analyse.reference import geography
 from analyse.reference.catalogue import Agreement, Indicator, load_agreement
 from analyse.stats import disclosure
 from analyse.stats import trend as stats_trend
+from analyse.stats.inequality import EDUCATION_LEVELS
 from analyse.stats.survey import Design, logistic, logit_interval, proportion
 
 #: Breakdowns the cube (estimates.parquet) holds for survey indicators.
@@ -771,7 +772,11 @@ def trend_model(
     ].copy()
     ame = fit.average_marginal_effect("year").iloc[0]
     year_row = coefficients[coefficients["term"] == "year"].iloc[0]
-    used = data[domain & data[variable].notna().to_numpy()]
+    fitted = domain & data[variable].notna().to_numpy()
+    for column in data.columns:  # the rows the model used: every formula column known
+        if column != variable and re.search(rf"\b{re.escape(column)}\b", formula):
+            fitted &= data[column].notna().to_numpy()
+    used = data[fitted]
     per_wave = used.groupby("year")[variable].agg(["size", "sum"])
     small = (per_wave["size"] < rules.min_n) | (
         np.minimum(per_wave["sum"], per_wave["size"] - per_wave["sum"]) < rules.min_cases
@@ -1036,7 +1041,10 @@ def _register_inequality(processed, indicator, level, code, dimension, wave_list
     z = stats.norm.ppf(0.975)
     for year, cell in rows.groupby("year", sort=True):
         cell = cell.set_index("group")
-        low, high = cell.index[0], cell.index[-1]  # the register's order: shortest first
+        ordered = [g for g in EDUCATION_LEVELS if g in cell.index]
+        if len(ordered) < 2:
+            continue
+        low, high = ordered[0], ordered[-1]  # shortest and longest education in the table
         record = dict.fromkeys(INEQUALITY_COLUMNS, np.nan)
         record.update(
             indicator=indicator.id,
