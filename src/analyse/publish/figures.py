@@ -10,6 +10,8 @@ carries the banner "Kun til intern brug — må ikke offentliggøres".
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
@@ -60,8 +62,26 @@ def _figure(title: str, internal: bool) -> tuple[Figure, object]:
             color="#3d2800",
             bbox={"facecolor": "#fff3cd", "edgecolor": "#8a5a00", "boxstyle": "square,pad=0.3"},
         )
-    fig.subplots_adjust(top=0.8 if internal else 0.88, bottom=0.15, right=0.72, left=0.1)
+    fig.subplots_adjust(top=0.8 if internal else 0.88, bottom=0.15, right=0.66, left=0.1)
     return fig, ax
+
+
+def _legend(ax) -> None:
+    """Legend right of the axes, long group names wrapped so they stay inside the figure."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        wrapped = [textwrap.fill(str(label), 24) for label in labels]
+        ax.legend(
+            handles, wrapped, title=None, bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8
+        )
+
+
+def _wave_ticks(ax, years) -> None:
+    """A tick at each wave (the waves are irregular), not at matplotlib's round numbers."""
+    waves = sorted({int(y) for y in years})
+    if waves:
+        ax.set_xticks(waves)
+        ax.set_xticklabels([str(w) for w in waves], rotation=45 if len(waves) > 6 else 0)
 
 
 def _pct_axis(ax, axis: str = "y") -> None:
@@ -95,7 +115,8 @@ def estimates_figure(estimates: pd.DataFrame, *, internal: bool = False) -> Char
             )
             for _, row in shown.iterrows():
                 ax.vlines(row["year"], row["low"], row["high"], color="0.5", linewidth=0.8)
-            ax.legend(title=None, bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8)
+            _legend(ax)
+            _wave_ticks(ax, shown["year"])
         ax.set_xlabel("År")
         ax.set_ylabel("Andel (pct.)")
         ax.set_ylim(bottom=0)
@@ -167,7 +188,8 @@ def forecast_figure(
                 color="#a6611a",
                 label=f"Fremskrevet {int(year)}",
             )
-        ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8)
+        _legend(ax)
+        _wave_ticks(ax, [*total["year"], *forecast.get("projection_year", pd.Series()).dropna()])
         ax.set_xlabel("År")
         ax.set_ylabel("Andel (pct.)")
         ax.set_ylim(bottom=0)
@@ -191,7 +213,8 @@ def inequality_figure(inequality: pd.DataFrame, *, internal: bool = False) -> Ch
             frame = frame.assign(value=100 * frame["value"])
             sns.lineplot(data=frame, x="year", y="value", hue="measure", marker="o", ax=ax)
             ax.vlines(frame["year"], 100 * frame["low"], 100 * frame["high"], color="0.5")
-            ax.legend(title=None, bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8)
+            _legend(ax)
+            _wave_ticks(ax, frame["year"])
         ax.axhline(0, color="0.4", linewidth=0.8)
         ax.set_xlabel("År")
         ax.set_ylabel("Forskel (procentpoint)")
