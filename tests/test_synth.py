@@ -58,7 +58,7 @@ def test_calibrate_meets_the_national_targets():
     pop, truth = synth.calibrated_model()
     for _, row in synth.national_targets().iterrows():
         p = truth.probability(row["indicator"], int(row["year"]))
-        mask = synth._national_mask(pop, row)
+        mask = synth.national_mask(pop, row)
         prevalence = (pop.counts[:, mask] * p[:, mask]).sum() / pop.counts[:, mask].sum()
         assert prevalence == pytest.approx(row["target"], abs=1e-4), row.to_dict()
 
