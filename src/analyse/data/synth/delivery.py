@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +13,11 @@ import pandas as pd
 
 from analyse.data.codebook import Codebook, load_codebook
 from analyse.data.synth.population import WAVES, Population
-from analyse.data.synth.register import register_tables, status_reports
+from analyse.data.synth.register import (
+    added_register_tables,
+    register_tables,
+    status_reports,
+)
 from analyse.data.synth.sample import Wave, generate_wave
 from analyse.data.synth.truth import Truth, calibrated_model
 from analyse.errors import ParameterError
@@ -45,7 +49,7 @@ def generate(
     seed: int = DEFAULT_SEED,
     scale: float = 1.0,
     waves: tuple[int, ...] = WAVES,
-    agreement_id: str = "syddanmark-2024-2027",
+    agreements: Sequence[str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Delivery:
     """Generate the synthetic delivery in memory (see the module docstring).
@@ -55,6 +59,8 @@ def generate(
     seed : the seed of everything; the same seed gives the same data.
     scale : fraction of the real sample sizes (``0.05`` for fast tests).
     waves : which survey waves to generate.
+    agreements : whose klynge status questions the status table answers (ids or paths;
+        default every shipped agreement).
 
     Raises
     ------
@@ -76,9 +82,21 @@ def generate(
             continue
         if progress:
             progress(f"bølge {year}")
-        generated[year] = generate_wave(pop, truth, year, np.random.default_rng(stream), scale)
-    register = register_tables(pop, np.random.default_rng(streams[-2]))
-    status = status_reports(agreement_id, np.random.default_rng(streams[-1]))
+        # The added indicators draw from a child of the wave's stream (see generate_wave).
+        added = np.random.default_rng(stream.spawn(1)[0])
+        generated[year] = generate_wave(
+            pop, truth, year, np.random.default_rng(stream), scale, added_rng=added
+        )
+    register_stream = streams[len(WAVES)]
+    register = pd.concat(
+        [
+            register_tables(pop, np.random.default_rng(register_stream)),
+            # Added indicators from a child stream: the first tables' counts stay as they were.
+            added_register_tables(pop, np.random.default_rng(register_stream.spawn(1)[0])),
+        ],
+        ignore_index=True,
+    )
+    status = status_reports(agreements, streams[len(WAVES) + 1])
     return Delivery(generated, register, status, pop, truth, seed, scale)
 
 

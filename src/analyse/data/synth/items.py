@@ -24,11 +24,14 @@ def make_items(
     sex: np.ndarray,
     age_group: np.ndarray,
     codebook: Codebook,
+    added_rng: np.random.Generator | None = None,
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Questionnaire answers consistent with the true outcomes, and the truth they define.
 
     The truth is the outcome, or missing where the answers do not define the indicator (too many
-    missing items, an implausible value): exactly what a correct cleaning must derive.
+    missing items, an implausible value): exactly what a correct cleaning must derive. The
+    single items of the added indicators (:data:`SINGLE_ITEMS`) are drawn from ``added_rng``
+    (default: ``rng`` after the other items).
     """
     n = sex.size
     d = codebook.derivations
@@ -63,6 +66,7 @@ def make_items(
         items.update(
             _activity_items(rng, outcomes["physically_active"], d["physically_active"], truth)
         )
+    items.update(_single_items(added_rng or rng, outcomes, d, truth))
     table = pd.DataFrame(items)
     present = [name for name in codebook.asked(year) if name in table.columns]
     return table[present], truth
@@ -288,3 +292,54 @@ def _activity_items(rng, y, spec, truth) -> dict[str, np.ndarray]:
     t[gone_m | gone_v | silly] = np.nan
     truth["physically_active"] = t
     return {"akt_moderat": moderate, "akt_haard": vigorous}
+
+
+# Single items of the added indicators: the codes parameter of the derivation, how the answers
+# spread over the codes that give 1 and over those that give 0 (shares, in code order), and the
+# share left blank and the share coded 8/9 (assumed rates, like the other items' quirks).
+SINGLE_ITEMS = {
+    # Kostmønster: 3 groups; of the not-unhealthy about one in five "Sundt" (RegionH on the 2017
+    # profile: 66 % in the middle group).
+    "unhealthy_diet": ("unhealthy_codes", (1.0,), (0.21, 0.79), 0.01, 0.02),
+    # Self-rated health: good = fremragende / vældig godt / godt; not good = mindre godt / dårligt.
+    "good_self_rated_health": ("good_codes", (0.15, 0.40, 0.45), (0.75, 0.25), 0.01, 0.008),
+    # Someone to talk to: altid / for det meste / nogle gange among those not lacking support.
+    "low_social_support": ("low_codes", (1.0,), (0.65, 0.22, 0.13), 0.012, 0.01),
+    "long_term_illness": ("yes_codes", (1.0,), (1.0,), 0.015, 0.01),
+    # Very bothered → 1; a little bothered or not at all → 0.
+    "depressive_symptoms": ("bothered_codes", (1.0,), (0.30, 0.70), 0.02, 0.01),
+}
+
+
+def _single_items(rng, outcomes, derivations, truth) -> dict[str, np.ndarray]:
+    """One answer per added indicator: a code that gives 1 exactly when y = 1, else one that
+    gives 0; blanks and missing codes (8 or 9, whichever the item has) make the truth missing."""
+    from analyse.data.codebook import load_codebook
+
+    variables = load_codebook().variables
+    out = {}
+    for indicator, (key, yes_share, no_share, blank, coded) in SINGLE_ITEMS.items():
+        if indicator not in outcomes:
+            continue
+        y = outcomes[indicator]
+        spec = derivations[indicator]
+        item = variables[spec["item"]]
+        yes_codes = [float(c) for c in spec[key]]
+        no_codes = [float(c) for c in sorted(item.codes) if c not in spec[key]]
+        n = y.size
+        answer = np.where(
+            y == 1,
+            rng.choice(yes_codes, n, p=yes_share),
+            rng.choice(no_codes, n, p=no_share),
+        ).astype(float)
+        t = y.astype(float)
+        u = rng.random(n)
+        gone = u < blank
+        answer[gone] = np.nan
+        codes = rng.choice(np.asarray(item.missing, dtype=float), n)
+        miscoded = (u >= blank) & (u < blank + coded)
+        answer[miscoded] = codes[miscoded]
+        t[gone | miscoded] = np.nan
+        truth[indicator] = t
+        out[spec["item"]] = answer
+    return out

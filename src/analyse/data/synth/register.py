@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
@@ -82,6 +85,153 @@ def register_tables(pop: Population, rng: np.random.Generator) -> pd.DataFrame:
 
 SEX_LABELS = ("Mænd", "Kvinder")
 
+
+@dataclass(frozen=True)
+class RegisterSpec:
+    """How one added register indicator is generated (every level is in ``docs/raw_format.md``
+    §3.5 with its source, or marked as assumed there and in ``reference/data/SOURCES.md``).
+
+    ``per_person`` is the expected number of denominator units (persons or admissions) per
+    person of an age group (population order 16-24 … 75+; 16-24 counts only its 18-24-year-olds
+    where the register starts at 18); ``employed_only`` restricts the denominator to the
+    employed. The national share is ``level`` in ``level_year`` and changes by ``change`` a year;
+    each person's log-odds add the age, education (five register groups) and sex terms and a
+    kommune effect drawn once (standard deviation ``kommune_sd``), and the intercept of each year
+    is solved so the national share is met exactly in expectation.
+    """
+
+    per_person: tuple[float, ...]
+    level: float
+    level_year: int
+    change: float
+    age: tuple[float, ...]
+    education: tuple[float, ...]
+    female: float
+    kommune_sd: float
+    first_year: int = 2015
+    employed_only: bool = False
+
+
+_EIGHTEEN_PLUS = 7 / 9  # 18-24-year-olds among the 16-24-year-olds (equal single years assumed)
+ADDED_REGISTER = {
+    # Share of somatic admissions of 65+ followed by an acute readmission within 30 days: no
+    # national figure found; 15 % assumed (general practices' deciles 11-22 % in 2018, SDS 2020).
+    "readmission_65": RegisterSpec(
+        per_person=(0, 0, 0, 0, 0, 0.22, 0.45),
+        level=0.15,
+        level_year=2023,
+        change=0.0,
+        age=(0, 0, 0, 0, 0, -0.15, 0.05),
+        education=(0.15, 0.08, 0.05, 0.02, 0.0),
+        female=-0.10,
+        kommune_sd=0.12,
+    ),
+    # Share of 65+ with at least one preventable admission in the year: ≈ 5 % (SDS 2020: the
+    # tenth of practices with fewest had < 3.5 % of their older patients with one, the tenth
+    # with most 7 %), rising steeply with age.
+    "preventable_admissions_65": RegisterSpec(
+        per_person=(0, 0, 0, 0, 0, 1.0, 1.0),
+        level=0.05,
+        level_year=2023,
+        change=0.0,
+        age=(0, 0, 0, 0, 0, -0.55, 0.55),
+        education=(0.35, 0.20, 0.15, 0.08, 0.0),
+        female=-0.05,
+        kommune_sd=0.15,
+    ),
+    # Share of the employed 18-64 with a sickness-benefit spell of more than 8 weeks: no published
+    # share found; 3.0 % in 2023 assumed (≈ 85,000 such spells a year over ≈ 2.9 million
+    # employed), slowly rising; DST's statistics are comparable from 2020.
+    "long_sick_leave": RegisterSpec(
+        per_person=(_EIGHTEEN_PLUS, 1, 1, 1, 1, 0, 0),
+        level=0.030,
+        level_year=2023,
+        change=0.001,
+        age=(-0.4, -0.2, 0.0, 0.1, 0.25, 0, 0),
+        education=(0.50, 0.35, 0.20, 0.10, 0.0),
+        female=0.35,
+        kommune_sd=0.15,
+        first_year=2020,
+        employed_only=True,
+    ),
+    # Share of 18+ with at least one RUKS chronic disease: 20 % in 2015 (SSI 2015: "hver femte
+    # voksne"), 45 % among 85+; the rise after 2015 (0.25 points a year) is assumed.
+    "chronic_disease": RegisterSpec(
+        per_person=(_EIGHTEEN_PLUS, 1, 1, 1, 1, 1, 1),
+        level=0.20,
+        level_year=2015,
+        change=0.0025,
+        age=(-1.9, -1.5, -1.1, -0.6, -0.1, 0.35, 0.9),
+        education=(0.45, 0.25, 0.20, 0.10, 0.0),
+        female=0.05,
+        kommune_sd=0.10,
+    ),
+}
+
+
+def added_register_tables(pop: Population, rng: np.random.Generator) -> pd.DataFrame:
+    """Annual counts of the :data:`ADDED_REGISTER` indicators per kommune × sex × education.
+
+    Each indicator's intercept is solved per year so that the expected national share equals
+    its level; the counts are Poisson denominators and binomial numerators around it.
+    """
+    edu_labels = load_codebook().recodes["education"].labels
+    edu_group = np.array([0, 1, 1, 2, 3, 4])[pop.edu]
+    rows = []
+    for indicator, spec in ADDED_REGISTER.items():
+        units = pop.counts * np.asarray(spec.per_person)[pop.age][None, :]
+        if spec.employed_only:
+            units = units * (pop.lm == 0)[None, :]
+        eta = (
+            np.asarray(spec.age)[pop.age]
+            + np.asarray(spec.education)[edu_group]
+            + spec.female * pop.sex
+        )[None, :] + rng.normal(0.0, spec.kommune_sd, len(pop.kommune_codes))[:, None]
+        for year in REGISTER_YEARS:
+            if year < spec.first_year:
+                continue
+            target = spec.level + spec.change * (year - spec.level_year)
+            p = expit(_intercept(units, eta, target) + eta)
+            for sex in (0, 1):
+                for g in range(5):
+                    cell = (pop.sex == sex) & (edu_group == g)
+                    expected = units[:, cell].sum(axis=1)
+                    share = np.divide(
+                        (units[:, cell] * p[:, cell]).sum(axis=1),
+                        expected,
+                        out=np.zeros_like(expected),
+                        where=expected > 0,
+                    )
+                    denom = rng.poisson(expected)
+                    rows.append(
+                        pd.DataFrame(
+                            {
+                                "indikator": indicator,
+                                "aar": year,
+                                "kommunekode": pop.kommune_codes,
+                                "koen": SEX_LABELS[sex],
+                                "uddannelse": edu_labels[g],
+                                "taeller": rng.binomial(denom, share),
+                                "naevner": denom,
+                            }
+                        )
+                    )
+    return pd.concat(rows, ignore_index=True)
+
+
+def _intercept(units: np.ndarray, eta: np.ndarray, target: float) -> float:
+    """a with Σ units · expit(a + η) / Σ units = target (Newton)."""
+    total = units.sum()
+    a = float(logit(target))
+    for _ in range(100):
+        p = expit(a + eta)
+        f = (units * p).sum() / total - target
+        a -= f / ((units * p * (1 - p)).sum() / total)
+        if abs(f) < 1e-12:
+            break
+    return a
+
+
 STATUS_TEXTS = {
     "ikke_startet": "Aktiviteten er endnu ikke startet; klyngen afventer en fælles ramme fra Sundhedssamarbejdsudvalget.",
     "planlagt": "Klyngen har beskrevet aktiviteten og aftalt ansvar og tidsplan med kommunerne og sygehuset.",
@@ -91,18 +241,37 @@ STATUS_TEXTS = {
 }
 
 
-def status_reports(agreement_id: str, rng: np.random.Generator) -> pd.DataFrame:
-    """Yearly activity status per sundhedsklynge and status målsætning (2024-2026)."""
-    from analyse.reference.catalogue import load_agreement
+def status_reports(
+    agreement_ids: Sequence[str] | None, stream: np.random.SeedSequence
+) -> pd.DataFrame:
+    """Yearly activity status (2024-2026) per agreement, sundhedsklynge and status målsætning.
 
-    agreement = load_agreement(agreement_id)
+    Each agreement's status questions are put to the sundhedsklynger of its scope. Region
+    Syddanmark's agreement draws from ``stream`` itself (its rows are those of the first
+    release), every other agreement from a child stream. ``agreement_ids`` None: every shipped
+    agreement. The table has the columns of ``klyngestatus.csv``, ``aftale`` (the agreement id)
+    last.
+    """
+    from analyse.reference.catalogue import list_agreements, load_agreement
+
+    ids = list(agreement_ids) if agreement_ids is not None else list_agreements()
+    children = stream.spawn(len(ids))
+    tables = []
+    for agreement_id, child in zip(ids, children, strict=True):
+        first = agreement_id == "syddanmark-2024-2027"
+        rng = np.random.default_rng(stream if first else child)
+        table = _status_rows(load_agreement(agreement_id), rng)
+        tables.insert(0 if first else len(tables), table.assign(aftale=agreement_id))
+    columns = ["aar", "sundhedsklynge", "maalsaetning", "status", "tekst", "aftale"]
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=columns)
+
+
+def _status_rows(agreement, rng: np.random.Generator) -> pd.DataFrame:
     klynger = geography.areas("sundhedsklynge")
-    klynger = klynger[klynger["region_code"] == agreement.region_code]
+    klynger = klynger[klynger["area_code"].isin(agreement.status_klynger())]
     order = list(agreement.status_categories)
     rows = []
-    for obj in agreement.objectives:
-        if not obj.status_question:
-            continue
+    for obj in agreement.status_objectives():
         for klynge in klynger.itertuples():
             level = int(rng.integers(0, 2))
             for year in STATUS_YEARS:
@@ -117,4 +286,4 @@ def status_reports(agreement_id: str, rng: np.random.Generator) -> pd.DataFrame:
                         "tekst": STATUS_TEXTS[category],
                     }
                 )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["aar", "sundhedsklynge", "maalsaetning", "status", "tekst"])

@@ -17,7 +17,7 @@ from scipy.special import expit
 from analyse.data.codebook import load_codebook
 from analyse.data.synth.items import make_items
 from analyse.data.synth.population import AGE_BOUNDS, NATIONAL_WAVE, Population
-from analyse.data.synth.truth import FIRST_WAVE, INDICATORS, Truth
+from analyse.data.synth.truth import ADDED_INDICATORS, FIRST_INDICATORS, FIRST_WAVE, Truth
 
 INVITED_PER_KOMMUNE = 2000
 INVITED_NATIONAL = 25_000
@@ -177,9 +177,19 @@ def _invited(pop: Population, scale: float) -> np.ndarray:
 
 
 def generate_wave(
-    pop: Population, truth: Truth, year: int, rng: np.random.Generator, scale: float
+    pop: Population,
+    truth: Truth,
+    year: int,
+    rng: np.random.Generator,
+    scale: float,
+    added_rng: np.random.Generator | None = None,
 ) -> Wave:
-    """Draw the invited sample, response, weights, outcomes and items of one wave."""
+    """Draw the invited sample, response, weights, outcomes and items of one wave.
+
+    The outcomes and items of :data:`~analyse.data.synth.truth.ADDED_INDICATORS` come from
+    ``added_rng`` (default: ``rng`` after everything else), so that adding them did not change
+    the draws of the others.
+    """
     if year == NATIONAL_WAVE:
         n_national = max(int(round(INVITED_NATIONAL * scale)), 10)
         flat = pop.counts.ravel()
@@ -233,11 +243,17 @@ def generate_wave(
 
     # True outcomes.
     outcomes = {}
-    for indicator in INDICATORS:
+    for indicator in FIRST_INDICATORS:
         if year < FIRST_WAVE.get(indicator, 2010):
             continue
         p = expit(truth.alpha[(indicator, year)][k_idx] + truth.eta[(indicator, year)][cells])
         outcomes[indicator] = (rng.random(n) < p).astype(np.int8)
+    added = {}
+    for indicator in ADDED_INDICATORS:
+        if year < FIRST_WAVE.get(indicator, 2010):
+            continue
+        p = expit(truth.alpha[(indicator, year)][k_idx] + truth.eta[(indicator, year)][cells])
+        added[indicator] = p
 
     sex = pop.sex[cells]
     age = _exact_age(rng, pop.age[cells])
@@ -256,7 +272,12 @@ def generate_wave(
             "herkomst": pop.herkomst[cells] + 1,
         }
     )
-    items, item_truth = make_items(rng, year, outcomes, sex, pop.age[cells], load_codebook())
+    added_rng = added_rng or rng
+    for indicator, p in added.items():
+        outcomes[indicator] = (added_rng.random(n) < p).astype(np.int8)
+    items, item_truth = make_items(
+        rng, year, outcomes, sex, pop.age[cells], load_codebook(), added_rng=added_rng
+    )
     raw = pd.concat([person, items], axis=1)
     _background_missing(rng, raw)
     truth_table = pd.DataFrame({"respondent_id": person["lbnr"], "year": year, **item_truth})

@@ -30,7 +30,10 @@ from analyse.data.synth.population import (
 
 # Survey indicators the generator produces, and the published indicator each one is calibrated to
 # (None: no kommune figures are published; national figures and plausible variation are used).
-INDICATORS = (
+# The first eight are drawn from each wave's own random stream; the ADDED ones (the diet,
+# self-rated health, social support, long-term illness and symptom items of the klynge and
+# kommune agreements) from a child stream of it, so adding them left the first eight unchanged.
+FIRST_INDICATORS = (
     "poor_mental_health",
     "high_stress",
     "loneliness",
@@ -40,6 +43,14 @@ INDICATORS = (
     "daily_smoking",
     "other_nicotine_use",
 )
+ADDED_INDICATORS = (
+    "unhealthy_diet",
+    "good_self_rated_health",
+    "low_social_support",
+    "long_term_illness",
+    "depressive_symptoms",
+)
+INDICATORS = FIRST_INDICATORS + ADDED_INDICATORS
 PUBLISHED = {
     "poor_mental_health": "mentalt_helbred",
     "daily_smoking": "rygning",
@@ -47,6 +58,9 @@ PUBLISHED = {
     "physically_active": "fysisk_aktivitet",  # published as the complement (not meeting WHO)
     "severe_obesity": "svaer_overvaegt",
     "loneliness": "ensomhed",
+    "unhealthy_diet": "kost",
+    "good_self_rated_health": "selvvurderet_helbred",
+    "low_social_support": "social_stoette",
 }
 COMPLEMENT = {"physically_active"}
 FIRST_WAVE = {"loneliness": 2021, "physically_active": 2021, "other_nicotine_use": 2021}
@@ -55,6 +69,10 @@ FIRST_WAVE = {"loneliness": 2021, "physically_active": 2021, "other_nicotine_use
 BORROWED_VARIATION = {
     "high_stress": ("poor_mental_health", 0.6),
     "other_nicotine_use": ("daily_smoking", 0.5),
+    # Long-term illness is more common where fewer rate their health as good (assumed strength);
+    # feeling very down follows poor mental health (assumed strength).
+    "long_term_illness": ("good_self_rated_health", -1.0),
+    "depressive_symptoms": ("poor_mental_health", 0.8),
 }
 
 
@@ -126,6 +144,41 @@ GRADIENTS = {
         age=_or(6.0, 3.0, 1.5, 1, 0.6, 0.3, 0.15),
         edu=_or(1.3, 1.2, 1.5, 1.1, 0.9, 1),
         lm=_or(1, 1.3, 1.0, 1.2, 1.0, 1.2),
+    ),
+    # Men eat less healthily in every age group (Rådet for Sund Mad on the 2021 profile; the
+    # women's level and the education rows are calibrated, see synth_targets_national.csv).
+    "unhealthy_diet": Gradient(
+        sex=_or(1, 0.55),
+        age=_or(1.6, 1.3, 1.1, 1, 0.85, 0.75, 0.9),
+        edu=_or(5.0, 2.0, 3.2, 2.3, 1.6, 1),
+        lm=_or(1, 1.5, 1.0, 1.6, 1.0, 1.5),
+    ),
+    # Men and the young rate their health better (Altinget on the 2021 profile); grundskole,
+    # lang videregående and førtidspensionister calibrated.
+    "good_self_rated_health": Gradient(
+        sex=_or(1, 0.85),
+        age=_or(2.0, 1.6, 1.3, 1, 0.8, 0.75, 0.45),
+        edu=_or(0.35, 0.7, 0.55, 0.7, 0.85, 1),
+        lm=_or(1, 0.45, 1.0, 0.10, 0.8, 0.2),
+    ),
+    "low_social_support": Gradient(
+        sex=_or(1, 0.6),
+        age=_or(0.8, 0.9, 1.0, 1, 1.1, 1.1, 1.3),
+        edu=_or(2.2, 1.3, 1.5, 1.3, 1.1, 1),
+        lm=_or(1, 2.0, 1.0, 2.5, 1.1, 2.5),
+        herkomst=_or(1, 2.0),
+    ),
+    "long_term_illness": Gradient(
+        sex=_or(1, 1.15),
+        age=_or(0.35, 0.5, 0.65, 1, 1.5, 2.0, 2.6),
+        edu=_or(1.5, 1.0, 1.3, 1.2, 1.1, 1),
+        lm=_or(1, 1.5, 0.9, 8.0, 1.3, 2.5),
+    ),
+    "depressive_symptoms": Gradient(
+        sex=_or(1, 1.7),
+        age=_or(2.2, 1.5, 1.2, 1, 0.8, 0.6, 0.8),
+        edu=_or(1.6, 1.2, 1.3, 1.15, 1.05, 1),
+        lm=_or(1, 2.5, 1.3, 4.0, 0.8, 4.0),
     ),
 }
 
