@@ -22,11 +22,12 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from analyse.cube.build import table_path
 from analyse.errors import ParameterError
 from analyse.publish import plots, report
 from analyse.publish.html import Html, esc, html_table
 from analyse.reference import geography
-from analyse.reference.catalogue import Agreement, Indicator, load_agreement
+from analyse.reference.catalogue import Agreement, Indicator, is_path, load_agreement
 from analyse.stats import disclosure
 from analyse.stats.rates import wilson_interval
 from analyse.stats.survey import proportion_interval
@@ -47,6 +48,12 @@ _AREA_TABLES = (
     "register_status",
     "register_trends",
 )
+#: Column headings and sentence names of the comparison areas, per level.
+_REST_OF = {
+    "sundhedsklynge": "Mod resten af klyngen",
+    "region": "Mod resten af regionen",
+    "land": "Mod resten af landet",
+}
 
 
 @dataclass
@@ -62,6 +69,8 @@ class Brief:
     level: float = 0.95
     waves: list[int] | None = None
     today: date = field(default_factory=date.today)
+    #: The areas the brief compares with, per the agreement: (level, code, name).
+    comparisons: list[tuple[str, str, str]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ loading
 
@@ -94,23 +103,50 @@ class Brief:
                 f"confidence_level must be between 0 and 1, got {confidence_level}"
             )
         agreement = load_agreement(agreement_id)
+        manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
+        built = [record.get("id") for record in manifest.get("agreements", [])]
+        if agreement.id not in built:
+            hint = f" --agreement {agreement.path}" if is_path(agreement_id) else ""
+            raise ParameterError(
+                f"the processed data in {processed} were built without the agreement "
+                f"{agreement.id!r} (they hold {', '.join(built) or 'none'}): run "
+                f"`analyse build{hint}`"
+            )
         area = geography.area(area_level, area_code)
-        region = None
-        if area_level in ("kommune", "sundhedsklynge"):
-            region = geography.area("region", str(int(area["region_code"])))
+        comparisons = [
+            (level, code, _comparison_name(level, code))
+            for level, code in agreement.comparison_areas(area_level, area["area_code"])
+        ]
+        region = next(
+            (geography.area("region", code) for level, code, _ in comparisons if level == "region"),
+            None,
+        )
         codes = {str(area["area_code"]), geography.COUNTRY_CODE}
-        if region is not None:
-            codes.add(str(region["area_code"]))
+        codes.update(code for _, code, _ in comparisons)
         tables = {}
         for name in _AREA_TABLES:
             tables[name] = pq.read_table(
-                processed / f"{name}.parquet", filters=[("area_code", "in", sorted(codes))]
+                table_path(processed, name, agreement.id),
+                filters=[("area_code", "in", sorted(codes))],
             ).to_pandas()
-        tables["activity_status"] = pd.read_parquet(processed / "activity_status.parquet")
-        manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
+        tables["activity_status"] = pd.read_parquet(
+            table_path(processed, "activity_status", agreement.id)
+        )
+        tables["klynge_comparisons"] = pq.read_table(
+            table_path(processed, "klynge_comparisons"),
+            filters=[("area_code", "=", str(area["area_code"]))],
+        ).to_pandas()
         wave_list = _parse_waves(waves)
         brief = cls(
-            agreement, area, region, tables, manifest, processed, confidence_level, wave_list
+            agreement,
+            area,
+            region,
+            tables,
+            manifest,
+            processed,
+            confidence_level,
+            wave_list,
+            comparisons=comparisons,
         )
         brief._check_publishable()
         return brief
@@ -162,13 +198,28 @@ class Brief:
         return bool(self.manifest.get("synthetic"))
 
     def _areas_compared(self) -> list[tuple[str, str, str]]:
-        """(level, code, name) of the area, its region and Denmark, in that order."""
-        out = [(self.level_name, self.code, self.name)]
-        if self.region is not None:
-            out.append(("region", str(self.region["area_code"]), str(self.region["area_name"])))
-        if self.level_name != "land":
-            out.append(("land", geography.COUNTRY_CODE, geography.COUNTRY_NAME))
-        return out
+        """(level, code, name) of the area and of the areas it is compared with (the
+        agreement's comparisons: its klynge, region and Denmark), in that order."""
+        return [(self.level_name, self.code, self.name), *self.comparisons]
+
+    def _versus(self, ind: Indicator, latest: pd.Series | None, level: str, code: str):
+        """(difference, p-value) of the area against the rest of a comparison area, or None.
+
+        Region and Denmark: the cube's ``vs_region``/``vs_land`` columns; a sundhedsklynge:
+        the kommune against the rest of the klynge (``klynge_comparisons``). Survey only.
+        """
+        if latest is None or ind.source != "survey":
+            return None
+        if level in ("region", "land"):
+            diff = latest.get(f"vs_{level}_diff")
+            return None if pd.isna(diff) else (diff, latest.get(f"vs_{level}_p"))
+        table = self.tables["klynge_comparisons"]
+        rows = table[
+            (table["indicator"] == ind.id)
+            & (table["year"] == latest["year"])
+            & (table["parent_code"] == code)
+        ]
+        return None if rows.empty else (rows.iloc[0]["diff"], rows.iloc[0]["p"])
 
     def _estimates(
         self,
@@ -251,18 +302,20 @@ class Brief:
         status_years = sorted(self.tables["activity_status"]["year"].unique())
         if status_years:
             data_text += f" og sundhedsklyngernes status {status_years[0]}–{status_years[-1]}"
+        compared = report_join([name for _, _, name in self.comparisons])
         parts.append(
-            f'<p class="meta">Aftale: {esc(ag.title)} ({esc(ag.parties)}). Data: {esc(data_text)}. '
-            f"Basisår: {ag.baseline_wave}. Udarbejdet {report.date_da(self.today)}.</p>"
+            f'<p class="meta">Aftale: {esc(ag.title)} ({esc(ag.parties)}), for '
+            f"{esc(ag.scope.name)}, {ag.period_start}–{ag.period_end}. Data: {esc(data_text)}. "
+            f"Basisår: {ag.baseline_wave}."
+            + (f" Sammenlignet med {esc(compared)}." if compared else "")
+            + f" Udarbejdet {report.date_da(self.today)}.</p>"
         )
-        if (
-            self.area.get("region_code") is not pd.NA
-            and self.level_name != "land"
-            and int(self.area["region_code"]) != ag.region_code
-        ):
+        if ag.note:
+            parts.append(f'<p class="note">{esc(ag.note)}</p>')
+        if not ag.scope.contains(self.level_name, self.code):
             parts.append(
-                f'<p class="note">Sundhedsaftalen gælder {esc(geography.area("region", ag.region_code)["area_name"])}. '
-                f"Tallene for {esc(self.name)} vises, så de kan sammenlignes med aftalens mål.</p>"
+                f'<p class="note">Aftalen gælder {esc(ag.scope.name)}. Tallene for '
+                f"{esc(self.name)} vises, så de kan sammenlignes med aftalens mål.</p>"
             )
         parts.append(f"<p>{esc(ag.overall_vision['text'])}</p>")
         return Html("\n".join(parts))
@@ -279,8 +332,7 @@ class Brief:
             "Status",
             "Uddannelsesforskel (D / SII)",
             "Uligheden",
-            "Mod resten af regionen",
-            "Mod resten af landet",
+            *[_REST_OF[c.level] for c in ag.comparisons],
         ]
         rows, classes = [], []
         for vision in ag.visions:
@@ -308,8 +360,8 @@ class Brief:
             "D = forskel i procentpoint mellem grundskole og lang videregående uddannelse (25+ år); "
             "SII = hældningsindeks over alle uddannelsesgrupper. "
             f"{NOT_APPLICABLE} = ikke relevant: uddannelse opgøres for 25 år og derover, "
-            "registerindikatorerne opdeles ikke efter uddannelse, og en region eller hele landet "
-            "sammenlignes ikke med sig selv. "
+            "registerindikatorerne opdeles ikke efter uddannelse og sammenlignes ikke med andre "
+            "områder, og et område sammenlignes ikke med sig selv eller et mindre område. "
             f"{esc(disclosure.footnote())}</p>"
         )
         return Html(
@@ -357,11 +409,20 @@ class Brief:
             status["status"] if status is not None else "kan ikke vurderes"
         )
         gap_text, gap_status = self._gap_cells(ind, latest)
-        # A region or Denmark is not compared with itself: not applicable, not hidden.
-        vs_region = (
-            self._vs_text(latest, "vs_region") if self.region is not None else NOT_APPLICABLE
-        )
-        vs_land = self._vs_text(latest, "vs_land") if self.level_name != "land" else NOT_APPLICABLE
+        # An area is not compared with itself or a smaller area: not applicable, not hidden.
+        versus = []
+        for comparison in self.agreement.comparisons:
+            mine = [
+                (lv, code)
+                for lv, code, _ in self.comparisons
+                if lv == comparison.level and comparison.area in (None, code)
+            ]
+            if not mine or ind.source != "survey":
+                versus.append(NOT_APPLICABLE)
+                continue
+            versus.append(
+                "<br>".join(self._vs_text(self._versus(ind, latest, lv, code)) for lv, code in mine)
+            )
         return [
             label,
             latest_text,
@@ -371,8 +432,7 @@ class Brief:
             status_text,
             gap_text,
             gap_status,
-            vs_region,
-            vs_land,
+            *versus,
         ]
 
     def _gap_cells(self, ind: Indicator, latest: pd.Series | None) -> tuple[str, str]:
@@ -396,14 +456,10 @@ class Brief:
         )
         return f"{d} / {sii}", gap_word
 
-    def _vs_text(self, latest: pd.Series | None, prefix: str) -> str:
-        if (
-            latest is None
-            or f"{prefix}_diff" not in latest
-            or pd.isna(latest.get(f"{prefix}_diff"))
-        ):
+    def _vs_text(self, versus: tuple | None) -> str:
+        if versus is None:
             return "–"
-        diff, p = latest[f"{prefix}_diff"], latest[f"{prefix}_p"]
+        diff, p = versus
         if p >= 1 - self.level:
             return f"Som resten<br><span class='meta'>{report.pp(diff, unit=False)} pp</span>"
         word = "Højere" if diff > 0 else "Lavere"
@@ -445,9 +501,12 @@ class Brief:
             for objective in vision.objectives:
                 parts.append(f"<h3>{esc(objective.text)}</h3>")
                 parts.append(f'<p class="meta">Opfølgning: {esc(objective.follow_up)}</p>')
+                if objective.note:
+                    parts.append(f'<p class="meta">Valg af indikatorer: {esc(objective.note)}</p>')
                 for ind_id in objective.indicators:
                     indicators.append(self.agreement.indicator(ind_id))
                     parts.append(self._indicator_section(indicators[-1], gradient=False))
+                parts.append(self._context_section(objective.context_indicators))
                 if objective.status_question:
                     parts.append(self._activity_table(objective.id, objective.status_question))
             parts.append(self._gradient_dots(indicators))
@@ -673,37 +732,51 @@ class Brief:
         )
 
     def _kommune_table(self, ind: Indicator) -> str:
+        """The latest value of the areas one level down, side by side: the kommuner of a
+        region or klynge (for a kommune: of the first area it is compared with), the
+        sundhedsklynger of Denmark; each against the rest of that area where it can be."""
         if self.level_name == "land":
+            parent_level, parent_code = "land", geography.COUNTRY_CODE
+        elif self.level_name in ("region", "sundhedsklynge"):
+            parent_level, parent_code = self.level_name, self.code
+        elif self.comparisons:
+            parent_level, parent_code = self.comparisons[0][:2]
+        else:
             return ""
-        region_code = int(self.region["area_code"]) if self.region is not None else int(self.code)
-        name = "register" if ind.source == "register" else "estimates"
-        kommuner = [str(k) for k in geography.members("region", region_code)]
+        child_level = "sundhedsklynge" if parent_level == "land" else "kommune"
         latest = self._latest(ind)
         if latest is None:
             return ""
+        if child_level == "kommune":
+            children = [str(k) for k in geography.members(parent_level, parent_code)]
+        else:
+            children = list(geography.areas("sundhedsklynge")["area_code"])
+        name = "register" if ind.source == "register" else "estimates"
         table = pq.read_table(
-            self.processed / f"{name}.parquet",
+            table_path(self.processed, name),
             filters=[
                 ("indicator", "=", ind.id),
-                ("area_level", "=", "kommune"),
+                ("area_level", "=", child_level),
                 ("breakdown", "=", "total"),
                 ("year", "=", int(latest["year"])),
             ],
         ).to_pandas()
-        table = _at_level(table[table["area_code"].isin(kommuner)], self.level)
+        table = _at_level(table[table["area_code"].isin(children)], self.level)
+        versus = self._children_versus(ind, table, parent_level, parent_code)
         body = []
         for r in sorted(
             table.itertuples(),
-            key=lambda r: report.danish_sort_key(geography.display_name("kommune", r.area_code)),
+            key=lambda r: report.danish_sort_key(geography.display_name(child_level, r.area_code)),
         ):
             hidden = bool(r.suppressed)
             vs = "–"
-            if hasattr(r, "vs_region_diff") and pd.notna(getattr(r, "vs_region_diff", np.nan)):
-                sig = r.vs_region_p < 1 - self.level
-                vs = ("Højere" if r.vs_region_diff > 0 else "Lavere") if sig else "Som resten"
+            if r.area_code in versus:
+                diff, p = versus[r.area_code]
+                sig = p < 1 - self.level
+                vs = ("Højere" if diff > 0 else "Lavere") if sig else "Som resten"
             body.append(
                 [
-                    esc(geography.display_name("kommune", r.area_code)),
+                    esc(geography.display_name(child_level, r.area_code)),
                     report.with_interval(
                         report.pct(r.estimate, suppressed=hidden),
                         report.ci(r.ci_low, r.ci_high, suppressed=hidden),
@@ -711,11 +784,37 @@ class Brief:
                     vs,
                 ]
             )
-        return (
-            f"<h5>Kommunerne i {esc(geography.area('region', region_code)['area_name'])}, "
-            f"{int(latest['year'])}</h5>"
-            + html_table(["Kommune", "Andel", "Mod resten af regionen"], body, numeric={1})
+        heading = "Kommune" if child_level == "kommune" else "Sundhedsklynge"
+        where = (
+            "Sundhedsklyngerne"
+            if child_level == "sundhedsklynge"
+            else f"Kommunerne i {geography.display_name(parent_level, parent_code)}"
         )
+        rest = {"land": "landet", "region": "regionen", "sundhedsklynge": "klyngen"}[parent_level]
+        return f"<h5>{esc(where)}, {int(latest['year'])}</h5>" + html_table(
+            [heading, "Andel", f"Mod resten af {rest}"], body, numeric={1}
+        )
+
+    def _children_versus(self, ind, table, parent_level, parent_code) -> dict:
+        """Difference and p-value of each child area against the rest of the parent (survey)."""
+        if ind.source != "survey" or table.empty:
+            return {}
+        if parent_level in ("region", "land"):
+            column = f"vs_{parent_level}"
+            shown = table[table[f"{column}_diff"].notna()]
+            return {
+                r.area_code: (getattr(r, f"{column}_diff"), getattr(r, f"{column}_p"))
+                for r in shown.itertuples()
+            }
+        rows = pq.read_table(
+            table_path(self.processed, "klynge_comparisons"),
+            filters=[
+                ("indicator", "=", ind.id),
+                ("parent_code", "=", parent_code),
+                ("year", "=", int(table["year"].iloc[0])),
+            ],
+        ).to_pandas()
+        return {r.area_code: (r.diff, r.p) for r in rows.itertuples()}
 
     def _gradient_dots(self, indicators: list[Indicator]) -> str:
         """The education gradient of the latest wave for the vision's 16+ survey indicators."""
@@ -759,8 +858,29 @@ class Brief:
         ):
             parts.append(self._gradient_figure(ind))
         note = ind.comparability
-        parts.append(f'<p class="footnote">{esc(ind.definition)} {esc(note)}</p>')
+        chosen = f" Valg af indikator: {esc(ind.note)}" if ind.note else ""
+        parts.append(f'<p class="footnote">{esc(ind.definition)} {esc(note)}{chosen}</p>')
         return "\n".join(parts)
+
+    def _context_section(self, indicator_ids) -> str:
+        """The målsætning's context indicators: one line each (latest value and change), no
+        status: they show the background, not whether the målsætning is met."""
+        lines = []
+        for ind_id in indicator_ids:
+            ind = self.agreement.indicator(ind_id)
+            latest = self._latest(ind)
+            if latest is None:
+                text = f"{ind.label} er ikke målt for {self.name}."
+            else:
+                text = self._sentences(ind)[0]
+            lines.append(f"<li>{esc(_label_with_population(ind))}: {esc(text)}</li>")
+        if not lines:
+            return ""
+        return (
+            '<p class="meta">Baggrund (indgår ikke i status):</p><ul class="context">'
+            + "".join(lines)
+            + "</ul>"
+        )
 
     def _sentences(self, ind: Indicator) -> list[str]:
         status = self._status_row(ind)
@@ -800,24 +920,15 @@ class Brief:
                     alpha=1 - self.level,
                 )
             )
-        if self.region is not None:
+        # Register indicators are not compared with other areas (no rest-of-area test).
+        for level, code, name in self.comparisons if ind.source == "survey" else ():
+            versus = self._versus(ind, latest, level, code)
             out.append(
                 report.comparison_sentence(
                     self.name,
-                    str(self.region["area_name"]),
-                    latest.get("vs_region_diff"),
-                    latest.get("vs_region_p"),
-                    bool(latest["suppressed"]),
-                    alpha=1 - self.level,
-                )
-            )
-        if self.level_name != "land" and ind.source == "survey":
-            out.append(
-                report.comparison_sentence(
-                    self.name,
-                    geography.COUNTRY_NAME,
-                    latest.get("vs_land_diff"),
-                    latest.get("vs_land_p"),
+                    name,
+                    None if versus is None else versus[0],
+                    None if versus is None else versus[1],
                     bool(latest["suppressed"]),
                     alpha=1 - self.level,
                 )
@@ -835,6 +946,16 @@ class Brief:
                     direction=ind.direction,
                     baseline_year=self.agreement.baseline_wave,
                     suppressed=row is None or pd.isna(row.get("d")),
+                )
+            )
+        if ind.source == "survey" and "labour_market" in ind.dimensions:
+            row = self._one("inequality", ind, dimension="labour_market", year=int(latest["year"]))
+            out.append(
+                report.labour_market_sentence(
+                    None if row is None else row.get("comparison_group"),
+                    None if row is None else row.get("reference_group"),
+                    None if row is None else row.get("d"),
+                    direction=ind.direction,
                 )
             )
         trend_row = self._one("register_trends" if ind.source == "register" else "trends", ind)
@@ -904,7 +1025,7 @@ class Brief:
         if rows.empty:
             return (
                 '<p class="meta">Sundhedsklyngernes status opgøres for klyngerne i '
-                f"{esc(geography.area('region', self.agreement.region_code)['area_name'])}.</p>"
+                f"{esc(self.agreement.scope.name)}.</p>"
             )
         body = [
             [esc(r.sundhedsklynge), str(int(r.year)), esc(r.status_label), esc(r.text)]
@@ -983,6 +1104,12 @@ def _at_level(table: pd.DataFrame, level: float) -> pd.DataFrame:
         out.loc[hidden, ["ci_low", "ci_high"]] = np.nan
     out["level"] = level
     return out
+
+
+def _comparison_name(level: str, code: str) -> str:
+    """How a comparison area is named in sentences: "Region Midtjylland", "Sundhedsklynge …",
+    "Hele landet"."""
+    return geography.display_name(level, code)
 
 
 def _ratio_interval(low, high) -> str:

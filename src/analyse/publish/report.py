@@ -699,6 +699,42 @@ def gap_sentence(
     return " ".join(sentences)
 
 
+#: Labour-market groups (the codebook's labels) as a sentence names them.
+LABOUR_MARKET_PHRASES = {
+    "Beskæftiget": "beskæftigede",
+    "Arbejdsløs": "arbejdsløse",
+    "Under uddannelse": "borgere under uddannelse",
+    "Førtidspensionist": "førtidspensionister",
+    "Alderspensionist": "alderspensionister",
+    "Anden uden for arbejdsmarkedet": "andre uden for arbejdsmarkedet",
+}
+
+
+def labour_market_sentence(
+    worst: Any, best: Any, d: Any, *, direction: str, decimals: int = 1
+) -> str:
+    """The largest gap between labour-market groups (not ordered): worst- against best-off.
+
+    ``d`` is the inequality table's D for ``labour_market`` (0-1 scale, positive = ``worst`` is
+    worse off than ``best``). "Mellem grupperne på arbejdsmarkedet er forskellen størst mellem
+    førtidspensionister og beskæftigede: andelen er 12,3 procentpoint højere blandt
+    førtidspensionister." A missing D gives the suppression sentence.
+    """
+    if is_missing(d) or is_missing(worst) or is_missing(best):
+        return f"Forskellen mellem grupperne på arbejdsmarkedet kan ikke vises: der er {SUPPRESSED_TEXT}."
+    if direction not in ("increase", "decrease"):
+        raise ParameterError(f"direction must be increase/decrease, got {direction!r}")
+    low, high = (LABOUR_MARKET_PHRASES.get(str(g), str(g).lower()) for g in (worst, best))
+    value = _decimal(d, "gap")
+    size = pp(abs(value), decimals, sign=False)
+    worse_higher = (value > 0) == (direction == "decrease")
+    word = "højere" if worse_higher else "lavere"
+    return (
+        f"Mellem grupperne på arbejdsmarkedet er forskellen størst mellem {low} og {high}: "
+        f"andelen er {size} {word} blandt {low}."
+    )
+
+
 def projection_sentence(
     value: Any,
     low: Any,

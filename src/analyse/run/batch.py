@@ -48,7 +48,13 @@ from analyse.publish import report  # noqa: E402
 from analyse.publish.html import html_page  # noqa: E402
 from analyse.publish.leaks import check_outputs  # noqa: E402
 from analyse.reference import geography  # noqa: E402
-from analyse.reference.catalogue import load_agreement  # noqa: E402
+from analyse.reference.catalogue import (  # noqa: E402
+    DEFAULT_AGREEMENT,
+    Agreement,
+    is_path,
+    list_agreements,
+    load_agreements,
+)
 from analyse.stats import disclosure  # noqa: E402
 
 DEFAULT_NOTEBOOK = Path("notebooks/brief.ipynb")
@@ -125,12 +131,23 @@ class BatchResult:
         return text
 
 
-def select_areas(level: str = "all", codes: Sequence[str] | None = None) -> pd.DataFrame:
-    """The areas to render: one level or all, optionally only some codes (of that level)."""
+def select_areas(
+    level: str = "all", codes: Sequence[str] | None = None, agreement: Agreement | None = None
+) -> pd.DataFrame:
+    """The areas to render: one level or all, optionally only some codes (of that level).
+
+    With an ``agreement`` and no codes, only the areas of its scope (:meth:`Scope.brief_areas`:
+    the region, its klynger and kommuner; the klynge and its kommuner; the kommune; Denmark and
+    the klynger). Codes given explicitly are rendered even outside the scope (the brief then
+    says that the agreement covers another area).
+    """
     if level == "all":
         table = geography.all_areas()
     else:
         table = geography.areas(level)
+    if agreement is not None and not codes:
+        scope = agreement.scope.brief_areas()
+        table = table[table["slug"].isin(scope["slug"])]
     if codes:
         wanted = [str(c).strip() for c in codes]
         unknown = sorted(set(wanted) - set(table["area_code"]))
@@ -396,7 +413,7 @@ def _error_text(exc: Exception) -> str:
 
 def run_briefs(
     *,
-    agreement_id: str = "syddanmark-2024-2027",
+    agreement_id: str | Path = DEFAULT_AGREEMENT,
     level: str = "all",
     areas: Sequence[str] | None = None,
     workers: int = 2,
@@ -409,18 +426,63 @@ def run_briefs(
     rules: disclosure.Rules | None = None,
     progress: Callable[[str], None] | None = print,
 ) -> BatchResult:
-    """Build (or reuse) the processed data and render the briefs in parallel.
+    """Build (or reuse) the processed data and render one agreement's briefs in parallel.
 
-    Writes ``<out>/<agreement>/<slug>.html`` per area, ``index.html`` (grouped by region) and
-    ``manifest.json`` (package version, git commit, input checksums, parameters, timings, status
-    per area). Every file is leak-checked (:mod:`analyse.stats.disclosure`) before it is kept.
+    The agreement is a shipped id or the path of the user's own YAML file. Without ``areas``,
+    the briefs of its scope (see :func:`select_areas`). Writes ``<out>/<agreement>/<slug>.html``
+    per area, ``index.html`` and ``manifest.json`` (package version, git commit, input
+    checksums, parameters, timings, status per area), and the overview ``<out>/index.html`` of
+    every agreement rendered there. Every file is leak-checked before it is kept.
 
     Raises
     ------
     ParameterError
-        Unknown level or area codes, a missing notebook, ``workers < 1``.
+        Unknown agreement, level or area codes, a missing notebook, ``workers < 1``.
     DataValidationError
-        When the raw delivery cannot be cleaned (from :func:`analyse.cube.build.build_processed`).
+        When the raw delivery or the agreement file is invalid (from
+        :func:`analyse.cube.build.build_processed` and :mod:`analyse.reference.catalogue`).
+    """
+    return run_agreements(
+        [agreement_id],
+        level=level,
+        areas=areas,
+        workers=workers,
+        out=out,
+        processed=processed,
+        raw=raw,
+        notebook=notebook,
+        force=force,
+        extra_parameters=extra_parameters,
+        rules=rules,
+        progress=progress,
+    )[0]
+
+
+def run_agreements(
+    agreements: Sequence[str | Path] | None = None,
+    *,
+    level: str = "all",
+    areas: Sequence[str] | None = None,
+    workers: int = 2,
+    out: str | Path = "reports",
+    processed: str | Path = "data/processed",
+    raw: str | Path = "data/raw",
+    notebook: str | Path = DEFAULT_NOTEBOOK,
+    force: bool = False,
+    extra_parameters: dict | None = None,
+    rules: disclosure.Rules | None = None,
+    progress: Callable[[str], None] | None = print,
+) -> list[BatchResult]:
+    """Render the briefs of several agreements (default: every shipped one) in one run.
+
+    The processed data are built once for all of them (:func:`build_processed`), the briefs of
+    all agreements share one pool of warm workers, and each agreement gets its folder, index
+    and manifest as in :func:`run_briefs`; ``<out>/index.html`` lists every agreement.
+
+    Raises
+    ------
+    ParameterError, DataValidationError
+        As :func:`run_briefs`.
     """
     started = time.perf_counter()
     say = progress or (lambda _m: None)
@@ -429,109 +491,132 @@ def run_briefs(
         raise ParameterError(f"notebook {notebook} not found; run from the project folder")
     if workers < 1:
         raise ParameterError(f"workers must be at least 1, got {workers}")
-    agreement = load_agreement(agreement_id)
-    selection = select_areas(level, areas)
-    build = cube_build.build_processed(
-        raw, processed, agreement_id=agreement_id, rules=rules, progress=say
-    )
+    wanted = list(agreements) if agreements else list_agreements()
+    loaded = load_agreements(wanted)
+    selections = [select_areas(level, areas, agreement) for agreement in loaded]
+    chosen = list_agreements() + [Path(a) for a in wanted if is_path(a)]
+    build = cube_build.build_processed(raw, processed, agreements=chosen, rules=rules, progress=say)
     processed = Path(processed).resolve()
-    run_dir = Path(out) / agreement_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    previous = _read_run_manifest(run_dir)
     version = cube_build.code_version()
     notebook_bytes = notebook.read_bytes()
 
-    tasks, results = [], {}
-    for row in selection.itertuples(index=False):
-        parameters = {
-            "agreement_id": agreement_id,
-            "area_level": row.area_level,
-            "area_code": str(row.area_code),
-            "processed_dir": str(processed),
-            **(extra_parameters or {}),
-        }
-        key = _area_key(notebook_bytes, parameters, build.manifest["cache_key"], version)
-        html_path = run_dir / f"{row.slug}.html"
-        result = AreaResult(
-            row.area_level, str(row.area_code), row.area_name, row.slug, "pending", key=key
-        )
-        results[row.slug] = result
-        old = previous.get("areas", {}).get(row.slug, {})
-        if (
-            not force
-            and old.get("key") == key
-            and old.get("status") in ("ok", "skipped")
-            and html_path.exists()
-        ):
-            result.status = "skipped"
-            continue
-        tasks.append(
-            {
-                "slug": row.slug,
-                "parameters": parameters,
-                "html": str(html_path),
-                "title": agreement.title,
-                "area_name": row.area_name,
+    runs, tasks = [], []
+    for requested, agreement, selection in zip(wanted, loaded, selections, strict=True):
+        run_dir = Path(out) / agreement.id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        previous = _read_run_manifest(run_dir)
+        results = {}
+        # A user's file is passed by its absolute path, a shipped agreement by its id.
+        reference = str(Path(requested).resolve()) if is_path(requested) else agreement.id
+        for row in selection.itertuples(index=False):
+            parameters = {
+                "agreement_id": reference,
+                "area_level": row.area_level,
+                "area_code": str(row.area_code),
+                "processed_dir": str(processed),
+                **(extra_parameters or {}),
             }
-        )
+            key = _area_key(notebook_bytes, parameters, build.manifest["cache_key"], version)
+            html_path = run_dir / f"{row.slug}.html"
+            result = AreaResult(
+                row.area_level, str(row.area_code), row.area_name, row.slug, "pending", key=key
+            )
+            results[row.slug] = result
+            old = previous.get("areas", {}).get(row.slug, {})
+            if (
+                not force
+                and old.get("key") == key
+                and old.get("status") in ("ok", "skipped")
+                and html_path.exists()
+            ):
+                result.status = "skipped"
+                continue
+            tasks.append(
+                {
+                    "slug": f"{agreement.id}/{row.slug}",
+                    "parameters": parameters,
+                    "html": str(html_path),
+                    "title": agreement.title,
+                    "area_name": row.area_name,
+                }
+            )
+        runs.append((agreement, run_dir, previous, results))
 
+    total = sum(len(r[3]) for r in runs)
     say(
-        f"Briefs: {len(tasks)} to render, {len(results) - len(tasks)} unchanged, {workers} worker(s)."
+        f"Briefs: {len(tasks)} to render, {total - len(tasks)} unchanged, {workers} worker(s), "
+        f"{len(runs)} aftale(r)."
     )
     if tasks:
-        _run_tasks(tasks, results, notebook, workers, say)
+        by_slug = {
+            f"{agreement.id}/{slug}": result
+            for agreement, _, _, results in runs
+            for slug, result in results.items()
+        }
+        _run_tasks(tasks, by_slug, notebook, workers, say)
 
-    index_text = _index_html(
-        agreement, results.values(), synthetic=build.manifest.get("synthetic", False)
-    )
-    _write_atomic(run_dir / "index.html", html_page(f"{agreement.title} — briefs", index_text))
     elapsed = time.perf_counter() - started
-    manifest = {
-        "run": datetime.now(UTC).isoformat(timespec="seconds"),
-        "package_version": analyse.__version__,
-        "code_version": version,
-        "git_commit": _git_commit(),
-        "agreement": agreement_id,
-        "notebook": notebook.name,
-        "inputs": build.manifest.get("inputs", {}),
-        "data_cache_key": build.manifest["cache_key"],
-        "synthetic": build.manifest.get("synthetic", False),
-        "rules": build.manifest.get("rules", {}),
-        "parameters": {
-            "level": level,
-            "areas": list(areas or []),
-            "workers": workers,
-            **(extra_parameters or {}),
-        },
-        "seconds": round(elapsed, 1),
-        "areas": {
-            r.slug: {
-                "level": r.area_level,
-                "code": r.area_code,
-                "name": r.area_name,
-                "status": r.status,
-                "key": r.key,
-                "seconds": round(r.seconds, 2),
-                "error": r.error,
-                "timings": {k: round(v, 3) for k, v in r.timings.items()},
-            }
-            for r in results.values()
-        },
-    }
-    # Keep the records of areas that were not part of this run.
-    for slug, record in previous.get("areas", {}).items():
-        manifest["areas"].setdefault(slug, record)
+    batches = []
+    for agreement, run_dir, previous, results in runs:
+        index_text = _index_html(
+            agreement, results.values(), synthetic=build.manifest.get("synthetic", False)
+        )
+        _write_atomic(run_dir / "index.html", html_page(f"{agreement.title} — briefs", index_text))
+        manifest = {
+            "run": datetime.now(UTC).isoformat(timespec="seconds"),
+            "package_version": analyse.__version__,
+            "code_version": version,
+            "git_commit": _git_commit(),
+            "agreement": agreement.id,
+            "agreement_title": agreement.title,
+            "scope": agreement.scope.name,
+            "notebook": notebook.name,
+            "inputs": build.manifest.get("inputs", {}),
+            "data_cache_key": build.manifest["cache_key"],
+            "synthetic": build.manifest.get("synthetic", False),
+            "rules": build.manifest.get("rules", {}),
+            "parameters": {
+                "level": level,
+                "areas": list(areas or []),
+                "workers": workers,
+                **(extra_parameters or {}),
+            },
+            "seconds": round(elapsed, 1),
+            "areas": {
+                r.slug: {
+                    "level": r.area_level,
+                    "code": r.area_code,
+                    "name": r.area_name,
+                    "status": r.status,
+                    "key": r.key,
+                    "seconds": round(r.seconds, 2),
+                    "error": r.error,
+                    "timings": {k: round(v, 3) for k, v in r.timings.items()},
+                }
+                for r in results.values()
+            },
+        }
+        # Keep the records of areas that were not part of this run.
+        for slug, record in previous.get("areas", {}).items():
+            manifest["areas"].setdefault(slug, record)
+        _write_atomic(
+            run_dir / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+        )
+        # Each brief was leak-checked by its worker before it was written (a skipped brief when
+        # it was rendered: its key includes the code version, hence the codebook and the
+        # check's rules); the run's own files are checked here.
+        leaks = _leak_check([run_dir / "index.html", run_dir / "manifest.json"])
+        batches.append(BatchResult(run_dir, list(results.values()), elapsed, leaks=leaks))
+    overview = Path(out) / "index.html"
     _write_atomic(
-        run_dir / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+        overview,
+        html_page("Opfølgning på aftalerne — briefs", _overview_html(Path(out))),
     )
-
-    # Each brief was leak-checked by its worker before it was written (a skipped brief when it
-    # was rendered: its key includes the code version, hence the codebook and the check's
-    # rules); the run's own files are checked here.
-    leaks = _leak_check([run_dir / "index.html", run_dir / "manifest.json"])
-    batch = BatchResult(run_dir, list(results.values()), elapsed, leaks=leaks)
-    say(batch.summary())
-    return batch
+    overview_leaks = _leak_check([overview])
+    for batch in batches:
+        batch.leaks += overview_leaks
+        say(f"{batch.out.name}: {batch.summary()}")
+    return batches
 
 
 def _run_tasks(tasks, results, notebook: Path, workers: int, say) -> None:
@@ -601,6 +686,32 @@ def _leak_check(paths, *, raw_names: bool = True) -> list:
     return check_outputs(paths, raw_variable_names=names)
 
 
+def _overview_html(out: Path) -> str:
+    """The top-level index: one entry per agreement rendered under ``out`` (from the run
+    manifests of its folders), with the scope, the number of briefs and a link."""
+    entries = []
+    for folder in sorted(p for p in out.iterdir() if p.is_dir()):
+        manifest = _read_run_manifest(folder)
+        if not manifest or not (folder / "index.html").exists():
+            continue
+        areas = manifest.get("areas", {}).values()
+        ok = sum(a.get("status") in ("ok", "skipped") for a in areas)
+        failed = sum(a.get("status") == "failed" for a in areas)
+        title = html.escape(manifest.get("agreement_title", folder.name))
+        scope = html.escape(manifest.get("scope", ""))
+        count = f"{ok} briefs" + (f", {failed} fejlede" if failed else "")
+        entries.append(
+            f'<li><a href="{html.escape(folder.name)}/index.html">{title}</a>'
+            f"{' — ' + scope if scope else ''} ({count})</li>"
+        )
+    synthetic = any(_read_run_manifest(p).get("synthetic") for p in out.iterdir() if p.is_dir())
+    parts = ["<h1>Opfølgning på aftalerne</h1>"]
+    if synthetic:
+        parts.append('<p class="synthetic">Syntetiske data — tallene er ikke rigtige.</p>')
+    parts.append("<ul>" + "".join(entries) + "</ul>" if entries else "<p>Ingen briefs endnu.</p>")
+    return "\n".join(parts)
+
+
 def _index_html(agreement, results, *, synthetic: bool) -> str:
     """Links to all briefs, grouped: Denmark, then per region its region, klynger and kommuner
     (each in Danish alphabetical order: æ, ø, å and aa last)."""
@@ -618,7 +729,12 @@ def _index_html(agreement, results, *, synthetic: bool) -> str:
             return f'<li class="failed">{name}{status_text["failed"]}</li>'
         return f'<li><a href="{row.slug}.html">{name}</a></li>'
 
-    parts = [f"<h1>{html.escape(agreement.title)}</h1>", f"<p>{html.escape(agreement.parties)}</p>"]
+    parts = [
+        f"<h1>{html.escape(agreement.title)}</h1>",
+        f"<p>{html.escape(agreement.parties)}. Aftalen gælder "
+        f"{html.escape(agreement.scope.name)}, {agreement.period_start}–{agreement.period_end}.</p>",
+        '<p><a href="../index.html">Alle aftaler</a></p>',
+    ]
     if synthetic:
         parts.append('<p class="synthetic">Syntetiske data — tallene er ikke rigtige.</p>')
     land = [link(r) for r in areas[areas["area_level"] == "land"].itertuples()]
