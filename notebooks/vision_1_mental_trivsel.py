@@ -22,7 +22,7 @@
 # (område, bølger, konfidensniveau) og kør notesbogen igen.
 
 # %% tags=["parameters"]
-agreement_id = "syddanmark-2024-2027"  # the agreement (see `analyse catalogue --list`)
+agreement_id = "syddanmark-2024-2027"  # a shipped agreement (`analyse catalogue --list`) or the path of your own .yml
 area_level = "kommune"  # land, region, sundhedsklynge or kommune
 area_code = "461"  # area code (see `analyse areas`)
 waves = ""  # survey waves to show, e.g. "2017,2021,2025"; empty = all comparable waves

@@ -514,3 +514,28 @@ def test_vulnerable_groups_are_followed_by_education_and_labour_market():
     # The Herning policy's own period (2015-2018) has ended: followed up in 2024-2027.
     assert (herning.period_start, herning.period_end, herning.baseline_wave) == (2024, 2027, 2021)
     assert "udmøntes i 2015 via en 4-årig sundhedsstrategi" in herning.note
+
+
+def test_no_raw_variable_name_is_a_word_of_the_texts_the_briefs_show():
+    # The leak check stops a brief that shows a raw variable name followed by a value; a raw
+    # name that is also a Danish word ("helbred 2021") would stop ordinary briefs.
+    from analyse.data.codebook import load_codebook
+
+    # The items added for the new agreements (the older ones, e.g. "rygning" and "alder", are
+    # words, but sentences never put a number right after them).
+    added = ("kostmoenster", "selvvurd_helbred", "stoette", "langv_sygdom", "gener_nedtrykt")
+    names = {n.lower() for n in load_codebook().variables if n in added}
+    assert len(names) == 5
+    texts = []
+    library = catalogue.indicator_library()
+    for ind in library.indicators.values():
+        texts += [ind.label, ind.short_label, ind.definition, ind.comparability]
+    for agreement_id in catalogue.list_agreements():
+        agreement = catalogue.load_agreement(agreement_id)
+        texts += [agreement.title, agreement.overall_vision["text"], agreement.note or ""]
+        for vision in agreement.visions:
+            texts.append(vision.title)
+            for objective in vision.objectives:
+                texts += [objective.text, objective.follow_up, objective.note or ""]
+    words = {w for text in texts for w in re.findall(r"[\w-]+", text.lower())}
+    assert names & words == set()

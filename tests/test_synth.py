@@ -405,15 +405,16 @@ def test_full_default_weighted_kommune_estimates_reproduce_the_published_figures
     bias_w = weighted.groupby(["indicator", "year"])["error"].mean().abs().mean()
     bias_u = unweighted.groupby(["indicator", "year"])["error"].mean().abs().mean()
     assert bias_u > 2 * bias_w
-    # The same claim for each of the three added published indicators on its own (kost,
-    # selvvurderet helbred, social støtte: 490 kommune × wave cells each).
+    # The coverage and MAE claims for each of the three added published indicators on its own
+    # (kost, selvvurderet helbred, social støtte: 490 kommune × wave cells each). That the
+    # weights matter is shown per indicator nationally (test below): within a kommune the
+    # unweighted error of self-rated health is no larger, as its age and education response
+    # biases cancel (README, "The synthetic default").
     for indicator in ("unhealthy_diet", "good_self_rated_health", "low_social_support"):
-        mine_w = weighted[weighted["indicator"] == indicator]
-        mine_u = unweighted[unweighted["indicator"] == indicator]
-        assert len(mine_w) == 490
-        assert mine_w["inside"].mean() >= 0.90, indicator
-        assert mine_w["error"].abs().mean() <= 0.015, indicator
-        assert mine_u["error"].abs().mean() > mine_w["error"].abs().mean(), indicator
+        mine = weighted[weighted["indicator"] == indicator]
+        assert len(mine) == 490
+        assert mine["inside"].mean() >= 0.90, indicator
+        assert mine["error"].abs().mean() <= 0.015, indicator
 
 
 @pytest.mark.slow
@@ -446,7 +447,17 @@ def test_full_default_national_youth_mental_health_and_education_gradient(full):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("indicator", ["poor_mental_health", "severe_obesity", "loneliness"])
+@pytest.mark.parametrize(
+    "indicator",
+    [
+        "poor_mental_health",
+        "severe_obesity",
+        "loneliness",
+        "unhealthy_diet",
+        "good_self_rated_health",
+        "low_social_support",
+    ],
+)
 def test_full_default_unweighted_national_estimates_are_biased(full, indicator):
     # Equal allocation per kommune over-represents small kommuner, and non-response
     # over-represents older, well-educated women: the unweighted national prevalence misses the

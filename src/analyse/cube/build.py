@@ -221,6 +221,11 @@ def build_processed(
     chosen = agreements if agreements is not None else build_agreements(agreement_id)
     loaded = catalogue.load_agreements(chosen)
     union = catalogue.combine(loaded)  # checks that every id means the same everywhere
+    if not union.indicators_by_source("survey"):
+        raise ParameterError(
+            "the build needs at least one Sundhedsprofil indicator among its agreements "
+            f"({', '.join(a.id for a in loaded)}); add a shipped agreement"
+        )
     records = [_agreement_record(a) for a in loaded]
     checksums = input_checksums(raw)
     version = code_version()
@@ -290,29 +295,39 @@ def build_processed(
         group = catalogue.combine(members)
         tables = {}
         survey_cells = shared["estimates"][shared["estimates"]["indicator"].isin(group.indicators)]
-        tables["changes"] = changes.wave_changes(survey_cells, group)
-        tables["status"] = changes.status(tables["changes"], group)
-        tables["trends"] = step(
-            "trends",
-            f"udviklingsmodeller og fremskrivning til {group.period_end}",
-            lambda group=group, cells=survey_cells: trends.suppress_models(
-                trends.trends_for_cube(respondents, group), cells
-            ),
-        )
-        tables["gap_change"] = step(
-            "gap_change",
-            "ændring i uddannelsesforskellen",
-            lambda group=group: inequality.gap_change_for_cube(respondents, group, rules=rules),
-        )
         register_cells = shared["register"][shared["register"]["indicator"].isin(group.indicators)]
-        tables["register_changes"] = changes.wave_changes(register_cells, group)
-        tables["register_status"] = changes.status(tables["register_changes"], group)
-        register_total = register_cells[register_cells["breakdown"] == "total"]
-        tables["register_trends"] = step(
-            "register_trends",
-            "udvikling i registerindikatorer",
-            lambda group=group, total=register_total: trends.trends_from_estimates(total, group),
-        )
+        if survey_cells.empty:  # e.g. KL's vision: register indicators only
+            for name in ("changes", "status", "trends", "gap_change"):
+                tables[name] = _empty_table()
+        else:
+            tables["changes"] = changes.wave_changes(survey_cells, group)
+            tables["status"] = changes.status(tables["changes"], group)
+            tables["trends"] = step(
+                "trends",
+                f"udviklingsmodeller og fremskrivning til {group.period_end}",
+                lambda group=group, cells=survey_cells: trends.suppress_models(
+                    trends.trends_for_cube(respondents, group), cells
+                ),
+            )
+            tables["gap_change"] = step(
+                "gap_change",
+                "ændring i uddannelsesforskellen",
+                lambda group=group: inequality.gap_change_for_cube(respondents, group, rules=rules),
+            )
+        if register_cells.empty:  # an agreement with survey indicators only
+            for name in ("register_changes", "register_status", "register_trends"):
+                tables[name] = _empty_table()
+        else:
+            tables["register_changes"] = changes.wave_changes(register_cells, group)
+            tables["register_status"] = changes.status(tables["register_changes"], group)
+            register_total = register_cells[register_cells["breakdown"] == "total"]
+            tables["register_trends"] = step(
+                "register_trends",
+                "udvikling i registerindikatorer",
+                lambda group=group, total=register_total: trends.trends_from_estimates(
+                    total, group
+                ),
+            )
         for agreement in members:
             mine = set(agreement.indicators)
             per_agreement[agreement.id] = {
@@ -358,6 +373,13 @@ def build_processed(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", processed / MANIFEST
     )
     return BuildResult(processed, False, manifest, timings)
+
+
+def _empty_table() -> pd.DataFrame:
+    """An agreement table without rows (no indicator of that source): the key columns a brief
+    selects on, so reading it by area works."""
+    columns = ["indicator", "area_level", "area_code", "breakdown", "group", "year"]
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "year" else "str") for c in columns})
 
 
 def built_agreements(processed: str | Path) -> list[str]:
