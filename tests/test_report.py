@@ -486,3 +486,11 @@ def test_labour_market_sentence_names_the_groups_and_the_direction():
     )
     with pytest.raises(ParameterError, match="direction"):
         report.labour_market_sentence("Arbejdsløs", "Beskæftiget", 0.1, direction="up")
+
+
+def test_change_sentence_without_judgement_for_context_indicators():
+    ind = load_agreement().indicator("daily_smoking")
+    judged = report.change_sentence(ind, "Odense", 2021, 0.15, 2025, 0.10, 0.001)
+    plain = report.change_sentence(ind, "Odense", 2021, 0.15, 2025, 0.10, 0.001, judge=False)
+    assert judged == plain + " Det er i den ønskede retning."
+    assert plain.endswith("(forskellen er statistisk sikker).")

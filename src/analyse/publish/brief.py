@@ -326,7 +326,8 @@ class Brief:
         headers = [
             "Indikator",
             "Seneste måling",
-            f"Basisår {ag.baseline_wave}",
+            f"Basisår {ag.baseline_wave}"
+            + (f" (registre {ag.period_start - 1})" if ag.indicators_by_source("register") else ""),
             "Ændring",
             "Ønsket retning",
             "Status",
@@ -862,6 +863,37 @@ class Brief:
         parts.append(f'<p class="footnote">{esc(ind.definition)} {esc(note)}{chosen}</p>')
         return "\n".join(parts)
 
+    def _change_without_status(self, ind: Indicator, latest: pd.Series) -> str:
+        """The change since the baseline in words, without judging the direction (context)."""
+        status = self._status_row(ind)
+        if status is None or pd.isna(status.get("year_from")):
+            return report.change_sentence(
+                ind,
+                self.name,
+                None,
+                None,
+                int(latest["year"]),
+                latest["estimate"],
+                suppressed=bool(latest["suppressed"]),
+            )
+        hidden = (
+            bool(latest["suppressed"])
+            or pd.isna(status.get("estimate_from"))
+            or pd.isna(status.get("estimate_to"))
+        )
+        return report.change_sentence(
+            ind,
+            self.name,
+            int(status["year_from"]),
+            status.get("estimate_from"),
+            int(status["year_to"]),
+            status.get("estimate_to"),
+            status.get("p_value"),
+            suppressed=hidden,
+            alpha=1 - self.level,
+            judge=False,
+        )
+
     def _context_section(self, indicator_ids) -> str:
         """The målsætning's context indicators: one line each (latest value and change), no
         status: they show the background, not whether the målsætning is met."""
@@ -872,7 +904,7 @@ class Brief:
             if latest is None:
                 text = f"{ind.label} er ikke målt for {self.name}."
             else:
-                text = self._sentences(ind)[0]
+                text = self._change_without_status(ind, latest)
             lines.append(f"<li>{esc(_label_with_population(ind))}: {esc(text)}</li>")
         if not lines:
             return ""
@@ -1052,7 +1084,7 @@ class Brief:
             "Usikkerheden er beregnet designbaseret (Taylor-linearisering med kommunerne som strata), "
             "som i R-pakken survey. Konfidensintervaller for andele er beregnet på logit-skala. "
             "Forskelle mellem år er testet som uafhængige stikprøver; et område sammenlignes med resten "
-            "af regionen eller landet.</p>"
+            "af de større områder, det ligger i (sundhedsklynge, region, landet).</p>"
             f"<p><strong>Status</strong> sammenligner seneste måling med basisåret "
             f"{self.agreement.baseline_wave} (registerdata: {self.agreement.period_start - 1}). "
             "<strong>Uddannelsesforskellen</strong> er opgjort for 25 år og derover: D er forskellen mellem "

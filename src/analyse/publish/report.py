@@ -116,6 +116,20 @@ INDICATOR_PHRASES: dict[str, str] = {
     "employment_somatic": " med somatisk sygdom, der er tilknyttet arbejdsmarkedet",
     "employment_mental": " med psykisk sygdom, der er tilknyttet arbejdsmarkedet",
     "youth_education_mental": " med psykiske lidelser, der har fuldført en ungdomsuddannelse",
+    "low_social_support": ", der aldrig eller næsten aldrig har nogen at tale med",
+    "depressive_symptoms": ", der er meget generet af nedtrykthed",
+    "high_stress_employed": " i beskæftigelse med højt stressniveau",
+    "daily_smoking_employed": " i beskæftigelse, der ryger dagligt",
+    "long_sick_leave": " i beskæftigelse med et sygedagpengeforløb på mere end 8 uger",
+    "preventable_admissions_65": " med en forebyggelig indlæggelse i året",
+    "chronic_disease": " med en registreret kronisk sygdom",
+}
+#: Indicators whose denominator is not the population (the whole subject is spelt out).
+INDICATOR_SUBJECTS: dict[str, str] = {
+    "readmission_65": (
+        "andelen af indlæggelser af borgere på 65 år og derover, der følges af en akut "
+        "genindlæggelse inden for 30 dage"
+    ),
 }
 # First words of catalogue short labels that are verbs (present tense): the label then reads as
 # a relative clause, "borgere, der ryger dagligt".
@@ -436,6 +450,9 @@ def indicator_subject(indicator: Indicator, *, clause_comma: bool = True) -> str
     followed by its verb: "andelen af borgere på 16 år og derover, der ryger dagligt, er …");
     leave it out when the subject ends the sentence.
     """
+    if indicator.id in INDICATOR_SUBJECTS:
+        subject = INDICATOR_SUBJECTS[indicator.id]
+        return subject + ("," if clause_comma and ", der " in subject else "")
     qualifier = _qualifier(indicator)
     subject = f"andelen af {population_phrase(indicator.population)}{qualifier}"
     if clause_comma and ", der " in qualifier:
@@ -476,6 +493,7 @@ def change_sentence(
     suppressed: bool = False,
     alpha: float = 0.05,
     decimals: int = 1,
+    judge: bool = True,
 ) -> str:
     """One or two Danish sentences on the change from the baseline to the latest wave.
 
@@ -500,7 +518,8 @@ def change_sentence(
     else ``p_value < alpha``. ``status`` (from :func:`analyse.stats.trend.status`) is optional; if
     given it must agree with the numbers, otherwise :class:`ParameterError` (a wiring error
     between tables must not produce a sentence that contradicts the status column).
-    ``area_name`` None leaves out "I <område>".
+    ``area_name`` None leaves out "I <område>". ``judge=False`` leaves out the judgement
+    against the desired direction (for a context indicator, which has no status).
     """
     area = _area_in(area_name)
     subject = indicator_subject(indicator)
@@ -573,7 +592,10 @@ def change_sentence(
                 if desired
                 else "Det er den modsatte retning af målsætningen."
             )
+            if not judge:
+                judgement = ""
             text = opening(f"er {verb} {period} (forskellen er statistisk sikker). {judgement}")
+            text = text.rstrip()
         else:
             expected = "uændret"
             text = opening(f"er {verb} {period}. Udviklingen er ikke statistisk sikker.")
