@@ -78,6 +78,9 @@ def published_cube(small_processed):
 def paired(raw_cube, published_cube):
     """Published cells with the exact ``n`` and ``cases`` of the same cell before suppression."""
     exact = raw_cube[KEYS + ["n", "cases"]].rename(columns={"n": "n_exact", "cases": "cases_exact"})
+    # The session's build holds every shipped agreement's indicators; these tests use Region
+    # Syddanmark's (the raw cube's).
+    published_cube = published_cube[published_cube["indicator"].isin(set(raw_cube["indicator"]))]
     table = published_cube.merge(exact, on=KEYS, how="outer", validate="one_to_one", indicator=True)
     assert (table["_merge"] == "both").all(), "published and unsuppressed cubes differ in cells"
     return table.drop(columns="_merge")
