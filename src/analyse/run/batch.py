@@ -699,7 +699,7 @@ def _overview_html(out: Path) -> str:
         failed = sum(a.get("status") == "failed" for a in areas)
         title = html.escape(manifest.get("agreement_title", folder.name))
         scope = html.escape(manifest.get("scope", ""))
-        count = f"{ok} briefs" + (f", {failed} fejlede" if failed else "")
+        count = f"{ok} brief{'' if ok == 1 else 's'}" + (f", {failed} fejlede" if failed else "")
         entries.append(
             f'<li><a href="{html.escape(folder.name)}/index.html">{title}</a>'
             f"{' — ' + scope if scope else ''} ({count})</li>"
