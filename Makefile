@@ -5,11 +5,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONSTRAINTS := requirements/constraints.txt
+# Your own codebook for a delivery in another layout: make check CODEBOOK=region.yml (and the
+# same CODEBOOK for run, build and briefs). Empty: the shipped codebook.
+CODEBOOK ?=
+CODEBOOK_OPTION := $(if $(CODEBOOK),--codebook $(CODEBOOK),)
 # Quiet pip, but keep errors visible.
 PIP_FLAGS := --disable-pip-version-check --no-input -q
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint format synth build briefs check bench lock clean
+.PHONY: help setup run test lint format synth build briefs check export bench lock clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,8 +27,8 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 
 setup: $(STAMP) ## Create .venv and install the project (done automatically by run and test)
 
-run: $(STAMP) ## The main job: default data if data/raw is empty, build the cube, render the briefs
-	$(BIN)/analyse run
+run: $(STAMP) ## The main job: default data if data/raw is empty, build the cube, render the briefs (CODEBOOK=…)
+	$(BIN)/analyse run $(CODEBOOK_OPTION)
 
 test: $(STAMP) ## Lint, check the formatting and the layer contracts, run the whole test suite
 	$(BIN)/ruff check src tests bench
@@ -44,17 +48,20 @@ format: $(STAMP) ## Format the code with ruff
 synth: $(STAMP) ## Write the synthetic raw delivery to data/raw
 	$(BIN)/analyse data synth --out data/raw
 
-build: $(STAMP) ## Build (or reuse) the estimates cube in data/processed
-	$(BIN)/analyse build
+build: $(STAMP) ## Build (or reuse) the estimates cube in data/processed (CODEBOOK=…)
+	$(BIN)/analyse build $(CODEBOOK_OPTION)
 
-briefs: $(STAMP) ## Render all briefs to reports/
-	$(BIN)/analyse briefs
+briefs: $(STAMP) ## Render all briefs (and their CSV/Excel numbers) to reports/ (CODEBOOK=…)
+	$(BIN)/analyse briefs $(CODEBOOK_OPTION)
 
-check: $(STAMP) ## Check the raw delivery in data/raw and print a data-quality summary
-	$(BIN)/analyse check data/raw
+check: $(STAMP) ## Check the raw delivery in data/raw: quality, weights, coverage (CODEBOOK=…)
+	$(BIN)/analyse check data/raw $(CODEBOOK_OPTION)
 
-bench: $(STAMP) ## Run the benchmarks in bench/ (prints figures, asserts nothing)
-	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+export: $(STAMP) ## The numbers of every brief as CSV and Excel in reports/export
+	$(BIN)/analyse export
+
+bench: $(STAMP) ## Run the benchmarks and the forecast backtest in bench/ (prints figures, asserts nothing)
+	@for f in bench/bench_*.py bench/backtest_projection.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 lock: ## Refresh requirements/constraints.txt from the newest versions allowed by pyproject.toml
 	rm -rf .venv-lock

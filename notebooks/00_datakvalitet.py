@@ -4,6 +4,11 @@
 #     cell_metadata_filter: tags,-papermill,-execution
 #     formats: ipynb,py:percent
 #     notebook_metadata_filter: kernelspec,jupytext,-papermill
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -18,14 +23,15 @@
 # enkeltpersoner. Ret stien i første celle og kør notesbogen igen.
 
 # %% tags=["parameters"]
-raw_path = "data/raw"  # folder (one file per wave) or a single survey file
-codebook_path = ""  # your own codebook YAML; empty = the shipped Sundhedsprofil codebook
-language = "da"  # output language: Danish only
+raw_path: str = "data/raw"  # folder (one file per wave) or a single survey file, relative to the project folder
+codebook_path: str = ""  # your own codebook YAML (relative to the project folder); empty: the shipped codebook
+language: str = "da"  # output language: Danish only
 
 # %%
 from analyse.publish.quality import Quality
+from analyse.run.paths import project_path
 
-quality = Quality.open(raw_path, codebook_path)
+quality = Quality.open(project_path(raw_path), project_path(codebook_path) if codebook_path else None)
 quality.overview()
 
 # %%

@@ -22,20 +22,21 @@
 # parametrene i første celle og kør notesbogen igen.
 
 # %% tags=["parameters"]
-agreement_id = "syddanmark-2024-2027"  # a shipped agreement (`analyse catalogue --list`) or the path of your own .yml
-area_level = "kommune"  # land, region, sundhedsklynge or kommune
-area_code = "461"  # area code (see `analyse areas`)
-waves = ""  # survey waves to show, e.g. "2017,2021,2025"; empty = all comparable waves
-confidence_level = 0.95  # level of the shares' intervals (changes and status: the build's 0.95)
-processed_dir = "data/processed"  # folder with the processed data (made by `analyse build`)
-language = "da"  # output language: Danish only
+agreement_id: str = "syddanmark-2024-2027"  # a shipped agreement (`analyse catalogue --list`) or the path of your own .yml, relative to the project folder
+area_level: str = "kommune"  # land, region, sundhedsklynge or kommune
+area_code: str = "461"  # area code (see `analyse areas`)
+waves: str = ""  # survey waves to show, e.g. "2017,2021,2025"; empty: all waves in the data
+confidence_level: float = 0.95  # level of the shares' intervals: 0.8, 0.9, 0.95 or 0.99 (changes and status: the build's 0.95)
+processed_dir: str = "data/processed"  # processed data (made by `analyse build`), relative to the project folder
+language: str = "da"  # output language: Danish only
 
 # %%
 from analyse.publish.brief import Brief
+from analyse.run.paths import project_agreement, project_path
 
 brief = Brief.open(
-    processed_dir,
-    agreement_id,
+    project_path(processed_dir),
+    project_agreement(agreement_id),
     area_level,
     area_code,
     waves=waves,

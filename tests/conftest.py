@@ -27,3 +27,37 @@ def small_raw(tmp_path_factory) -> Path:
 def small_processed(small_raw, tmp_path_factory) -> cube_build.BuildResult:
     """The processed tables built from :func:`small_raw`."""
     return cube_build.build_processed(small_raw, tmp_path_factory.mktemp("processed"))
+
+
+#: The areas of the session's small batch run: one brief per level (Denmark, Region
+#: Syddanmark, the Fyn klynge, Odense), with the index and the agreement's overview.
+SMALL_RUN_AREAS = ("DK", "1083", "syddanmark-fyn", "461")
+
+
+@pytest.fixture(scope="session")
+def small_run(small_raw, small_processed, tmp_path_factory):
+    """One small batch run (papermill, nbconvert, index, overview), rendered once per session.
+
+    PDFs are printed too (``pdf=True``, as ``analyse briefs --pdf``) when this machine has a
+    Chromium; the browser tests (tests/test_browser.py) say so when it has not.
+    """
+    from analyse.errors import ParameterError
+    from analyse.run import batch
+    from analyse.run import pdf as pdf_print
+
+    try:
+        pdf_print.find_chromium()
+        with_pdf = True
+    except ParameterError:
+        with_pdf = False
+    return batch.run_briefs(
+        level="all",
+        areas=list(SMALL_RUN_AREAS),
+        workers=2,
+        out=tmp_path_factory.mktemp("run"),
+        raw=small_raw,
+        processed=small_processed.processed,
+        notebook=Path(__file__).resolve().parents[1] / "notebooks" / "brief.ipynb",
+        progress=None,
+        pdf=with_pdf,
+    )

@@ -180,7 +180,9 @@ print(loaded, round(float(projected["projected"].iloc[0]), 6), round(float(sii["
     )
     loaded, projected, sii = result.stdout.rsplit(" ", 2)
     assert loaded == "[]"
-    assert 0 < float(projected) < 0.16
+    # The pooled forecast of 0.20, 0.18, 0.16 (2021 a COVID wave: no trend judged on two
+    # typical waves) stays within the series' range.
+    assert 0.15 < float(projected) < 0.20
     # Five equal groups on a straight line from 0.30 to 0.10: the linear SII is the difference
     # between the fitted values at rank 1 and rank 0, (0.10 - 0.30) / 0.8 = -0.25.
     assert float(sii) == pytest.approx(-0.25, abs=1e-9)

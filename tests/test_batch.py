@@ -2,6 +2,7 @@
 
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -85,7 +86,7 @@ def test_run_briefs_writes_index_and_manifest(rendered):
     manifest = json.loads((rendered.out / "manifest.json").read_text(encoding="utf-8"))
     area = manifest["areas"]["kommune-odense"]
     assert area["status"] == "ok"
-    assert set(area["timings"]) == {"kernel", "execute", "export"}
+    assert set(area["timings"]) == {"kernel", "execute", "export", "export_files"}
     assert manifest["synthetic"] is True
     assert manifest["rules"]["min_n"] == 20
     assert manifest["inputs"]
@@ -195,7 +196,11 @@ def test_leak_check_fails_a_brief_that_prints_respondent_rows(small_raw, small_p
     )
     assert result.failed and "leak check" in result.failed[0].error
     # Checked before it was kept: neither the brief nor a temporary file is left to publish.
-    assert sorted(p.name for p in result.out.iterdir()) == ["index.html", "manifest.json"]
+    assert sorted(p.name for p in result.out.iterdir()) == [
+        "index.html",
+        "manifest.json",
+        "overview.html",
+    ]
     manifest = json.loads((result.out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["areas"]["kommune-odense"]["status"] == "failed"  # rendered again next run
 
@@ -229,19 +234,20 @@ def test_run_briefs_rejects_bad_parameters(small_raw, small_processed, tmp_path)
         )
 
 
-CHROMIUM = (
-    shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-)
-
-
-@pytest.mark.skipif(
-    CHROMIUM is None, reason="headless Chromium is not installed (apt-get install chromium)"
-)
 def test_brief_opens_in_headless_chromium_without_console_errors(rendered, tmp_path):
+    from analyse.errors import ParameterError
+    from analyse.run.pdf import find_chromium
+
+    try:
+        chromium = find_chromium()
+    except ParameterError as exc:  # as tests/test_browser.py: a failure on CI, else a skip
+        if os.environ.get("CI"):
+            pytest.fail(f"no Chromium on CI: {exc}", pytrace=False)
+        pytest.skip(f"headless Chromium is not installed: {exc}")
     page = rendered.out / "kommune-odense.html"
     completed = subprocess.run(
         [
-            CHROMIUM,
+            chromium,
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
@@ -321,7 +327,7 @@ def test_index_lists_areas_in_danish_alphabetical_order():
         for r in batch.select_areas("all").itertuples()
     ]
     index = batch._index_html(load_agreement(), results, synthetic=False)
-    nordjylland = index.split("<h2>Region Nordjylland</h2>")[1].split("<h2>")[0]
+    nordjylland = index.split('<h2 id="region-1081">Region Nordjylland</h2>')[1].split("<h2")[0]
     kommuner = re.findall(r">([^<]+)</a>", nordjylland.split("<h3>Kommuner</h3>")[1])
     # Danish order, by hand: æ, ø, å after z, and the old spelling "Aa" counts as "Å".
     assert kommuner == [
@@ -465,3 +471,60 @@ def test_users_agreement_from_a_path_through_build_and_briefs(small_raw, small_p
     assert manifest["agreements"][-1]["path"] == str(path.resolve())
     overview = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     assert "Min egen sundhedspolitik" in overview
+
+
+def test_index_links_the_overview_and_every_region_section():
+    results = [
+        batch.AreaResult(r.area_level, str(r.area_code), r.area_name, r.slug, "ok")
+        for r in batch.select_areas("all").itertuples()
+    ]
+    index = batch._index_html(load_agreement(), results, synthetic=False)
+    assert '<a href="overview.html">Overblik over alle områder i Region Syddanmark</a>' in index
+    assert '<a href="../index.html">Alle aftaler</a>' in index
+    # A table of contents with an anchor per region, and a skip link to it.
+    anchors = re.findall(r'<a href="#(region-\d+)">', index)
+    assert len(anchors) == 5 and all(f'<h2 id="{a}">' in index for a in anchors)
+    assert '<a class="skip-link" href="#omraader">' in index and 'id="omraader"' in index
+    # File names without the repeated level (not "region-region-syddanmark.html").
+    assert 'href="region-syddanmark.html"' in index and "region-region" not in index
+
+
+def test_run_writes_the_overview_and_an_index_that_links_it(small_run):
+    overview = small_run.overview.read_text(encoding="utf-8")
+    assert overview.startswith("<!DOCTYPE html>") and '<main class="overview"' in overview
+    assert "<title>Region Syddanmark: overblik over Sundhedsaftalen 2024-2027</title>" in overview
+    # Rendered briefs are linked from the overview, areas without a brief in this run are not.
+    assert 'href="kommune-odense.html"' in overview
+    assert 'href="kommune-assens.html"' not in overview and "Assens Kommune" in overview
+    index = small_run.index.read_text(encoding="utf-8")
+    assert 'href="overview.html"' in index
+    assert "<title>Sundhedsaftalen 2024-2027 — oversigt over områderne</title>" in index
+    assert not small_run.leaks
+
+
+def test_briefs_pdf_without_chromium_is_a_clear_error(
+    small_raw, small_processed, tmp_path, monkeypatch, capsys
+):
+    from analyse.run.cli import main
+
+    monkeypatch.setenv("CHROMIUM", str(tmp_path / "no-chromium"))
+    code = main(
+        [
+            "briefs",
+            "--raw",
+            str(small_raw),
+            "--processed",
+            str(small_processed.processed),
+            "--out",
+            str(tmp_path / "out"),
+            "--level",
+            "kommune",
+            "--area",
+            "461",
+            "--pdf",
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "no-chromium is not an executable file" in err
+    assert not (tmp_path / "out").exists()  # said before anything was rendered

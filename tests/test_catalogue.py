@@ -128,7 +128,10 @@ def _minimal() -> dict:
             }
         ],
         "indicators": {
-            "daily_smoking": {"dimensions": ["education", "labour_market"], "target": 0.1},
+            "daily_smoking": {
+                "dimensions": ["education", "labour_market"],
+                "target": {"value_pct": 10, "source": "Et dokument"},
+            },
             "my_smoking": {
                 "label": "Ryger dagligt, 30-64 år",
                 "short_label": "ryger dagligt",
@@ -156,7 +159,9 @@ def test_minimal_user_agreement_loads_with_library_and_own_indicators(tmp_path):
     smoking = agreement.indicator("daily_smoking")
     # The library's definition with the agreement's own fields.
     assert smoking.label == "Ryger dagligt" and smoking.direction == "decrease"
-    assert smoking.dimensions == ("education", "labour_market") and smoking.target == 0.1
+    assert smoking.dimensions == ("education", "labour_market")
+    # The structured target (percent in the file, a share inside; year: the period's end).
+    assert (smoking.target.value, smoking.target.year) == (0.1, 2027)
     assert agreement.indicator("my_smoking").population.label == "30-64 år"
     assert agreement.region_code == 1082
 
@@ -263,8 +268,7 @@ OBJECTIVE = ("visions", 0, "objectives", 0)
         ),
         (
             _set(("indicators", "daily_smoking", "target"), 10),
-            "indicators.daily_smoking.target: must be a share between 0 and 1 (e.g. 0.82 for 82 "
-            "pct.), got 10",
+            "indicators.daily_smoking.target: expected a mapping of fields",
         ),
         (
             _set(("indicators", "daily_smoking", "dimensions"), ["income"]),
@@ -281,6 +285,22 @@ OBJECTIVE = ("visions", 0, "objectives", 0)
         (
             _set(("period_end",), 2020),
             "period_end: 2020 is before period_start 2024",
+        ),
+        (
+            lambda d: d["indicators"]["daily_smoking"].update(target={"value_pct": 0.1}),
+            "indicators.daily_smoking.target: missing required field(s) source",
+        ),
+        (
+            lambda d: d["indicators"]["daily_smoking"].update(
+                target={"value_pct": 110, "source": "x"}
+            ),
+            "target.value_pct: must be a percentage between 0 and 100, got 110",
+        ),
+        (
+            lambda d: d["indicators"]["daily_smoking"].update(
+                target={"value_pct": 10, "year": 2020, "source": "x"}
+            ),
+            "target.year: 2020 is before the agreement period",
         ),
     ],
 )
@@ -539,3 +559,18 @@ def test_no_raw_variable_name_is_a_word_of_the_texts_the_briefs_show():
                 texts += [objective.text, objective.follow_up, objective.note or ""]
     words = {w for text in texts for w in re.findall(r"[\w-]+", text.lower())}
     assert names & words == set()
+
+
+def test_targets_of_the_labour_market_indicators():
+    # The 2019-2023 agreement's 82 % and 51 % (shared/facts/sundhedsprofil.md, docs/methods.md
+    # section 1), kept as reference targets for the end of the 2024-2027 agreement.
+    agreement = catalogue.load_agreement()
+    somatic = agreement.indicator("employment_somatic").target
+    mental = agreement.indicator("employment_mental").target
+    assert (somatic.value, somatic.year) == (0.82, 2027)
+    assert (mental.value, mental.year) == (0.51, 2027)
+    assert "2019-2023" in somatic.source and "2019-2023" in mental.source
+    others = [
+        i for i in agreement.indicators if i not in ("employment_somatic", "employment_mental")
+    ]
+    assert all(agreement.indicator(i).target is None for i in others)

@@ -100,3 +100,100 @@ def test_load_codebook_schema_errors_name_the_place(tmp_path, source, old, new, 
 def test_load_codebook_missing_file_is_named(tmp_path):
     with pytest.raises(DataValidationError, match="cannot open the codebook"):
         load_codebook(tmp_path / "findes_ikke.yml")
+
+
+# ================================================================================================
+# A user's codebook that extends the shipped one
+# ================================================================================================
+
+FOREIGN = Path(__file__).parent / "data" / "foreign" / "region.yml"
+
+
+def write(tmp_path: Path, text: str, name: str = "region.yml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_extending_codebook_states_only_what_differs(codebook):
+    region = load_codebook(FOREIGN)
+    assert region.name == "region-syddanmark-udtraek"
+    assert region.rename["bopkom"] == "kom" and region.rename["vægt_kalib"] == "vaegt_kal"
+    sex = region.variables["koen"]
+    # The file's codes, and by label the shipped codes they stand for (shipped: 1 Mand, 2 Kvinde).
+    assert sex.file_coding == {1: "Kvinde", 2: "Mand"}
+    assert sex.codes == codebook.variables["koen"].codes
+    assert sex.to_codebook_codes() == {1: 2, 2: 1}
+    assert sex.missing == (7, 9)
+    assert region.variables["herkomst"].required
+    # Everything not mentioned is the shipped codebook's: items, recodes, derivations.
+    assert region.variables["pss04"] == codebook.variables["pss04"]
+    assert region.recodes == codebook.recodes
+    assert region.derivations == codebook.derivations
+    assert region.sources == (str(FOREIGN.resolve()), codebook.path)
+    assert region.sha256 and region.sha256 != codebook.sha256
+
+
+def test_extending_codebook_rename_only(tmp_path, codebook):
+    # The README's "small codebook with a rename: section".
+    region = load_codebook(write(tmp_path, "extends: sundhedsprofil\nrename: {PNR: lbnr}\n"))
+    assert region.match_columns(["PNR"]).mapping == {"PNR": "lbnr"}
+    assert region.variables == codebook.variables
+
+
+def test_extending_codebook_can_extend_a_file_next_to_it(tmp_path):
+    write(tmp_path, "extends: sundhedsprofil\nrename: {PNR: lbnr}\n", "base.yml")
+    child = load_codebook(
+        write(tmp_path, "extends: base.yml\nvariables:\n  alder: {range: [18, 110]}\n")
+    )
+    assert child.rename["PNR"] == "lbnr"
+    assert child.variables["alder"].range == (18, 110)
+    assert len(child.sources) == 3
+
+
+def test_extending_codebook_digest_changes_when_the_file_changes(tmp_path):
+    path = write(tmp_path, "extends: sundhedsprofil\nrename: {PNR: lbnr}\n")
+    first = load_codebook(path).sha256
+    path.write_text("extends: sundhedsprofil\nrename: {PERSONNR: lbnr}\n", encoding="utf-8")
+    import os
+
+    os.utime(path, ns=(1, 1))  # another modification time, even within the clock's resolution
+    assert load_codebook(path).sha256 != first
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "extends: sundhedsprofil\nvariables:\n  koen: {codes: {1: Kvinder, 2: Mænd}}\n",
+            "label 'Kvinder' of code 1 is not a label of this variable in sundhedsprofil.yml "
+            "(Mand, Kvinde)",
+        ),
+        (
+            "extends: sundhedsprofil\nvariables:\n  koen: {codes: {1: Kvinde, 2: kvinde}}\n",
+            "codes 1 and 2 both mean 'kvinde'",
+        ),
+        (
+            "extends: sundhedsprofil\nvariables:\n  koen: {type: integer}\n",
+            "cannot change type",
+        ),
+        (
+            "extends: sundhedsprofil\nvariables:\n  vaegt_kal: {required: false}\n",
+            "must be required",
+        ),
+        (
+            "extends: sundhedsprofil\nrecodes:\n  sex: {from: koen}\n",
+            "cannot change the recodes",
+        ),
+        ("extends: findes_ikke\n", "'findes_ikke' is neither a shipped codebook"),
+        ("extends: region.yml\n", "extend each other in a circle"),
+        ("rename: {PNR: lbnr}\n", "start the file with `extends: sundhedsprofil`"),
+        ("extends: sundhedsprofil\nvariablr: {}\n", "unknown field(s) variablr"),
+    ],
+)
+def test_extending_codebook_errors_name_the_place(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(DataValidationError) as err:
+        load_codebook(path)
+    assert message in str(err.value)
+    assert str(path.resolve()) in str(err.value)

@@ -64,7 +64,19 @@ def leftovers(folder: Path) -> list[str]:
 SYDDANMARK = "syddanmark-2024-2027"
 
 
-STUB = pd.DataFrame({"stub": ["model step replaced in test_pipeline"]})
+# Each stub has the key columns the build's coverage step reads (an area the small delivery
+# covers: Denmark).
+STUB = pd.DataFrame(
+    {
+        "stub": ["model step replaced in test_pipeline"],
+        "year": [2021],
+        "area_level": ["land"],
+        "area_code": ["DK"],
+        "baseline": [2021],
+        "latest": [2025],
+        "waves": ["2021"],
+    }
+)
 # The trend stub has the key columns the build's disclosure step (suppress_models) reads.
 STUB_TRENDS = pd.DataFrame(
     {
@@ -260,12 +272,17 @@ def test_suppress_models_blanks_a_trend_resting_on_a_hidden_wave():
             "n": [57, 1234],
             "projected": [0.2, 0.1],
             "annual_change_pp": [1.0, -0.5],
+            "projected_pi80_low": [0.15, 0.08],
             "fit_note": "",
+            "forecast_note": "COVID-19 wave 2021 has its own effect.",
         }
     )
     out = cube_trends.suppress_models(trends, cube).set_index("area_code")
     assert np.isnan(out.loc["825", "projected"]) and np.isnan(out.loc["825", "annual_change_pp"])
+    assert np.isnan(out.loc["825", "projected_pi80_low"])
     assert out.loc["825", "fit_note"] == cube_trends.MODEL_SUPPRESSED_NOTE
+    assert out.loc["825", "forecast_note"] == ""
+    assert out.loc["461", "forecast_note"] != ""
     assert out.loc["461", "projected"] == 0.1
     assert out.loc["461", "n"] == 1230  # rounded to 10
     assert trends["projected"].notna().all()  # input unchanged
@@ -369,3 +386,34 @@ def test_build_processed_refuses_an_id_defined_two_ways(small_raw, processed_cop
     )
     with pytest.raises(ParameterError, match="'daily_smoking_30_64' is defined differently"):
         cube_build.build_processed(small_raw, processed_copy, agreements=[first, second])
+
+
+def test_data_dictionary_describes_every_table_and_column(small_processed):
+    root = Path(__file__).resolve().parents[1]
+    dictionary = (root / "docs" / "data_dictionary.md").read_text(encoding="utf-8")
+    listing = (root / "data" / "processed" / "README.md").read_text(encoding="utf-8")
+    # Every table, and an agreement's tables for every shipped agreement (their columns
+    # differ: an agreement without register indicators has empty register tables).
+    tables = [(t, None) for t in cube_build.SHARED_TABLES] + [
+        (t, a) for t in cube_build.AGREEMENT_TABLES for a in catalogue.list_agreements()
+    ]
+    for table, agreement_id in tables:
+        assert f"`{table}.parquet`" in listing, table
+        assert f"{table}.parquet" in dictionary, table
+        columns = pd.read_parquet(small_processed.path(table, agreement_id)).columns
+        # A column is described by name, or as a suffix of a described stem ("`d` (+ `_se`").
+        undocumented = [
+            c
+            for c in columns
+            if f"`{c}`" not in dictionary
+            and not any(
+                f"`{c[: -len(s)]}`" in dictionary and f"`{s}`" in dictionary
+                for s in ("_se", "_ci_low", "_ci_high", "_p")
+                if c.endswith(s)
+            )
+        ]
+        assert undocumented == [], (table, agreement_id, undocumented)
+    from analyse.publish.export import COLUMNS
+
+    for column in COLUMNS:
+        assert f"| `{column}` |" in dictionary or f"`{column}`" in dictionary, column

@@ -26,10 +26,11 @@ import pytest
 from scipy import special
 
 from analyse.cube import changes as cube_changes
+from analyse.cube import estimates as cube_estimates
 from analyse.cube import trends
 from analyse.errors import ParameterError
 from analyse.reference import catalogue
-from analyse.stats import series, survey
+from analyse.stats import forecast, series, survey
 from analyse.stats import trend as stats_trend
 
 DATA = Path(__file__).parent / "data" / "trend"
@@ -48,6 +49,9 @@ def small() -> pd.DataFrame:
     """The small stratified design, with `y` as the daily_smoking column."""
     data = pd.read_csv(DATA / "small_design.csv").rename(columns={"y": "daily_smoking"})
     data["age"] = data["age_group"].map(AGES)
+    # The estimates cube behind the pooled forecast needs these (not used by the models).
+    data["respondent_id"] = np.arange(len(data))
+    data["education"] = data["labour_market"] = None
     return data
 
 
@@ -375,12 +379,90 @@ def test_trends_for_cube_equals_trend_per_area(small, agreement):
     for level, code in (("land", "DK"), ("kommune", "461")):
         one = only(trends.trend(small, "daily_smoking", agreement, level=level, area_code=code))
         row = only(cube, area_level=level, area_code=code)
-        for column in ("log_odds_slope", "log_odds_se", "annual_change_se_pp", "projected"):
+        for column in ("log_odds_slope", "log_odds_se", "annual_change_se_pp", "odds_ratio"):
             assert row[column] == pytest.approx(one[column], rel=1e-8), column
         assert row["nonlinearity_p_value"] == pytest.approx(one["nonlinearity_p_value"], rel=1e-6)
     empty = only(cube, area_level="kommune", area_code="101")
     assert np.isnan(empty["log_odds_slope"])
     assert empty["fit_note"] == "færre end to sammenlignelige målinger"
+
+
+def test_trends_for_cube_projection_comes_from_the_pooled_forecast(small, agreement):
+    # The projection columns of the trends table are the pooled forecast of the published
+    # estimates (all kommuner of the level jointly), with the agreement's baseline 2021, end
+    # year 2027, direction and COVID-19 wave -- not the single-domain model's.
+    cube = trends.trends_for_cube(
+        small, agreement, levels=("land", "kommune"), indicators=["daily_smoking"]
+    )
+    published = cube_estimates.build(
+        small, agreement, levels=("land", "kommune"), breakdowns=("total",),
+        indicators=["daily_smoking"],
+    )  # fmt: skip
+    kommuner = published[
+        (published["area_level"] == "kommune")
+        & (published["year"] != 2023)
+        & ~published["suppressed"]
+    ]
+    expected = forecast.forecast(
+        kommuner,
+        area="area_code",
+        direction="decrease",
+        baseline_year=2021,
+        target_year=2027,
+        covid_years=(2021,),
+        levels=(0.8, 0.95),
+    ).set_index("area_code")
+    rows = cube[cube["area_level"] == "kommune"].set_index("area_code")
+    fitted = expected.index.intersection(rows.index)
+    assert len(fitted) == 3
+    np.testing.assert_allclose(rows.loc[fitted, "projected"], expected.loc[fitted, "projected"])
+    np.testing.assert_allclose(
+        rows.loc[fitted, "projected_pi_low"], expected.loc[fitted, "pi95_low"]
+    )
+    np.testing.assert_allclose(
+        rows.loc[fitted, "projected_pi80_high"], expected.loc[fitted, "pi80_high"]
+    )
+    np.testing.assert_allclose(
+        rows.loc[fitted, "prob_desired_side"], expected.loc[fitted, "prob_desired_side"]
+    )
+    assert (rows.loc[fitted, "forecast_method"] == expected.loc[fitted, "method"]).all()
+    # ... and the same as the cube's own forecast step from the published table.
+    pooled = trends.forecasts_for_cube(
+        published, agreement, ("land", "kommune"), indicators=["daily_smoking"]
+    ).set_index(["area_level", "area_code"])
+    for column in trends.FORECAST_COLUMNS:
+        left = cube.set_index(["area_level", "area_code"]).loc[pooled.index, column]
+        pd.testing.assert_series_equal(left, pooled[column], check_names=False, check_dtype=False)
+    # The single-area model (microdata predictive margin) is a different projection.
+    one = only(trends.trend(small, "daily_smoking", agreement, level="kommune", area_code=461))
+    assert rows.loc["461", "projected"] != pytest.approx(one["projected"], rel=1e-3)
+    # Kommuner without published estimates get no projection.
+    assert np.isnan(rows.loc["101", "projected"])
+
+
+def test_with_forecasts_replaces_only_the_projection_columns(small, agreement):
+    models = pd.DataFrame(
+        {
+            "indicator": ["daily_smoking"] * 2,
+            "area_level": ["kommune"] * 2,
+            "area_code": ["461", "999"],
+            "breakdown": ["total"] * 2,
+            "group": ["total"] * 2,
+            "odds_ratio": [0.9, 1.1],
+            "projected": [0.5, 0.5],
+        }
+    )
+    forecasts = pd.DataFrame(
+        {"indicator": ["daily_smoking"], "area_level": ["kommune"], "area_code": ["461"],
+         "breakdown": ["total"], "group": ["total"]}
+        | {c: [0.2] for c in trends.FORECAST_COLUMNS}
+    )  # fmt: skip
+    forecasts[["projection_note", "probability_note", "forecast_note"]] = "x"
+    out = trends.with_forecasts(models, forecasts).set_index("area_code")
+    assert list(out["odds_ratio"]) == [0.9, 1.1]
+    assert out.loc["461", "projected"] == 0.2
+    assert np.isnan(out.loc["999", "projected"])
+    assert out.loc["999", "forecast_note"] == ""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -427,8 +427,8 @@ def test_gap_sentence_suppressed_and_unknown_status():
 def test_projection_sentence_branches():
     assert report.projection_sentence(0.231, 0.19, 0.275, 0.35, 3) == (
         "Hvis udviklingen fortsætter som hidtil, vil andelen i 2027 være omkring 23,1 pct. "
-        "(usikkerhedsinterval 19,0–27,5 pct.). Sandsynligheden for, at andelen i 2027 er bedre "
-        "end i 2021 (i målsætningens retning), er 35 pct."
+        "(usikkerhedsinterval for en måling i 2027: 19,0–27,5 pct.). Sandsynligheden for, at "
+        "andelen i 2027 er bedre end i 2021 (i målsætningens retning), er 35 pct."
     )
     two = report.projection_sentence(0.231, 0.19, 0.275, 0.9991, 2)
     assert two.endswith(
@@ -444,6 +444,59 @@ def test_projection_sentence_branches():
     assert no_interval == (
         "Hvis udviklingen fortsætter som hidtil, vil andelen i 2027 være omkring 20,0 pct."
     )
+    level = report.projection_sentence(0.2, None, None, None, 3, method="level")
+    assert level == "Holder det nuværende niveau, vil andelen i 2027 være omkring 20,0 pct."
+
+
+def test_projection_sentence_reconciles_status_and_probability():
+    basis = "alle målingerne og udviklingen i alle landets kommuner"
+    # "uændret" next to a 1 % probability: say what each means.
+    text = report.projection_sentence(
+        0.231, 0.19, 0.275, 0.01, 5, status="uændret", latest_year=2025, basis=basis
+    )
+    assert text.endswith(
+        "er 1 pct. Status »uændret« betyder kun, at ændringen fra 2021 til 2025 ikke er "
+        "statistisk sikker; sandsynligheden er et skøn for 2027, som bygger på alle målingerne "
+        "og udviklingen i alle landets kommuner."
+    )
+    # "bedre" next to a probability under one half, "dårligere" next to one over one half.
+    better = report.projection_sentence(0.2, 0.1, 0.3, 0.3, 5, status="bedre", latest_year=2025)
+    assert "Status »bedre« gælder ændringen fra 2021 til 2025" in better
+    assert "kan pege i hver sin retning" in better
+    worse = report.projection_sentence(0.2, 0.1, 0.3, 0.7, 5, status="dårligere", latest_year=2025)
+    assert "Status »dårligere« gælder ændringen" in worse
+    # No apparent clash, or no status given: no extra sentence.
+    for status, probability in (("uændret", 0.5), ("bedre", 0.9), ("dårligere", 0.1)):
+        quiet = report.projection_sentence(
+            0.2, 0.1, 0.3, probability, 5, status=status, latest_year=2025
+        )
+        assert "Status" not in quiet
+    assert "Status" not in report.projection_sentence(0.2, 0.1, 0.3, 0.01, 5)
+
+
+def test_progress_sentence():
+    assert report.progress_sentence("improving") == "Healthy People-kategori: Forbedring."
+    assert report.progress_sentence("little or no detectable change", np.nan, "") == (
+        "Healthy People-kategori: Ingen sikker ændring."
+    )
+    assert report.progress_sentence(
+        "improving", 19.1, "insufficient progress", target=0.82, target_year=2027
+    ) == (
+        "Healthy People-kategori: Forbedring. Målet er 82,0 pct. i 2027; 19 pct. af den ønskede "
+        "ændring fra basisåret er nået. SDG-kategori (Eurostat/FN): Utilstrækkelig fremgang."
+    )
+    # The targeted change is not defined when the baseline already met the target.
+    assert report.progress_sentence(
+        "target met or exceeded", np.nan, "target met", target=0.51, target_year=2027
+    ) == (
+        "Healthy People-kategori: Mål nået. Målet er 51,0 pct. i 2027. "
+        "SDG-kategori (Eurostat/FN): Mål nået."
+    )
+    assert report.progress_sentence(None) == ""
+    with pytest.raises(ParameterError, match="Healthy People"):
+        report.progress_sentence("better")
+    with pytest.raises(ParameterError, match="SDG"):
+        report.progress_sentence("improving", 10, "on track", target=0.5)
 
 
 def test_population_phrase_sexes():

@@ -22,7 +22,7 @@ import pytest
 from scipy import special
 
 from analyse.errors import ParameterError
-from analyse.stats import series, survey, trend
+from analyse.stats import forecast, series, survey, trend
 
 DATA = Path(__file__).parent / "data" / "trend"
 RTOL = 1e-6
@@ -201,8 +201,9 @@ def test_trend_aggregated_two_waves_equals_microdata(small):
     microdata = only(trend.trend(two, "daily_smoking", covariates=(), **PLAIN))
     # With two waves y ~ year is saturated: its slope is logit(p2) - logit(p1) and its sandwich
     # variance is the delta-method variance of that difference, which is what the WLS on the
-    # wave estimates gives. Equal to rounding.
-    for column in ("log_odds_slope", "log_odds_se", "projected", "trend_se_logit"):
+    # wave estimates gives. Equal to rounding. (The projections differ by design: the series'
+    # is the pooled forecast of analyse.stats.forecast, tested in test_forecast.py.)
+    for column in ("log_odds_slope", "log_odds_se"):
         assert aggregated[column] == pytest.approx(microdata[column], rel=1e-8), column
     assert aggregated["input"] == "estimates"
     assert aggregated["method"] == "wls-logit"
@@ -214,15 +215,10 @@ def test_trend_aggregated_four_waves_close_to_microdata(small):
     # With more waves than parameters the two estimators differ at order 1/n: minimum logit
     # chi-square versus pseudo-ML, and model-based versus sandwich variance where the line
     # does not fit perfectly (this data has a departure at 2017). Tolerance: the slopes within
-    # a tenth of their SE, SEs and the projection within 5 %.
+    # a tenth of their SE, SEs within 5 %.
     se = microdata["log_odds_se"]
     assert abs(aggregated["log_odds_slope"] - microdata["log_odds_slope"]) < 0.1 * se
     assert aggregated["log_odds_se"] == pytest.approx(se, rel=0.05)
-    assert aggregated["projected"] == pytest.approx(microdata["projected"], rel=0.05)
-    # The between-wave variation is computed from the same wave estimates in both paths.
-    assert aggregated["between_wave_sd_logit"] == pytest.approx(
-        microdata["between_wave_sd_logit"], rel=1e-8
-    )
 
 
 def test_chi2_trend_matches_hand_calculation():
@@ -274,13 +270,11 @@ def test_trend_one_sex_population_drops_sex(small):
 # A plain series, no agreement (issue: project a tidy series and compute without a catalogue)
 
 
-def test_projection_of_a_plain_tidy_series_needs_no_agreement():
-    # Two areas, four waves each, estimates on a straight logit line for area A:
-    # logit p = logit(0.2) - 0.05 (year - 2021), so the 2027 projection is expit(logit(0.2) - 0.3)
-    # exactly (WLS through points on a line), with no between-wave variation (tau² = 0).
+def plain_series() -> pd.DataFrame:
+    # Two areas, four waves each; area A on a straight logit line.
     years = np.array([2013, 2017, 2021, 2025])
     line = special.expit(special.logit(0.2) - 0.05 * (years - 2021))
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "area": ["A"] * 4 + ["B"] * 4,
             "year": np.tile(years, 2),
@@ -288,18 +282,50 @@ def test_projection_of_a_plain_tidy_series_needs_no_agreement():
             "se": 0.01,
         }
     )
+
+
+def test_projection_of_a_plain_tidy_series_needs_no_agreement():
+    frame = plain_series()
     result = series.projection(frame, keys=["area"], **PLAIN).set_index("area")
-    assert result.loc["A", "projected"] == pytest.approx(
-        special.expit(special.logit(0.2) - 0.3), rel=1e-10
-    )
-    assert result.loc["A", "between_wave_sd_logit"] == pytest.approx(0, abs=1e-9)
+    # The projection is the pooled forecast of the two areas (no catalogue ids needed).
+    pooled = forecast.forecast(
+        frame, direction="decrease", baseline_year=2021, target_year=2027, levels=(0.8, 0.95)
+    ).set_index("area")
+    for column, expected in (
+        ("projected", "projected"),
+        ("projected_pi_low", "pi95_low"),
+        ("projected_pi_high", "pi95_high"),
+        ("projected_pi80_low", "pi80_low"),
+        ("prob_desired_side", "prob_desired_side"),
+        ("forecast_df", "df"),
+    ):
+        np.testing.assert_allclose(result[column], pooled[expected], rtol=1e-12, err_msg=column)
     assert result.loc["A", "baseline_estimate"] == pytest.approx(0.2)
-    # decrease is desired and the line falls: more than even odds of being below 2021's value.
-    assert result.loc["A", "prob_desired_side"] > 0.5
-    assert result.loc["B", "projected_pi_low"] < result.loc["B", "projected"]
+    assert (result["projected_pi_low"] < result["projected_pi80_low"]).all()
+    assert (result["projected_pi80_high"] < result["projected_pi_high"]).all()
     assert list(result.columns[:2]) == ["input", "waves"]
+    # The fit and the linearity test travel with the projection (issue 16).
+    for column in ("fit_note", "nonlinearity_test", "nonlinearity_p_value", "forecast_note"):
+        assert column in result.columns
+    assert (result["nonlinearity_test"] == "residual-Q-chisq").all()
     # No `n` column: the count is missing, not zero.
     assert np.isnan(series.trend_series(frame, keys=["area"], **PLAIN)["n"]).all()
+
+
+def test_projection_says_why_the_probability_is_missing():
+    frame = plain_series()
+    without = frame[frame["year"] != 2021]
+    result = series.projection(without, keys=["area"], **PLAIN).set_index("area")
+    assert result["projected"].notna().all()
+    assert result["prob_desired_side"].isna().all()
+    assert result["probability_note"].str.contains("ingen måling i basisåret 2021").all()
+    # An explicit baseline (value and SE) gives the probability back.
+    explicit = series.projection(
+        without, keys=["area"], baseline_value=0.2, baseline_se=0.01, **PLAIN
+    ).set_index("area")
+    assert explicit["prob_desired_side"].between(0, 1).all()
+    assert (explicit["probability_note"] == "").all()
+    assert explicit["baseline_estimate"].eq(0.2).all()
 
 
 def test_trend_series_direction_and_baseline_from_columns():

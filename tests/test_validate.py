@@ -141,19 +141,81 @@ def test_report_availability_and_unknown_columns(tmp_path):
     assert "nik_snus" in report.summary()
 
 
-def test_report_flags_value_labels_that_differ_from_the_codebook(tmp_path):
+def _sav_with_labels(tmp_path: Path, labels: dict) -> tuple[Path, pd.DataFrame]:
     import pyreadstat
 
     raw = pd.read_csv(SMALL, dtype={"lbnr": "str"})
     path = tmp_path / "sundhedsprofil_2021.sav"
-    pyreadstat.write_sav(raw, str(path), variable_value_labels={"koen": {1: "Kvinde", 2: "Mand"}})
+    pyreadstat.write_sav(raw, str(path), variable_value_labels=labels)
+    return path, raw
+
+
+def _codebook(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "region.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_value_labels_that_swap_the_codes_stop_the_cleaning(tmp_path):
+    # The file says 1 = Kvinde, the codebook 1 = Mand: cleaning on would swap men and women.
+    path, _ = _sav_with_labels(tmp_path, {"koen": {1: "Kvinde", 2: "Mand"}})
+    before = _tree_digest(path)
+    with pytest.raises(DataValidationError) as err:
+        load_survey(path)
+    message = str(err.value)
+    assert str(path) in message and "column 'koen'" in message
+    assert "code 1 is 'Kvinde' in the file but 'Mand' in the codebook" in message
+    assert "code 2 is 'Mand' in the file but 'Kvinde' in the codebook" in message
+    assert "variables: {koen: {codes: {1: Kvinde, 2: Mand}}}" in message
+    assert "trust_codes: true" in message
+    assert _tree_digest(path) == before
+
+
+def test_value_labels_close_spelling_counts_as_the_same_label(tmp_path):
+    # "Kvinder" for code 1 is the codebook's "Kvinde" (code 2) spelt in the plural: a swap.
+    path, _ = _sav_with_labels(tmp_path, {"koen": {1: "Kvinder", 2: "Mænd"}})
+    with pytest.raises(DataValidationError, match="code 1 is 'Kvinder' in the file"):
+        load_survey(path)
+
+
+def test_value_labels_that_only_differ_are_reported_not_fatal(tmp_path):
+    # Another wording of the same codes is no contradiction: reported in the quality report.
+    path, _ = _sav_with_labels(
+        tmp_path, {"koen": {1: "Han", 2: "Hun"}, "udd": {4: "Kort videregående"}}
+    )
     _, report = load_survey(path)
     mismatches = report.label_mismatches
     assert mismatches[["variable", "code", "file_label"]].values.tolist() == [
-        ["koen", 1.0, "Kvinde"],
-        ["koen", 2.0, "Mand"],
+        ["koen", 1.0, "Han"],
+        ["koen", 2.0, "Hun"],
+        ["udd", 4.0, "Kort videregående"],
     ]
     assert "label_mismatch" in set(report.soft_problems["problem"])
+
+
+def test_value_labels_trust_codes_keeps_the_codes_and_reports(tmp_path):
+    path, raw = _sav_with_labels(tmp_path, {"koen": {1: "Kvinde", 2: "Mand"}})
+    codebook = _codebook(
+        tmp_path, "extends: sundhedsprofil\nvariables:\n  koen: {trust_codes: true}\n"
+    )
+    respondents, report = load_survey(path, codebook)
+    # Codes trusted: code 1 stays "Mænd" whatever the label says.
+    expected = raw["koen"].map({1: "Mænd", 2: "Kvinder"})
+    assert respondents["sex"].astype(object).equals(expected.astype(object))
+    assert set(report.label_mismatches["variable"]) == {"koen"}
+
+
+def test_value_labels_agree_with_an_extending_codebook_that_states_the_file_codes(tmp_path):
+    # The same file, with the codebook saying what the codes mean: labels agree, sexes right.
+    path, raw = _sav_with_labels(tmp_path, {"koen": {1: "Kvinde", 2: "Mand"}})
+    codebook = _codebook(
+        tmp_path,
+        "extends: sundhedsprofil\nvariables:\n  koen:\n    codes: {1: Kvinde, 2: Mand}\n",
+    )
+    respondents, report = load_survey(path, codebook)
+    expected = raw["koen"].map({1: "Kvinder", 2: "Mænd"})
+    assert respondents["sex"].astype(object).equals(expected.astype(object))
+    assert report.label_mismatches.empty
 
 
 # ================================================================================================
@@ -199,3 +261,82 @@ def test_cli_check_uses_the_given_codebook(tmp_path, capsys):
     codebook.write_text(source.replace("rename: {}", "rename: {VGT: vaegt_kal}"), encoding="utf-8")
     assert main(["check", str(path), "--codebook", str(codebook)]) == 0
     assert "renamed: VGT → vaegt_kal" in capsys.readouterr().out
+
+
+# ================================================================================================
+# Weights: warnings when they do not look like calibration weights
+# ================================================================================================
+
+
+def _wave(weights, kommuner, year=2021, national=False) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "year": year,
+            "kommune_code": kommuner,
+            "stratum": [f"{year}-DK" if national else f"{year}-{k}" for k in kommuner],
+            "weight": np.asarray(weights, dtype=float),
+        }
+    )
+
+
+def test_weight_checks_hand_computed_design_effect_and_sum():
+    # Kommune 1: weights 10, 20, 30 → n Σw²/(Σw)² = 3·1400/3600 = 7/6. Kommune 2: 40, 40 → 1.
+    # Pooled with the strata's respondents as weights: (3·7/6 + 2·1)/5 = 1.1.
+    wave = _wave([10, 20, 30, 40, 40], [1, 1, 1, 2, 2])
+    checks = validate.weight_checks(wave, {1: 80, 2: 60, 3: 1000})
+    row = checks.iloc[0]
+    assert row["deff_within"] == pytest.approx(1.1, abs=1e-12)
+    assert row["weight_sum"] == 140 and row["population_16plus"] == 140  # kommune 3 absent
+    assert row["sum_ratio"] == 1.0 and row["problems"] == "" and row["message"] == ""
+
+
+def test_weight_checks_constant_weights_say_unweighted():
+    checks = validate.weight_checks(_wave([1, 1, 1, 1], [1, 1, 2, 2]), {1: 2000, 2: 2000})
+    row = checks.iloc[0]
+    assert row["problems"] == "constant,sum"
+    assert "every weight is 1: the estimates of this wave are unweighted" in row["message"]
+    assert "0.1% of the population aged 16+ of the 2 kommuner present (4,000)" in row["message"]
+
+
+def test_weight_checks_sum_far_from_the_population():
+    # Calibration weights rescaled to mean 1 (sum = respondents): a factor 1,000 off.
+    wave = _wave([0.5, 1.5, 0.8, 1.2], [1, 1, 2, 2])
+    checks = validate.weight_checks(wave, {1: 2000, 2: 2000})
+    assert checks.iloc[0]["problems"] == "sum"
+    # Within the tolerance (population since changed, approximated 16+ share): no warning.
+    ok = _wave([1000, 1700, 1100, 1500], [1, 1, 2, 2])
+    assert validate.weight_checks(ok, {1: 2000, 2: 2000}).iloc[0]["problems"] == ""
+    # A national wave is compared with the whole population.
+    national = _wave([800.0, 1200.0], [1, 2], year=2023, national=True)
+    row = validate.weight_checks(national, {1: 700, 2: 700, 3: 700}).iloc[0]
+    assert row["population_16plus"] == 2100 and row["problems"] == ""
+
+
+def test_weight_checks_implausible_design_effect_both_ends():
+    # Design weights only: constant within each kommune, different between them.
+    design = _wave([500, 500, 1500, 1500], [1, 1, 2, 2])
+    row = validate.weight_checks(design, {1: 1000, 2: 3000}).iloc[0]
+    assert row["problems"] == "deff" and row["deff_within"] == 1.0
+    assert "do not vary within a kommune" in row["message"]
+    # One respondent carries nearly all the weight: n Σw²/(Σw)² = 8·(7 + 4000²)/4007² ≈ 7.97.
+    heavy = _wave([1, 1, 1, 1, 1, 1, 1, 4000], [1] * 8)
+    row = validate.weight_checks(heavy, {1: 4007}).iloc[0]
+    assert row["problems"] == "deff"
+    assert row["deff_within"] == pytest.approx(8 * (7 + 4000**2) / 4007**2)
+    assert "a few respondents carry most of the weight" in row["message"]
+
+
+def test_load_survey_reports_the_weight_check_and_check_prints_it(tmp_path, capsys):
+    from analyse.run.cli import main
+
+    raw = pd.read_csv(SMALL, dtype={"lbnr": "str"})
+    raw["vaegt_kal"] = 1.0
+    path = tmp_path / "sundhedsprofil_2021.csv"
+    raw.to_csv(path, index=False)
+    _, report = load_survey(path)
+    assert report.weights["problems"].tolist() == ["constant,sum"]
+    assert report.weight_warnings()[0].startswith("2021: every weight is 1")
+    assert main(["check", str(path)]) == 0  # a warning, not fatal
+    out = capsys.readouterr().out
+    assert "WARNING: weights that do not look like calibration weights" in out
+    assert "1 wave(s) with weight warnings" in out

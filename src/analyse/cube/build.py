@@ -13,19 +13,29 @@ once per distinct baseline and period and written per agreement:
 ``inequality.parquet``              education and labour-market inequality per cell
 ``register.parquet``                register indicators per year × area × breakdown (suppressed)
 ``quality.parquet``                 data-quality aggregates per wave × kommune (no microdata)
+``coverage.parquet``                per source, wave and area: kommuner in the delivery, and
+                                    whether the area is covered (only covered areas are
+                                    estimated or compared with)
 ``agreements/<id>/changes.parquet`` changes between waves and from the agreement's baseline
 ``agreements/<id>/status.parquet``  direction status (bedre/uændret/dårligere/kan ikke vurderes)
-``agreements/<id>/trends.parquet``  trend model and projection to the end of the agreement
+                                    with the Healthy People 2030 and SDG progress categories
+                                    (the agreement's targets)
+``agreements/<id>/trends.parquet``  trend model per indicator × area; projection to the end of
+                                    the agreement from the pooled forecast across all areas of
+                                    a level
 ``agreements/<id>/gap_change``      whether the education gap narrows since the baseline
-``agreements/<id>/register_*``      changes, status and trends of the register indicators
+``agreements/<id>/register_*``      changes, status (with progress) and trends of the register
+                                    indicators
 ``agreements/<id>/activity_status`` the klynge activity status of the agreement
-``manifest.json``                   input checksums, agreements, code version, rules, timings
+``manifest.json``                   input checksums, agreements, code version, codebook, rules,
+                                    weight warnings, coverage, timings, row counts
 ==================================  ==========================================================
 
 The cache key is the SHA-256 of every raw file, the code (all package files), the agreements
-(a user's agreement file by its content) and the options; when it matches the manifest,
-nothing is recomputed. Files are written atomically (temporary file, then rename), so an
-interrupted build never leaves a half-written table behind.
+(a user's agreement file by its content), the codebook (its files, including what it extends)
+and the options; when it matches the manifest, nothing is recomputed. Every column of every
+table is described in ``docs/data_dictionary.md``. Files are written atomically (temporary
+file, then rename), so an interrupted build never leaves a half-written table behind.
 """
 
 from __future__ import annotations
@@ -52,7 +62,14 @@ SYNTHETIC_MARKER = "SYNTETISKE_DATA.json"
 REGISTER_FILE = "registerdata.csv"
 STATUS_FILE = "klyngestatus.csv"
 #: Tables computed once for all agreements (top level of the processed folder).
-SHARED_TABLES = ("estimates", "klynge_comparisons", "inequality", "register", "quality")
+SHARED_TABLES = (
+    "estimates",
+    "klynge_comparisons",
+    "inequality",
+    "register",
+    "quality",
+    "coverage",
+)
 #: Tables of one agreement (``agreements/<id>/``).
 AGREEMENT_TABLES = (
     "changes",
@@ -78,9 +95,11 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)
 
     def path(self, table: str, agreement: str | None = None) -> Path:
-        """Path of a table; an agreement's table needs the agreement id (default: the first
-        agreement of the build)."""
-        return table_path(self.processed, table, agreement or self.manifest["agreements"][0]["id"])
+        """Path of a table; an agreement's table needs the agreement id (default: the default
+        agreement, Region Syddanmark's, if the build has it, else the build's first)."""
+        built = [record["id"] for record in self.manifest["agreements"]]
+        default = catalogue.DEFAULT_AGREEMENT if catalogue.DEFAULT_AGREEMENT in built else built[0]
+        return table_path(self.processed, table, agreement or default)
 
 
 def table_path(processed: str | Path, table: str, agreement_id: str | None = None) -> Path:
@@ -135,9 +154,21 @@ def is_synthetic(raw: Path) -> bool:
     return (raw / SYNTHETIC_MARKER).exists()
 
 
-def _cache_key(checksums: dict, version: str, agreements: list, rules: disclosure.Rules) -> str:
+def _cache_key(
+    checksums: dict,
+    version: str,
+    agreements: list,
+    rules: disclosure.Rules,
+    codebook: str = "",
+) -> str:
     payload = json.dumps(
-        {"inputs": checksums, "code": version, "agreements": agreements, "rules": rules.as_dict()},
+        {
+            "inputs": checksums,
+            "code": version,
+            "agreements": agreements,
+            "rules": rules.as_dict(),
+            "codebook": codebook,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
@@ -193,6 +224,7 @@ def build_processed(
     agreements: list[str | Path] | None = None,
     agreement_id: str | Path | None = None,
     rules: disclosure.Rules | None = None,
+    codebook: str | Path | None = None,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> BuildResult:
@@ -200,21 +232,32 @@ def build_processed(
 
     Parameters
     ----------
-    raw, processed : the raw delivery and the folder of the processed tables.
+    raw, processed : the delivery (read only) and the folder of the processed tables.
     agreements : ids of shipped agreements and paths of users' agreement files; default
         :func:`build_agreements` (every shipped agreement, plus ``agreement_id`` if it is a path).
     agreement_id : one agreement to make sure of (an id or a path), added to the default set.
-    rules, force, progress : disclosure rules, rebuild even when unchanged, progress messages.
+    rules : disclosure rules.
+    codebook : the user's codebook YAML (None: the shipped one); part of the cache key and
+        recorded in the manifest.
+    force, progress : rebuild even when unchanged; progress messages.
+
+    Only areas the delivery covers are estimated (:mod:`analyse.cube.coverage`); weights that do
+    not look like calibration weights are recorded in the manifest (``weights``) and the
+    briefs say so. Changes, status (with the Healthy People 2030 and SDG assessments against the
+    agreement's own targets) and the forecast-based trends are computed per agreement (once per
+    distinct baseline and period) from the covered, published estimates.
 
     Raises
     ------
     DataValidationError
         From the cleaning and validation of the raw files (naming file, column, rule and rows),
-        or from an agreement file.
+        from reading the codebook, or from an agreement file.
     ParameterError
         Unknown agreement; two agreements with the same id; an indicator id defined
         differently in two agreements.
     """
+    from analyse.data.codebook import load_codebook
+
     raw, processed = Path(raw), Path(processed)
     rules = rules or disclosure.Rules()
     say = progress or (lambda _message: None)
@@ -229,7 +272,8 @@ def build_processed(
     records = [_agreement_record(a) for a in loaded]
     checksums = input_checksums(raw)
     version = code_version()
-    key = _cache_key(checksums, version, records, rules)
+    book = load_codebook(codebook)
+    key = _cache_key(checksums, version, records, rules, book.sha256)
     manifest = read_manifest(processed)
     if (
         not force
@@ -240,7 +284,8 @@ def build_processed(
         say(f"Genbruger de beregnede tabeller i {processed} (uændrede data, aftaler og kode).")
         return BuildResult(processed, True, manifest)
 
-    from analyse.cube import changes, estimates, inequality, register, trends
+    from analyse.cube import changes, coverage, estimates, inequality, register, trends
+    from analyse.cube import progress as progress_assessment
     from analyse.data import clean
     from analyse.data import register as register_data
 
@@ -259,31 +304,50 @@ def build_processed(
         "beregnet én gang)"
     )
     respondents, report = step(
-        "clean", "indlæser og renser surveydata", lambda: clean.load_survey(raw)
+        "clean",
+        "indlæser og renser surveydata",
+        lambda: _load_survey(raw, book, codebook, manifest),
+    )
+    for warning in report.weight_warnings():
+        say(f"  ADVARSEL om vægtene: {warning}")
+    national = respondents["stratum"].str.endswith(f"-{clean.NATIONAL_STRATUM}")
+    survey_coverage = coverage.coverage_table(
+        respondents, national_years=set(respondents.loc[national, "year"].astype(int))
     )
     shared: dict[str, pd.DataFrame] = {}
     shared["estimates"] = step(
         "estimates",
         "estimater for alle indikatorer, bølger og områder",
-        lambda: estimates.build(respondents, union, rules=rules),
+        lambda: coverage.restrict(
+            estimates.build(respondents, union, rules=rules), survey_coverage
+        ),
     )
     shared["klynge_comparisons"] = step(
         "klynge_comparisons",
         "kommunerne mod resten af deres sundhedsklynge",
-        lambda: estimates.klynge_comparisons(respondents, union, shared["estimates"], rules=rules),
+        lambda: coverage.restrict_comparisons(
+            estimates.klynge_comparisons(respondents, union, shared["estimates"], rules=rules),
+            survey_coverage,
+        ),
     )
     shared["inequality"] = step(
         "inequality",
         "social ulighed",
-        lambda: inequality.inequality_for_cube(respondents, union, rules=rules),
+        lambda: coverage.restrict(
+            inequality.inequality_for_cube(respondents, union, rules=rules), survey_coverage
+        ),
     )
     register_table = register_data.read_register(raw / REGISTER_FILE, union)
+    register_coverage = coverage.coverage_table(register_table, source="register")
     shared["register"] = step(
         "register",
         "registerindikatorer",
-        lambda: register.register_estimates(register_table, rules=rules),
+        lambda: coverage.restrict(
+            register.register_estimates(register_table, rules=rules), register_coverage, "register"
+        ),
     )
     shared["quality"] = report.by_wave()
+    shared["coverage"] = pd.concat([survey_coverage, register_coverage], ignore_index=True)
 
     # What depends on an agreement's baseline and period: once per distinct baseline and period.
     per_agreement: dict[str, dict[str, pd.DataFrame]] = {}
@@ -305,14 +369,20 @@ def build_processed(
             tables["trends"] = step(
                 "trends",
                 f"udviklingsmodeller og fremskrivning til {group.period_end}",
-                lambda group=group, cells=survey_cells: trends.suppress_models(
-                    trends.trends_for_cube(respondents, group), cells
+                lambda group=group, cells=survey_cells: coverage.restrict_models(
+                    trends.suppress_models(
+                        trends.trends_for_cube(respondents, group, estimates=cells), cells
+                    ),
+                    survey_coverage,
                 ),
             )
             tables["gap_change"] = step(
                 "gap_change",
                 "ændring i uddannelsesforskellen",
-                lambda group=group: inequality.gap_change_for_cube(respondents, group, rules=rules),
+                lambda group=group: coverage.restrict_gap_change(
+                    inequality.gap_change_for_cube(respondents, group, rules=rules),
+                    survey_coverage,
+                ),
             )
         if register_cells.empty:  # an agreement with survey indicators only
             for name in ("register_changes", "register_status", "register_trends"):
@@ -324,21 +394,24 @@ def build_processed(
             tables["register_trends"] = step(
                 "register_trends",
                 "udvikling i registerindikatorer",
-                lambda group=group, total=register_total: trends.trends_from_estimates(
-                    total, group
+                lambda group=group, total=register_total: coverage.restrict_models(
+                    trends.trends_from_estimates(total, group), register_coverage, "register"
                 ),
             )
         for agreement in members:
             mine = set(agreement.indicators)
-            per_agreement[agreement.id] = {
+            own = {
                 name: table[table["indicator"].isin(mine)].reset_index(drop=True)
                 if "indicator" in table.columns
                 else table
                 for name, table in tables.items()
             }
-            per_agreement[agreement.id]["activity_status"] = register_data.read_status(
-                raw / STATUS_FILE, agreement
-            )
+            # The standard assessments use the agreement's own targets (an agreement field).
+            for name in ("status", "register_status"):
+                if "estimate_from" in own[name].columns:  # not an empty source's table
+                    own[name] = progress_assessment.assess(own[name], agreement)
+            own["activity_status"] = register_data.read_status(raw / STATUS_FILE, agreement)
+            per_agreement[agreement.id] = own
 
     processed.mkdir(parents=True, exist_ok=True)
     for name, table in shared.items():
@@ -356,6 +429,14 @@ def build_processed(
         "synthetic": is_synthetic(raw),
         "inputs": checksums,
         "rules": rules.as_dict(),
+        "codebook": {
+            "name": book.name,
+            "path": str(codebook) if codebook is not None else None,
+            "files": [Path(p).name for p in book.sources],
+            "sha256": book.sha256,
+        },
+        "weights": _weight_records(report.weights),
+        "coverage": _coverage_summary(survey_coverage),
         "respondents": int(len(respondents)),
         "waves": sorted(int(y) for y in respondents["year"].unique()),
         "indicators": list(union.indicators),
@@ -386,3 +467,54 @@ def built_agreements(processed: str | Path) -> list[str]:
     """Ids of the agreements whose tables are in a processed folder (from its manifest)."""
     manifest = read_manifest(Path(processed)) or {}
     return [record["id"] for record in manifest.get("agreements", [])]
+
+
+def _load_survey(raw: Path, book, codebook, previous: dict | None):
+    """Clean the delivery; if it fails with the shipped codebook while the previous build used
+    one of the user's, say so (a forgotten ``--codebook``)."""
+    from analyse.data import clean
+
+    try:
+        return clean.load_survey(raw, book)
+    except DataValidationError as exc:
+        used = ((previous or {}).get("codebook") or {}).get("path")
+        if codebook is None and used:
+            raise DataValidationError(
+                f"{exc} — the processed data in this folder were built with the codebook {used}; "
+                f"pass it again (--codebook {used}, or make ... CODEBOOK={used})"
+            ) from exc
+        raise
+
+
+def _weight_records(weights: pd.DataFrame) -> list[dict]:
+    """Per wave, the weight check's figures and problems, for the manifest (and the briefs)."""
+    records = []
+    for row in weights.itertuples(index=False):
+        records.append(
+            {
+                "year": int(row.year),
+                "problems": [p for p in row.problems.split(",") if p],
+                "weight_sum": round(float(row.weight_sum), 1),
+                "population_16plus": round(float(row.population_16plus)),
+                "sum_ratio": round(float(row.sum_ratio), 4),
+                "deff_within": round(float(row.deff_within), 3),
+                "message": row.message,
+            }
+        )
+    return records
+
+
+def _coverage_summary(survey_coverage: pd.DataFrame) -> dict:
+    """Per wave: the kommuner present and whether Denmark is covered (details in coverage.parquet)."""
+    land = survey_coverage[survey_coverage["area_level"] == "land"]
+    regions = survey_coverage[
+        (survey_coverage["area_level"] == "region") & survey_coverage["covered"]
+    ]
+    return {
+        str(int(row.year)): {
+            "kommuner": int(row.kommuner_present),
+            "land_covered": bool(row.covered),
+            "regions_covered": sorted(regions.loc[regions["year"] == row.year, "area_code"]),
+        }
+        for row in land.itertuples(index=False)
+    }

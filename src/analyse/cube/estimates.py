@@ -67,9 +67,15 @@ CUBE_COLUMNS = (
 )
 
 
-def _check(respondents: pd.DataFrame, agreement: Agreement) -> None:
+def _check(respondents: pd.DataFrame, agreement: Agreement, indicators=None) -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in respondents.columns]
-    variables = sorted({ind.variable for ind in agreement.indicators_by_source("survey")})
+    variables = sorted(
+        {
+            ind.variable
+            for ind in agreement.indicators_by_source("survey")
+            if indicators is None or ind.id in indicators
+        }
+    )
     missing += [v for v in variables if v not in respondents.columns]
     if missing:
         raise ParameterError(
@@ -215,6 +221,7 @@ def build(
     progress: Callable[[str], None] | None = None,
     suppress: bool = True,
     sums: bool = False,
+    indicators: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Build the estimates cube from the canonical respondent table.
 
@@ -231,6 +238,7 @@ def build(
         raw cells with the general engine).
     sums : with ``suppress=False``, keep the per-cell linearisation sums (for
         :func:`klynge_comparisons`); never published.
+    indicators : ids of the survey indicators to estimate (default: all of the agreement's).
 
     Returns
     -------
@@ -247,6 +255,11 @@ def build(
     Design: strata = ``stratum`` (kommune × wave; one national stratum in 2023), each respondent
     its own PSU, calibration weights, no finite population correction. Equal to
     ``svyby(~y, ~group, subset(design, area), svymean, na.rm = TRUE)`` for every cell.
+
+    Every area with respondents is estimated from the kommuner present; an area (or a parent of
+    a comparison) that the respondents cover only in part is dropped afterwards by
+    :func:`analyse.cube.coverage.restrict`, which :func:`analyse.cube.build.build_processed`
+    applies to the cube.
     """
     unknown = [b for b in breakdowns if b not in BREAKDOWNS]
     if unknown:
@@ -254,7 +267,7 @@ def build(
     bad_levels = [lv for lv in levels if lv not in LEVELS]
     if bad_levels:
         raise ParameterError(f"unknown area level(s) {bad_levels}; use {', '.join(LEVELS)}")
-    _check(respondents, agreement)
+    _check(respondents, agreement, indicators)
 
     stratum_codes, stratum_labels = pd.factorize(respondents["stratum"], sort=True)
     n_h = np.bincount(stratum_codes, minlength=len(stratum_labels))
@@ -287,6 +300,8 @@ def build(
     labour_market = respondents["labour_market"].astype(object).to_numpy()
     pieces = []
     for indicator in agreement.indicators_by_source("survey"):
+        if indicators is not None and indicator.id not in indicators:
+            continue
         if progress:
             progress(indicator.id)
         in_population = _population_mask(indicator, age, sex, labour_market)

@@ -2,8 +2,12 @@
 
 The agreement gives each indicator's variable, population (age band and sex), desired
 direction, baseline and comparable waves, the projection year (the end of the agreement) and
-the wave notes; the geography gives each area's kommuner. The models are those of
+the wave notes; the geography gives each area's kommuner. The trend models are those of
 :mod:`analyse.stats.trend` (respondents) and :mod:`analyse.stats.series` (aggregated series).
+The projection to the agreement's end year is the pooled forecast of
+:mod:`analyse.stats.forecast`, fitted per indicator jointly across all areas of a level from
+the published (suppressed) estimates (:func:`forecasts_for_cube`); the trends table of the cube
+takes its projection columns from it (:func:`with_forecasts`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from analyse.cube.changes import (
     indicator,
     wave_notes,
 )
+from analyse.cube.estimates import build as build_estimates
 from analyse.errors import ParameterError
 from analyse.reference import geography
 from analyse.reference.catalogue import Agreement, Indicator
@@ -44,6 +49,25 @@ PROJECTION_COLUMNS = [
     *series.PROJECTION_COLUMNS[: series.PROJECTION_COLUMNS.index("direction") + 1],
     "covid_flag",
     *series.PROJECTION_COLUMNS[series.PROJECTION_COLUMNS.index("direction") + 1 :],
+]
+#: The columns of the trends table that come from the pooled forecast (:func:`with_forecasts`).
+FORECAST_COLUMNS = [
+    "projection_year",
+    "projected",
+    "projected_se",
+    "projected_pi_low",
+    "projected_pi_high",
+    "projected_pi80_low",
+    "projected_pi80_high",
+    "trend_se_logit",
+    "between_wave_sd_logit",
+    "baseline_estimate",
+    "prob_desired_side",
+    "projection_note",
+    "probability_note",
+    "forecast_method",
+    "forecast_df",
+    "forecast_note",
 ]
 _MICRODATA_COLUMNS = ["year", "kommune_code", "age", "age_group", "sex"]
 MODEL_SUPPRESSED_NOTE = "for få svar i en eller flere af målingerne til at vise modellen"
@@ -101,7 +125,10 @@ def trend(
     ``suppressed``): :func:`trends_from_estimates` on the area's rows. The baseline, the
     projection year (default the agreement's ``period_end``) and the direction are the
     agreement's. Output columns: :data:`TREND_COLUMNS` after the keys, and ``formula`` for
-    respondents.
+    respondents. For respondents the projection columns are the single-domain predictive
+    margin of :func:`analyse.stats.trend.trend`; the cube's trends table replaces them by the
+    pooled forecast (:func:`trends_for_cube`, :func:`forecasts_for_cube`). Aggregated input is
+    forecast jointly with every other area of the level in ``data``.
 
     Raises
     ------
@@ -166,21 +193,23 @@ def _trend_aggregated(data, ind, agreement, level, area_code, by, confidence, ta
     code = geography.COUNTRY_CODE if level == "land" else area_code
     if code is None:
         raise ParameterError(f"area_code is needed for level {level!r}")
-    mask = (
-        (data["indicator"] == ind.id)
-        & (data["area_level"] == level)
-        & (data["area_code"].astype(str) == str(code))
-    )
-    frame = data.loc[mask].copy()
+    # Every area of the level enters: the projection borrows strength across them.
+    frame = data.loc[(data["indicator"] == ind.id) & (data["area_level"] == level)].copy()
     if "breakdown" not in frame:
         frame["breakdown"], frame["group"] = TOTAL, TOTAL
     frame = frame[frame["breakdown"] == (TOTAL if by is None else by)]
-    if frame.empty:
+    if not (frame["area_code"].astype(str) == str(code)).any():
         raise ParameterError(
             f"no rows for indicator {ind.id!r}, {level} {code!r}"
             + (f", breakdown {by!r}" if by else "")
         )
-    return trends_from_estimates(frame, agreement, confidence=confidence, target=target)
+    result = trends_from_estimates(frame, agreement, confidence=confidence, target=target)
+    return result[result["area_code"].astype(str) == str(code)].reset_index(drop=True)
+
+
+def covid_waves(agreement: Agreement) -> list[int]:
+    """Survey waves whose catalogue note says they were collected under COVID-19 restrictions."""
+    return [w.year for w in agreement.survey_waves if w.note and "COVID" in w.note]
 
 
 def trends_from_estimates(
@@ -194,8 +223,10 @@ def trends_from_estimates(
     """:func:`analyse.stats.series.trend_series` per cell, on the comparable waves only.
 
     Input is either ``estimate`` + ``se`` per wave or ``numerator`` + ``denominator`` per year
-    (register counts). Baseline, direction and projection year are the agreement's; output
-    columns as :func:`trend`.
+    (register counts). Baseline, direction, projection year and the COVID-19 waves (survey
+    indicators only) are the agreement's. The projection is pooled per indicator × area level ×
+    breakdown group across all areas present (:func:`analyse.stats.forecast.forecast`), so pass
+    every area of a level to get the model the cube uses. Output columns as :func:`trend`.
     """
     confidence = check_confidence(confidence)
     check_agreement(agreement)
@@ -216,20 +247,99 @@ def trends_from_estimates(
         ]
     ]
     frame = estimates.merge(combos, on=["indicator", "area_level", "year"], how="inner")
+    # pandas deep-copies ``attrs`` (the disclosure rules) on every operation; the many small
+    # per-cell frames below do not need them.
+    frame.attrs = {}
     frame["_baseline"] = frame["indicator"].map(lambda i: baseline_year(agreement, indicators[i]))
     frame["_direction"] = frame["indicator"].map(lambda i: indicators[i].direction)
-    result = series.trend_series(
-        frame,
-        keys=keys,
-        n="n",
-        numerator="numerator" if counts else None,
-        denominator="denominator" if counts else None,
-        baseline_year="_baseline",
-        target_year=target,
-        direction="_direction",
-        confidence=confidence,
+    source = frame["indicator"].map(lambda i: indicators[i].source)
+    pieces = []
+    # One pooled fit per source (the COVID-19 wave is a survey wave only) and area level: the
+    # levels' group levels are the same national series, which must not be counted twice.
+    for (name, _), part in frame.groupby([source, frame["area_level"]], sort=True):
+        pieces.append(
+            series.trend_series(
+                part,
+                keys=keys,
+                group=[k for k in keys if k != "area_code"],
+                n="n",
+                numerator="numerator" if counts else None,
+                denominator="denominator" if counts else None,
+                baseline_year="_baseline",
+                target_year=target,
+                direction="_direction",
+                confidence=confidence,
+                covid_years=covid_waves(agreement) if name == "survey" else (),
+            )
+        )
+    if not pieces:
+        raise ParameterError("no comparable waves in the estimates for the agreement's indicators")
+    result = pd.concat(pieces, ignore_index=True).sort_values(keys, kind="stable")
+    return _finish(result.reset_index(drop=True), agreement, confidence)
+
+
+def forecasts_for_cube(
+    estimates: pd.DataFrame,
+    agreement: Agreement,
+    levels: Sequence[str] = geography.LEVELS,
+    *,
+    indicators: Sequence[str] | None = None,
+    confidence: float = 0.95,
+    target: int | None = None,
+) -> pd.DataFrame:
+    """The pooled forecast of every survey indicator × area of ``levels`` (breakdown total).
+
+    From the cube's published estimates (``estimates`` from :func:`analyse.cube.estimates.build`;
+    suppressed cells are left out, so the forecast rests only on shown numbers): for each
+    indicator and area level, :func:`analyse.stats.forecast.forecast` fitted jointly across all
+    areas of the level on the comparable waves (the national-only wave only at ``land``), with
+    the agreement's baseline (2021), end year (2027), direction and COVID-19 wave. Returns the
+    keys and :data:`FORECAST_COLUMNS`, one row per indicator × area with a usable estimate.
+    """
+    check_agreement(agreement)
+    for level in levels:
+        check_level(level)
+    require_columns(
+        estimates,
+        ["indicator", "area_level", "area_code", "breakdown", "year", "estimate", "se"],
+        "estimates",
     )
-    return _finish(result, agreement, confidence)
+    chosen = (
+        [i.id for i in agreement.indicators_by_source("survey")]
+        if indicators is None
+        else list(indicators)
+    )
+    for indicator_id in chosen:
+        indicator(agreement, indicator_id, ("survey",))
+    rows = estimates[
+        (estimates["breakdown"] == "total")
+        & estimates["indicator"].isin(chosen)
+        & estimates["area_level"].isin(list(levels))
+    ]
+    if "suppressed" in rows:
+        rows = rows[~rows["suppressed"].fillna(False).astype(bool)]
+    # The trends table labels the total's group "total" (the estimates cube: "I alt").
+    rows = rows[rows["estimate"].notna() & rows["se"].notna()].assign(group=TOTAL)
+    if rows.empty:
+        return pd.DataFrame(columns=list(KEYS) + FORECAST_COLUMNS)
+    result = trends_from_estimates(rows, agreement, confidence=confidence, target=target)
+    return result[list(KEYS) + FORECAST_COLUMNS]
+
+
+def with_forecasts(trends: pd.DataFrame, forecasts: pd.DataFrame) -> pd.DataFrame:
+    """The trends table with its projection columns replaced by the pooled forecasts.
+
+    Rows are matched on the keys; an area without a forecast gets NaN (and empty notes).
+    """
+    keys = list(KEYS)
+    require_columns(trends, keys, "trends")
+    require_columns(forecasts, keys + FORECAST_COLUMNS, "forecasts")
+    kept = trends.drop(columns=[c for c in FORECAST_COLUMNS if c in trends.columns])
+    merged = kept.merge(forecasts[keys + FORECAST_COLUMNS], on=keys, how="left")
+    for column in ("projection_note", "probability_note", "forecast_note"):
+        merged[column] = merged[column].fillna("")
+    order = [c for c in trends.columns if c in merged.columns]
+    return merged[order + [c for c in merged.columns if c not in order]]
 
 
 def trends_for_cube(
@@ -243,6 +353,7 @@ def trends_for_cube(
     target: int | None = None,
     linearity: bool = True,
     sex_labels: Mapping[str, str] = SEX_LABELS,
+    estimates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The trend model of every survey indicator × area of ``levels`` (breakdown ``total``).
 
@@ -252,6 +363,12 @@ def trends_for_cube(
     matrix once and warm-starts every fit from the first (the country). Output: the columns of
     :func:`trend`, one row per indicator × area; an area without enough data has NaN results
     and a Danish ``fit_note``. ``linearity=False`` skips the extra model of the linearity test.
+
+    The projection columns (:data:`FORECAST_COLUMNS`) are not the single-domain model's: they
+    come from the pooled forecast of :func:`forecasts_for_cube` on ``estimates`` (the cube's
+    published estimates table; built here with the default disclosure rules when not given),
+    so every area's projection borrows strength from all areas of its level. The odds ratio,
+    the average annual change and the linearity test stay those of the survey-weighted model.
 
     Runtime (full synthetic default, 565,000 respondents, 8 indicators × 126 areas, 2 cores):
     about 12 s with single-threaded BLAS (``OPENBLAS_NUM_THREADS=1``) and about 22 s with
@@ -320,7 +437,20 @@ def trends_for_cube(
                 cache=cache,
             )
         )
-    return _finish(pd.concat(frames, ignore_index=True), agreement, confidence)
+    models = _finish(pd.concat(frames, ignore_index=True), agreement, confidence)
+    if estimates is None:
+        estimates = build_estimates(
+            respondents,
+            agreement,
+            levels=tuple(levels),
+            breakdowns=("total",),
+            level=confidence,
+            indicators=chosen,
+        )
+    forecasts = forecasts_for_cube(
+        estimates, agreement, levels, indicators=chosen, confidence=confidence, target=target
+    )
+    return with_forecasts(models, forecasts)
 
 
 def suppress_models(trends: pd.DataFrame, cube: pd.DataFrame) -> pd.DataFrame:
@@ -373,6 +503,10 @@ def suppress_models(trends: pd.DataFrame, cube: pd.DataFrame) -> pd.DataFrame:
     blank = pd.Series(blank, index=out.index)
     out.loc[blank, results] = np.nan
     out.loc[blank, "fit_note"] = MODEL_SUPPRESSED_NOTE
+    # The forecast's own notes and method go with the blanked numbers.
+    for column in ("forecast_method", "forecast_note", "probability_note"):
+        if column in out.columns:
+            out.loc[blank, column] = ""
     if "n" in out.columns:  # respondent counts are only ever shown rounded
         out["n"] = disclosure.round_count(out["n"])
     return out

@@ -58,13 +58,16 @@ from analyse.data.validate import (
     check_numeric,
     check_required_columns,
     check_unique_ids,
+    check_value_labels,
     check_waves,
     check_weights,
     check_whole_numbers,
     out_of_range,
+    weight_checks,
 )
 from analyse.errors import DataValidationError
 from analyse.reference import geography
+from analyse.reference.population import kommune_population_16plus
 
 INDICATORS = tuple(DERIVATION_PARAMETERS)
 AGE_GROUPS = ("16-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+")
@@ -421,8 +424,9 @@ def clean_survey(
     codebook : a :class:`~analyse.data.codebook.Codebook`, the path of a codebook YAML, or None for
         the shipped one.
     file : the file the table came from, named in error messages.
-    value_labels : the file's value labels (from :func:`analyse.data.io.read_table`); compared with
-        the codebook only for the quality report.
+    value_labels : the file's value labels (from :func:`analyse.data.io.read_table`); labels that
+        contradict the codebook's codes stop the cleaning (see
+        :func:`~analyse.data.validate.check_value_labels`), other differences are reported.
 
     Returns
     -------
@@ -431,7 +435,8 @@ def clean_survey(
     Raises
     ------
     DataValidationError
-        For a table without respondents, missing required columns, text in number columns,
+        For a table without respondents, missing required columns, value labels that contradict
+        the codebook's codes, text in number columns,
         missing ids/years/kommuner/ages, years that are not waves of the codebook, unknown
         kommune codes, missing or non-positive weights, codes outside the codebook, ages out of
         range, and respondent ids duplicated within a wave.
@@ -468,6 +473,8 @@ def _clean(
     match = codebook.match_columns(raw.columns, file=file)
     where = {target: column for column, target in match.mapping.items()}  # name → file column
     check_required_columns(where, codebook, file, match.unknown)
+    # Before any number is read: value labels that contradict the codes stop the cleaning.
+    mismatches = check_value_labels(value_labels or {}, where, codebook, file)
     name = {canonical: codebook.raw_name(canonical) for canonical in DESIGN}
     n = len(raw)
 
@@ -500,6 +507,8 @@ def _clean(
             check_whole_numbers(x, var, column, file)
         if var.type == "code":
             check_codes(x, var, column, file)
+            if var.file_codes:  # the file's codes → the codebook's codes with the same label
+                x = _translate_codes(x, var.to_codebook_codes())
         bad = out_of_range(x, var, column, file)
         if bad.any():
             implausible[var_name] = bad
@@ -577,9 +586,7 @@ def _clean(
             for year in np.unique(years_i)
             for var_name, var in codebook.variables.items()
         ]
-        result.quality["label_mismatches"] = _label_mismatches(
-            value_labels or {}, where, codebook, file
-        )
+        result.quality["label_mismatches"] = mismatches
     return result
 
 
@@ -611,34 +618,13 @@ def _recode(
     return pd.Categorical.from_codes(codes, dtype=dtype)
 
 
-def _label_mismatches(
-    value_labels: Mapping[str, Mapping[float, str]],
-    where: Mapping[str, str],
-    codebook: Codebook,
-    file: str | None,
-) -> pd.DataFrame:
-    """Value labels in the file that differ from the codebook (a sign of another coding)."""
-    rows = []
-    for var_name, column in where.items():
-        labels = value_labels.get(column)
-        var = codebook.variables[var_name]
-        if not labels or not var.codes:
-            continue
-        for code, label in labels.items():
-            if float(code) in {float(c) for c in var.missing}:
-                continue
-            expected = var.codes.get(int(code)) if float(code).is_integer() else None
-            if expected is None or expected.strip().casefold() != str(label).strip().casefold():
-                rows.append(
-                    {
-                        "file": file,
-                        "variable": var_name,
-                        "code": float(code),
-                        "file_label": str(label),
-                        "codebook_label": expected,
-                    }
-                )
-    return pd.DataFrame(rows, columns=["file", "variable", "code", "file_label", "codebook_label"])
+def _translate_codes(x: np.ndarray, mapping: Mapping[int, int]) -> np.ndarray:
+    """Codes translated by ``mapping`` (missing stays missing; every code is in the mapping,
+    :func:`~analyse.data.validate.check_codes` has made sure)."""
+    out = x.copy()
+    for source, target in mapping.items():
+        out[x == source] = target
+    return out
 
 
 # ================================================================================================
@@ -742,6 +728,11 @@ def _quality(
             else (NO_CATEGORY if np.isnan(c) else recode.code_to_label[int(c)])
             for c, young in zip(counted["raw_code"], counted["young"], strict=True)
         ]
+        # Shown as the file's codes (the values were translated to the codebook's codes).
+        back = {v: k for k, v in codebook.variables[recode.source].to_codebook_codes().items()}
+        counted["raw_code"] = [
+            c if np.isnan(c) else float(back.get(int(c), c)) for c in counted["raw_code"]
+        ]
         counted["year"] = key_year[counted["group"]]
         counted["kommune_code"] = key_kommune[counted["group"]]
         counted["recode"] = recode_name
@@ -831,7 +822,8 @@ def load_survey(
     Returns
     -------
     respondents : the canonical respondent table of all waves (see the module docstring).
-    report : :class:`~analyse.data.validate.DataQualityReport` with aggregates only.
+    report : :class:`~analyse.data.validate.DataQualityReport` with aggregates only, including
+        per wave whether the weights look like calibration weights (``report.weights``).
 
     Raises
     ------
@@ -877,7 +869,13 @@ def load_survey(
         )
     _check_ids_across_files(tables, files, codebook)
     respondents = pd.concat(tables, ignore_index=True) if len(tables) > 1 else tables[0]
-    return respondents, _report(cleaned, file_rows, codebook)
+    report = _report(cleaned, file_rows, codebook)
+    population = kommune_population_16plus()
+    report.weights = weight_checks(
+        respondents,
+        dict(zip(population["kommune_code"], population["population_16plus"], strict=True)),
+    )
+    return respondents, report
 
 
 def _check_ids_across_files(

@@ -3,11 +3,21 @@
 A codebook maps raw variable names to canonical ones, numeric codes to Danish labels, lists
 missing codes and valid ranges, and says in which waves an item was asked. The shipped codebook
 (``codebooks/sundhedsprofil.yml``) describes the standard extract that the synthetic generator
-writes; a user with another layout copies it and adds a ``rename:`` section.
+writes.
+
+A user with another layout writes a small codebook that ``extends:`` the shipped one and states
+only what differs: ``rename:`` (name in the file → name in the codebook), and per variable the
+file's ``codes`` (code → label), ``missing`` codes, ``range``, ``required`` and ``trust_codes``.
+The ``codes`` of an extending codebook say which of the extended codebook's labels each code in
+the file means (``koen: {codes: {1: Kvinde, 2: Mand}}``); the cleaning translates the file's
+codes to the extended codebook's codes by label, so recodes and derivations, which are written
+on those codes, need no edit, and swapping two codes is one edit that cannot disagree with
+itself. A label that is not a label of the extended codebook is an error.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -34,7 +44,10 @@ _VARIABLE_KEYS = {
     "out_of_range",
     "first_wave",
     "required",
+    "trust_codes",
 }
+# What a variable of an extending codebook may change (its type and canonical name stay).
+_OVERRIDE_KEYS = _VARIABLE_KEYS - {"type", "canonical"}
 # The parameters each derivation reads from the codebook (see analyse.data.clean and docs/methods.md §2).
 DERIVATION_PARAMETERS = {
     "poor_mental_health": ("item", "mcs_below"),
@@ -54,6 +67,7 @@ DERIVATION_PARAMETERS = {
 # Derivation parameters that name codebook variables.
 ITEM_KEYS = {"item", "items", "reverse_items", "height", "weight", "moderate", "vigorous"}
 _TOP_KEYS = {
+    "extends",
     "name",
     "description",
     "waves",
@@ -79,6 +93,24 @@ class Variable:
     out_of_range: str = "implausible"
     first_wave: int | None = None
     required: bool = False
+    #: The file's coding (code → label) where it differs from ``codes`` (an extending
+    #: codebook's ``codes``); empty when the file uses ``codes`` itself.
+    file_codes: dict[int, str] = field(default_factory=dict)
+    #: Trust the codes over contradicting value labels in the file (see
+    #: :func:`analyse.data.validate.check_value_labels`).
+    trust_codes: bool = False
+
+    @property
+    def file_coding(self) -> dict[int, str]:
+        """Code → label as the codes appear in the delivery."""
+        return self.file_codes or self.codes
+
+    def to_codebook_codes(self) -> dict[int, int]:
+        """File code → the codebook's code with the same label (identity without ``file_codes``)."""
+        if not self.file_codes:
+            return {code: code for code in self.codes}
+        by_label = {_norm(label): code for code, label in self.codes.items()}
+        return {code: by_label[_norm(label)] for code, label in self.file_codes.items()}
 
     def asked_in(self, year: int) -> bool:
         """Whether the item was part of the questionnaire in that wave."""
@@ -107,6 +139,10 @@ class Codebook:
     recodes: dict[str, Recode]
     derivations: dict[str, dict[str, Any]]
     missing_labels: dict[int, str] = field(default_factory=dict)
+    #: The YAML files this codebook was read from: the file itself, then what it extends.
+    sources: tuple[str, ...] = ()
+    #: SHA-256 over the bytes of every source file (the cache key of the processed data).
+    sha256: str = ""
 
     def variable(self, name: str) -> Variable:
         return self.variables[name]
@@ -204,33 +240,191 @@ def codebook_path(name: str = DEFAULT_CODEBOOK) -> Path:
     return Path(str(files("analyse.data") / "codebooks" / f"{name}.yml"))
 
 
+def shipped_codebooks() -> list[str]:
+    """Names of the codebooks that ship with the package (``extends:`` may name them)."""
+    folder = Path(str(files("analyse.data") / "codebooks"))
+    return sorted(p.stem for p in folder.glob("*.yml"))
+
+
 def load_codebook(path: str | Path | None = None) -> Codebook:
     """Load and validate a codebook: the shipped one (default) or a YAML file of the user's.
+
+    A user's codebook may start with ``extends: sundhedsprofil`` (a shipped codebook's name) or
+    ``extends: other.yml`` (a path relative to the file) and then state only what differs; see
+    the module docstring.
 
     Raises
     ------
     DataValidationError
-        Naming the file and the place when the YAML breaks the codebook schema.
+        Naming the file and the place when the YAML breaks the codebook schema, when what it
+        extends cannot be found, or when a code's label is not one of the extended codebook's.
     """
     resolved = codebook_path() if path is None else Path(path)
-    return _load(str(resolved.resolve()))
-
-
-@lru_cache(maxsize=8)
-def _load(path: str) -> Codebook:
+    resolved = resolved.resolve()
     try:
-        with open(path, encoding="utf-8") as handle:
-            raw = yaml.safe_load(handle)
+        stamp = resolved.stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    # The modification time is part of the cache key: an edited codebook is read again.
+    return _load(str(resolved), stamp)
+
+
+def _norm(label: str) -> str:
+    """A label compared without case and extra white space."""
+    return " ".join(str(label).split()).casefold()
+
+
+def _read_yaml(path: str) -> tuple[dict, bytes]:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
     except OSError as exc:
         raise DataValidationError(f"cannot open the codebook: {exc.strerror}", file=path) from exc
+    try:
+        raw = yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DataValidationError(
+            f"the codebook is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8",
+            file=path,
+        ) from exc
     except yaml.YAMLError as exc:
         raise DataValidationError(f"the codebook is not valid YAML: {exc}", file=path) from exc
+    if not isinstance(raw, dict):
+        raise DataValidationError("codebook: expected a mapping at the top level", file=path)
+    return raw, data
+
+
+def _resolve(path: str, chain: tuple[str, ...] = ()) -> tuple[dict, list[str], list[bytes]]:
+    """The codebook's YAML with everything it extends merged in, and the files read."""
+    if path in chain:
+        raise DataValidationError(
+            f"extends: the codebooks extend each other in a circle ({' → '.join(chain + (path,))})",
+            file=chain[0],
+        )
+    raw, data = _read_yaml(path)
+    base_name = raw.get("extends")
+    if base_name is None:
+        return raw, [path], [data]
+    if not isinstance(base_name, str) or not base_name.strip():
+        raise DataValidationError(
+            "extends: expected the name of a shipped codebook "
+            f"({', '.join(shipped_codebooks())}) or the path of a codebook YAML",
+            file=path,
+        )
+    candidate = Path(path).parent / base_name
+    if base_name in shipped_codebooks():
+        base_path = str(codebook_path(base_name).resolve())
+    elif candidate.is_file():
+        base_path = str(candidate.resolve())
+    else:
+        raise DataValidationError(
+            f"extends: {base_name!r} is neither a shipped codebook "
+            f"({', '.join(shipped_codebooks())}) nor a file next to this one",
+            file=path,
+        )
+    base, sources, blobs = _resolve(base_path, chain + (path,))
+    return _merge(base, raw, path, base_path), [path, *sources], [data, *blobs]
+
+
+def _merge(base: dict, extension: dict, path: str, base_path: str) -> dict:
+    """The extended codebook with the extension's differences applied (see the module docstring)."""
 
     def fail(where: str, rule: str) -> None:
         raise DataValidationError(f"{where}: {rule}", file=path)
 
-    if not isinstance(raw, dict):
-        fail("codebook", "expected a mapping at the top level")
+    unknown = sorted(set(extension) - _TOP_KEYS)
+    if unknown:
+        fail(
+            "codebook",
+            f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_TOP_KEYS))}",
+        )
+    if extension.get("recodes"):
+        fail(
+            "recodes",
+            "an extending codebook cannot change the recodes: they are written on the extended "
+            "codebook's labels. State your file's codes under variables.<name>.codes instead, "
+            "e.g. variables: {koen: {codes: {1: Kvinde, 2: Mand}}}",
+        )
+    merged = {key: value for key, value in base.items() if key != "extends"}
+    for key in ("name", "description", "waves"):
+        if key in extension:
+            merged[key] = extension[key]
+    for key in ("rename", "missing_labels"):
+        addition = extension.get(key) or {}
+        if not isinstance(addition, dict):
+            fail(key, "expected a mapping")
+        merged[key] = {**(base.get(key) or {}), **addition}
+    derivations = {k: dict(v) for k, v in (base.get("derivations") or {}).items()}
+    for indicator, spec in (extension.get("derivations") or {}).items():
+        if not isinstance(spec, dict):
+            fail(f"derivations.{indicator}", "expected a mapping of parameters")
+        derivations[indicator] = {**derivations.get(indicator, {}), **spec}
+    merged["derivations"] = derivations
+    variables = {name: dict(spec) for name, spec in (base.get("variables") or {}).items()}
+    changes = extension.get("variables") or {}
+    if not isinstance(changes, dict):
+        fail("variables", "expected a mapping: variable → what differs")
+    for name, change in changes.items():
+        where = f"variables.{name}"
+        if not isinstance(change, dict):
+            fail(where, "expected a mapping of fields")
+        if name not in variables:  # a variable of the user's own: a complete definition
+            variables[name] = dict(change)
+            continue
+        fixed = sorted(set(change) - _OVERRIDE_KEYS)
+        if fixed:
+            fail(
+                where,
+                f"an extending codebook cannot change {', '.join(fixed)}; it may change "
+                f"{', '.join(sorted(_OVERRIDE_KEYS))}",
+            )
+        spec = variables[name]
+        for key, value in change.items():
+            if key == "codes":
+                spec["_file_codes"] = _file_codes(value, spec, where, fail, base_path)
+            else:
+                spec[key] = value
+    merged["variables"] = variables
+    return merged
+
+
+def _file_codes(codes, base_spec: dict, where: str, fail, base_path: str) -> dict[int, str]:
+    """An extension's codes for a variable: each label must be one of the extended codebook's."""
+    if not isinstance(codes, dict) or not codes:
+        fail(f"{where}.codes", "expected a mapping code → label, e.g. {1: Kvinde, 2: Mand}")
+    known = {_norm(label): str(label) for label in (base_spec.get("codes") or {}).values()}
+    if not known:
+        fail(f"{where}.codes", "the extended codebook has no codes for this variable")
+    out: dict[int, str] = {}
+    used: dict[str, int] = {}
+    for code, label in codes.items():
+        if not isinstance(code, int) or isinstance(code, bool):
+            fail(f"{where}.codes", f"code {code!r} is not a whole number")
+        key = _norm(label)
+        if key not in known:
+            fail(
+                f"{where}.codes",
+                f"label {label!r} of code {code} is not a label of this variable in "
+                f"{Path(base_path).name} ({', '.join(known.values())}); the codes of an "
+                "extending codebook say which of those labels each code in your file means",
+            )
+        if key in used:
+            fail(f"{where}.codes", f"codes {used[key]} and {code} both mean {label!r}")
+        used[key] = code
+        out[int(code)] = known[key]
+    return out
+
+
+@lru_cache(maxsize=16)
+def _load(path: str, stamp: int = 0) -> Codebook:
+    raw, sources, blobs = _resolve(path)
+    digest = hashlib.sha256()
+    for source, blob in zip(sources, blobs, strict=True):
+        digest.update(Path(source).name.encode() + b"\0" + hashlib.sha256(blob).digest())
+
+    def fail(where: str, rule: str) -> None:
+        raise DataValidationError(f"{where}: {rule}", file=path)
+
     unknown = sorted(set(raw) - _TOP_KEYS)
     if unknown:
         fail(
@@ -238,14 +432,18 @@ def _load(path: str) -> Codebook:
             f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_TOP_KEYS))}",
         )
     if not isinstance(raw.get("variables"), dict) or not raw["variables"]:
-        fail("variables", "the codebook defines no variables")
+        fail(
+            "variables",
+            "the codebook defines no variables; to state only what differs from the shipped "
+            f"codebook, start the file with `extends: {DEFAULT_CODEBOOK}`",
+        )
 
     variables: dict[str, Variable] = {}
     for name, spec in raw["variables"].items():
         where = f"variables.{name}"
         if not isinstance(spec, dict):
             fail(where, "expected a mapping of fields")
-        extra = sorted(set(spec) - _VARIABLE_KEYS)
+        extra = sorted(set(spec) - _VARIABLE_KEYS - {"_file_codes"})
         if extra:
             fail(where, f"unknown field(s) {', '.join(extra)}")
         if spec.get("type") not in TYPES:
@@ -263,6 +461,17 @@ def _load(path: str) -> Codebook:
         oor = spec.get("out_of_range", "implausible")
         if oor not in OUT_OF_RANGE:
             fail(where, f"out_of_range {oor!r} is not one of {', '.join(OUT_OF_RANGE)}")
+        if spec.get("canonical") and not spec.get("required", False):
+            fail(
+                where,
+                f"a design variable (canonical name {spec['canonical']!r}) must be required: "
+                "the cleaning cannot work without it",
+            )
+        missing = spec.get("missing") or []
+        if not isinstance(missing, list) or any(
+            isinstance(m, bool) or not isinstance(m, int | float) for m in missing
+        ):
+            fail(where, "missing must be a list of numbers, e.g. [8, 9]")
         variables[name] = Variable(
             name=name,
             label=spec["label"],
@@ -274,6 +483,8 @@ def _load(path: str) -> Codebook:
             out_of_range=oor,
             first_wave=spec.get("first_wave"),
             required=bool(spec.get("required", False)),
+            file_codes=dict(spec.get("_file_codes") or {}),
+            trust_codes=bool(spec.get("trust_codes", False)),
         )
 
     recodes: dict[str, Recode] = {}
@@ -328,4 +539,6 @@ def _load(path: str) -> Codebook:
         recodes=recodes,
         derivations=dict(derivations),
         missing_labels={int(k): str(v) for k, v in (raw.get("missing_labels") or {}).items()},
+        sources=tuple(sources),
+        sha256=digest.hexdigest(),
     )

@@ -268,7 +268,11 @@ def _read_csv(
 
 
 def _decode(data: bytes, encoding: str | None, path: Path, partial: bool = False):
-    """Text of a CSV file and the encoding used: the override, UTF-8 (BOM or not), cp1252, Latin-1."""
+    """Text of a CSV file and the encoding used: the override, UTF-8 (BOM or not), cp1252, Latin-1.
+
+    A UTF-8 byte-order mark is removed before the text is decoded; text after it that is not
+    UTF-8 is read as cp1252 (reported as ``"cp1252+BOM"``).
+    """
     if b"\x00" in data[:8192]:
         raise DataValidationError(
             "the file is not a text (CSV) file: it holds binary data; check that the extension "
@@ -276,25 +280,30 @@ def _decode(data: bytes, encoding: str | None, path: Path, partial: bool = False
             file=str(path),
         )
     if encoding is not None:
+        if data.startswith(b"\xef\xbb\xbf") and encoding.replace("_", "-").lower() != "utf-16":
+            data = data[3:]  # the byte-order mark is not part of the first column's name
         try:
             return data.decode(encoding), encoding
         except (UnicodeDecodeError, LookupError) as exc:
             raise DataValidationError(
                 f"the file cannot be read with encoding {encoding!r}: {exc}", file=str(path)
             ) from exc
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict" if not partial else "ignore"), "utf-8-sig"
+    bom = data.startswith(b"\xef\xbb\xbf")
+    if bom:
+        # Some export tools write a UTF-8 byte-order mark in front of Windows-1252 text: the
+        # mark alone does not make the rest UTF-8, so the text after it is tried like any other.
+        data = data[3:]
     try:
-        return data.decode("utf-8"), "utf-8"
+        return data.decode("utf-8"), "utf-8-sig" if bom else "utf-8"
     except UnicodeDecodeError as exc:
         if partial and exc.start > len(data) - 4:  # a character cut at the end of the sample
-            return data[: exc.start].decode("utf-8"), "utf-8"
+            return data[: exc.start].decode("utf-8"), "utf-8-sig" if bom else "utf-8"
     # Danish extracts from Windows tools are Windows-1252; bytes it does not define fall back
     # to Latin-1, which decodes anything.
     try:
-        return data.decode("cp1252"), "cp1252"
+        return data.decode("cp1252"), "cp1252+BOM" if bom else "cp1252"
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+        return data.decode("latin-1"), "latin-1+BOM" if bom else "latin-1"
 
 
 def _sniff_separator(text: str, path: Path) -> str:

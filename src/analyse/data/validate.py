@@ -12,7 +12,8 @@ row — so it can be shown and shared.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,8 +71,9 @@ def check_required_columns(
         labels = "; ".join(f"{name} ({codebook.variables[name].label})" for name in absent)
         unknown = list(unknown)
         hint = (
-            "If your file uses other names, add them to the codebook's rename section, e.g. "
-            f"rename: {{{unknown[0]}: {absent[0]}}}"
+            "If your file uses other names, add them to the rename section of your codebook "
+            "(`analyse codebook init DIR` drafts one that extends the shipped codebook), e.g. "
+            f"rename: {{{unknown[0]}: {absent[0]}}}, and pass it with --codebook"
             if unknown
             else "Check that this is a Sundhedsprofil respondent file"
         )
@@ -148,10 +150,10 @@ def check_whole_numbers(values: np.ndarray, variable: Variable, column: str, fil
 
 def check_codes(values: np.ndarray, variable: Variable, column: str, file: str | None):
     """Codes (after missing codes are removed) must be codes of the codebook."""
-    known = np.array(sorted(variable.codes), dtype=float)
+    known = np.array(sorted(variable.file_coding), dtype=float)
     bad = ~np.isnan(values) & ~np.isin(values, known)
     if bad.any():
-        allowed = ", ".join(str(c) for c in sorted(variable.codes))
+        allowed = ", ".join(str(c) for c in sorted(variable.file_coding))
         missing = ", ".join(_format_value(float(c)) for c in variable.missing)
         raise DataValidationError(
             f"codes outside the codebook (e.g. {_quote(values[bad])}); {variable.label} has "
@@ -246,6 +248,108 @@ def check_waves(years: np.ndarray, codebook: Codebook, column: str, file: str | 
         )
 
 
+# Two labels are "the same" when they are equal without case and extra white space, or spelt
+# almost alike (difflib ratio ≥ 0.9: "Kvinder" ~ "Kvinde" 0.92; "Kort videregående uddannelse"
+# vs "Lang videregående uddannelse" 0.86 stays apart).
+SAME_LABEL_RATIO = 0.9
+
+
+def _label_score(a: str, b: str) -> float:
+    a, b = " ".join(str(a).split()).casefold(), " ".join(str(b).split()).casefold()
+    return 1.0 if a == b else difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def check_value_labels(
+    value_labels: Mapping[str, Mapping[float, str]],
+    where: Mapping[str, str],
+    codebook: Codebook,
+    file: str | None,
+) -> pd.DataFrame:
+    """Value labels stored in the file (SPSS, Stata) against the codebook's codes.
+
+    A code whose label in the file is the codebook's label of *another* code of the same
+    variable (compared without case; close spellings such as "Kvinder"/"Kvinde" count as the
+    same) means the file is coded differently from what the codebook says: men would be counted
+    as women. That is fatal, unless the codebook marks the variable ``trust_codes: true`` (the
+    codes are right, the labels wrong). Other differences (a label the codebook does not know,
+    another spelling) are only reported.
+
+    Returns
+    -------
+    DataFrame of every label that differs from the codebook: ``file``, ``variable``, ``code``,
+    ``file_label``, ``codebook_label`` (empty when they all agree).
+
+    Raises
+    ------
+    DataValidationError
+        Naming the file, the variable, each contradicting code and both labels.
+    """
+    rows, fatal = [], []
+    for var_name, column in where.items():
+        labels = value_labels.get(column)
+        var = codebook.variables[var_name]
+        coding = var.file_coding
+        if not labels or not coding:
+            continue
+        missing = {float(c) for c in var.missing}
+        contradictions = []
+        for code, label in labels.items():
+            if float(code) in missing:
+                continue
+            own = coding.get(int(code)) if float(code).is_integer() else None
+            own_score = _label_score(label, own) if own is not None else 0.0
+            if own_score == 1.0:
+                continue
+            rows.append(
+                {
+                    "file": file,
+                    "variable": var_name,
+                    "code": float(code),
+                    "file_label": str(label),
+                    "codebook_label": own,
+                }
+            )
+            others = [
+                (_label_score(label, other_label), other_code)
+                for other_code, other_label in coding.items()
+                if float(other_code) != float(code)
+            ]
+            best, other_code = max(others, default=(0.0, None))
+            if best >= SAME_LABEL_RATIO and best > own_score:
+                contradictions.append((code, str(label), own, other_code))
+        if contradictions and not var.trust_codes:
+            fatal.append((var_name, column, contradictions))
+    if fatal:
+        var_name, column, contradictions = fatal[0]
+        coding = codebook.variables[var_name].file_coding
+        details = "; ".join(
+            f"code {_format_value(float(code))} is {label!r} in the file but {own!r} in the "
+            f"codebook (where {coding[other]!r} is code {other})"
+            for code, label, own, other in contradictions
+        )
+        by_label = {
+            _format_value(float(code)): str(label)
+            for code, label in value_labels[column].items()
+            if float(code) not in {float(c) for c in codebook.variables[var_name].missing}
+        }
+        suggestion = ", ".join(f"{code}: {label}" for code, label in by_label.items())
+        others = [name for name, _, _ in fatal[1:]]
+        raise DataValidationError(
+            f"the file's value labels contradict the codebook's codes for {var_name} "
+            f"({codebook.variables[var_name].label}): {details}"
+            + (f" (also in {', '.join(others)})" if others else ""),
+            file=file,
+            column=column,
+            hint=(
+                "If the file's labels are right, state its codes in your codebook (extends: "
+                f"sundhedsprofil, then variables: {{{var_name}: {{codes: {{{suggestion}}}}}}}); "
+                f"if the codes are right and the labels wrong, add trust_codes: true to "
+                f"variables.{var_name}"
+            ),
+        )
+    return pd.DataFrame(rows, columns=["file", "variable", "code", "file_label", "codebook_label"])
+
+
 def check_unique_ids(
     ids: pd.Series, years: np.ndarray, column: str, file: str | None, row_numbers=None
 ) -> None:
@@ -264,6 +368,115 @@ def check_unique_ids(
             rows=rows,
             count=int(duplicated.sum()),
         )
+
+
+# ================================================================================================
+# Weights: warnings, not fatal (the estimates can be made, but may not be what they claim)
+# ================================================================================================
+
+#: Calibration weights sum to the wave's population aged 16+; outside this ratio the sum is
+#: "far" from it. Wide, because the population is approximated (the national 16+ share, the
+#: population of 2026; see analyse.reference.population.kommune_population_16plus): Denmark
+#: grew by about 8 % and København by about 20 % between 2010 and 2026. Weights that are all 1,
+#: normalised to mean 1 or in thousands are off by a factor of 10 or more.
+WEIGHT_SUM_RATIO = (2 / 3, 3 / 2)
+#: Plausible Kish design effect of the weights within a kommune (stratum), pooled over the
+#: wave: n Σw² / (Σw)² per stratum, averaged with the strata's respondents as weights.
+#: Calibration to sex, age, education and origin gives about 1.1–1.5 (the synthetic default:
+#: 1.11–1.16 at full scale, 1.4 at scale 0.05). Exactly 1 means
+#: the weights do not vary within a kommune (design weights, not calibrated for non-response);
+#: above 4 a few respondents dominate (weights in the wrong column or unit, or failed raking).
+DEFF_RANGE = (1.005, 4.0)
+
+
+def weight_checks(
+    respondents: pd.DataFrame,
+    population_16plus: Mapping[int, float],
+    *,
+    weight: str = "weight",
+    year: str = "year",
+    kommune: str = "kommune_code",
+    stratum: str = "stratum",
+    national_suffix: str = "-DK",
+) -> pd.DataFrame:
+    """Per wave: do the weights look like calibration weights?
+
+    Three checks, each a warning (the estimates are made with the weights as delivered):
+
+    - ``constant``: every weight of the wave is the same — the estimates are unweighted;
+    - ``sum``: the weights sum to less than 2/3 or more than 3/2 of the population aged 16+ of
+      the kommuner present in the wave (of Denmark in a national wave) — calibration weights
+      sum to that population (:data:`WEIGHT_SUM_RATIO`);
+    - ``deff``: the pooled within-kommune Kish design effect (Kish 1965, §11.7: 1 + CV² of the
+      weights) is outside :data:`DEFF_RANGE`.
+
+    Parameters
+    ----------
+    respondents : the canonical respondent table (not modified).
+    population_16plus : kommune code → population aged 16+.
+
+    Returns
+    -------
+    DataFrame, one row per wave: ``year``, ``respondents``, ``kommuner``, ``weight_sum``,
+    ``population_16plus``, ``sum_ratio``, ``deff_within`` (pooled Kish design effect within
+    strata), ``weight_min``, ``weight_max``, ``problems`` (comma-separated: ``constant``,
+    ``sum``, ``deff``; empty when none) and ``message`` (English, for ``analyse check``).
+    """
+    rows = []
+    total = float(sum(population_16plus.values()))
+    for wave, group in respondents.groupby(year, sort=True):
+        w = group[weight].to_numpy(float)
+        national = group[stratum].astype(str).str.endswith(national_suffix).all()
+        present = group[kommune].unique()
+        population = (
+            total if national else float(sum(population_16plus.get(int(k), 0.0) for k in present))
+        )
+        sums = pd.DataFrame({"s": group[stratum].to_numpy(), "w": w, "w2": w * w})
+        per = sums.groupby("s").agg(n=("w", "size"), sw=("w", "sum"), sw2=("w2", "sum"))
+        deff_h = per["n"] * per["sw2"] / per["sw"] ** 2
+        deff = float((per["n"] * deff_h).sum() / per["n"].sum())
+        ratio = float(w.sum() / population) if population > 0 else np.nan
+        constant = bool(w.max() <= w.min() * (1 + 1e-9))
+        problems, notes = [], []
+        if constant:
+            problems.append("constant")
+            notes.append(
+                f"every weight is {_format_value(float(w[0]))}: the estimates of this wave are "
+                "unweighted (no correction for who answers)"
+            )
+        if not WEIGHT_SUM_RATIO[0] <= ratio <= WEIGHT_SUM_RATIO[1]:
+            problems.append("sum")
+            notes.append(
+                f"the weights sum to {w.sum():,.0f}, {ratio:.1%} of the population aged 16+ of "
+                f"{'Denmark' if national else f'the {len(present)} kommuner present'} "
+                f"({population:,.0f}); calibration weights sum to that population"
+            )
+        if not constant and not DEFF_RANGE[0] <= deff <= DEFF_RANGE[1]:
+            problems.append("deff")
+            notes.append(
+                f"the design effect of the weights within kommuner is {deff:.3f}"
+                + (
+                    ": they do not vary within a kommune (design weights, not calibrated)"
+                    if deff < DEFF_RANGE[0]
+                    else ": a few respondents carry most of the weight"
+                )
+            )
+        rows.append(
+            {
+                "year": int(wave),
+                "respondents": len(group),
+                "kommuner": len(present),
+                "weight_sum": float(w.sum()),
+                "population_16plus": population,
+                "sum_ratio": ratio,
+                "deff_within": deff,
+                "weight_min": float(w.min()),
+                "weight_max": float(w.max()),
+                "problems": ",".join(problems),
+                "message": "; ".join(notes),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 # ================================================================================================
@@ -305,6 +518,7 @@ class DataQualityReport:
     availability : per ``year`` × ``variable``: ``asked`` (codebook) and ``present`` (file).
     label_mismatches : per ``file`` × ``variable`` × ``code``: ``file_label``,
         ``codebook_label``.
+    weights : per ``year``: the plausibility of the weights (:func:`weight_checks`).
     """
 
     files: pd.DataFrame
@@ -315,6 +529,14 @@ class DataQualityReport:
     soft_problems: pd.DataFrame
     availability: pd.DataFrame
     label_mismatches: pd.DataFrame = field(default_factory=pd.DataFrame)
+    weights: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def weight_warnings(self) -> list[str]:
+        """One line per wave whose weights do not look like calibration weights."""
+        if self.weights.empty:
+            return []
+        flagged = self.weights[self.weights["problems"] != ""]
+        return [f"{row.year}: {row.message}" for row in flagged.itertuples(index=False)]
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """All tables by name (copies), e.g. for a notebook to show."""
@@ -327,6 +549,7 @@ class DataQualityReport:
             "soft_problems": self.soft_problems.copy(),
             "availability": self.availability.copy(),
             "label_mismatches": self.label_mismatches.copy(),
+            "weights": self.weights.copy(),
         }
 
     def by_wave(self) -> pd.DataFrame:
@@ -382,6 +605,14 @@ class DataQualityReport:
             totals = soft.groupby(["problem", "variable"], dropna=False)["count"].sum()
             for (problem, variable), count in totals.items():
                 lines.append(f"  {SOFT_PROBLEMS.get(problem, problem)}: {variable}: {count:,}")
+        warnings = self.weight_warnings()
+        if warnings:
+            lines.append("")
+            lines.append(
+                "WARNING: weights that do not look like calibration weights (estimates are made "
+                "with them as delivered; the briefs say so):"
+            )
+            lines += [f"  {line}" for line in warnings]
         absent = self.availability[self.availability["asked"] & ~self.availability["present"]]
         if len(absent):
             lines.append("")

@@ -14,6 +14,7 @@ which :class:`Brief` loads and indexes once; the formatting and the figures it u
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,9 +23,10 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from analyse.cube import coverage
 from analyse.cube.build import table_path
 from analyse.errors import ParameterError
-from analyse.publish import plots, report
+from analyse.publish import overview, plots, report
 from analyse.publish.html import Html, esc, html_table
 from analyse.reference import geography
 from analyse.reference.catalogue import Agreement, Indicator, is_path, load_agreement
@@ -37,6 +39,21 @@ EDUCATION_LOW = "Grundskole"
 EDUCATION_HIGH = "Lang videregående"
 #: Shown where a number does not exist (unlike the suppression mark, which hides one).
 NOT_APPLICABLE = "i.r."
+#: The SII figure's footnote (the sign as in SIGN_NOTE).
+SII_FIGURE_NOTE = (
+    "SII: forskellen i procentpoint mellem bunden og toppen af uddannelsesskalaen, beregnet ud "
+    "fra alle uddannelsesgrupper. Over 0: borgere med kortest uddannelse har det dårligst i "
+    "forhold til målsætningen."
+)
+#: Ends the text alternative of every figure that has a data table under it.
+DATA_POINTER = " Tallene med konfidensintervaller står i tabellen under figuren."
+#: The sign convention of every education gap the brief shows (tables, figures, footnotes).
+SIGN_NOTE = (
+    "D = forskellen i procentpoint mellem grundskole og lang videregående uddannelse (25 år og "
+    "derover); SII = hældningsindekset over alle uddannelsesgrupper. Begge har samme fortegn: "
+    "over 0 har borgere med kortest uddannelse det dårligst i forhold til målsætningen, under 0 "
+    "borgere med længst uddannelse."
+)
 
 _AREA_TABLES = (
     "estimates",
@@ -136,7 +153,11 @@ class Brief:
             table_path(processed, "klynge_comparisons"),
             filters=[("area_code", "=", str(area["area_code"]))],
         ).to_pandas()
+        if table_path(processed, "coverage").exists():
+            tables["coverage"] = pd.read_parquet(table_path(processed, "coverage"))
+            coverage.check_covered(tables["coverage"], area_level, str(area["area_code"]))
         wave_list = _parse_waves(waves)
+        _check_waves(wave_list, manifest.get("waves", []))
         brief = cls(
             agreement,
             area,
@@ -194,6 +215,12 @@ class Brief:
         return str(self.area["area_level"])
 
     @property
+    def file_stem(self) -> str:
+        """The brief's file name without suffix in a batch run ("kommune-odense"); its data
+        files are ``<file_stem>.csv`` and ``.xlsx`` beside it."""
+        return str(self.area["slug"])
+
+    @property
     def synthetic(self) -> bool:
         return bool(self.manifest.get("synthetic"))
 
@@ -219,7 +246,25 @@ class Brief:
             & (table["year"] == latest["year"])
             & (table["parent_code"] == code)
         ]
-        return None if rows.empty else (rows.iloc[0]["diff"], rows.iloc[0]["p"])
+        if rows.empty or pd.isna(rows.iloc[0]["diff"]):
+            return None
+        return rows.iloc[0]["diff"], rows.iloc[0]["p"]
+
+    def _register_comparisons(self, ind: Indicator, latest: pd.Series) -> list[str]:
+        """ "Til sammenligning er andelen i Region Midtjylland 12,3 pct. i 2024.": the value of
+        each comparison area in the same year (register indicators, which are not tested)."""
+        out = []
+        for level, code, name in self.comparisons:
+            rows = self._estimates(ind, level, code)
+            rows = rows[rows["year"] == latest["year"]]
+            if rows.empty or bool(rows.iloc[0]["suppressed"]):
+                continue
+            where = name[0].lower() + name[1:] if name.lower().startswith("hele ") else name
+            out.append(
+                f"Til sammenligning er andelen i {where} "
+                f"{report.pct(rows.iloc[0]['estimate'])} i {int(latest['year'])}."
+            )
+        return out
 
     def _estimates(
         self,
@@ -280,19 +325,22 @@ class Brief:
     # ------------------------------------------------------------------ sections
 
     def header(self) -> Html:
-        """Title, area, agreement, data used, date and the synthetic-data mark."""
+        """Title, the one-sentence status summary, links (overview, index, the brief's data
+        files), area, agreement, data used, date, the synthetic-data mark and the contents."""
         ag = self.agreement
         waves = self.manifest.get("waves", [])
         survey_waves = report_join([str(w) for w in waves if w in ag.kommune_waves])
         national = [str(w) for w in waves if w not in ag.kommune_waves]
-        parts = []
+        parts = ['<a class="skip-link" href="#status">Gå til status for målsætningerne</a>']
         if self.synthetic:
             parts.append(
                 '<p class="synthetic">Syntetiske data — tallene er genereret til afprøvning og '
                 "beskriver ikke rigtige personer.</p>"
             )
-        parts.append(f"<h1>Opfølgning på {esc(ag.title)}</h1>")
-        parts.append(f'<p class="lead"><strong>{esc(self.name)}</strong></p>')
+        # The area in the h1: every brief's main heading (and so its outline) is distinct.
+        parts.append(f"<h1>{esc(self.name)}: opfølgning på {esc(ag.title)}</h1>")
+        parts.append(f'<p class="summary">{esc(self.summary_sentence())}</p>')
+        parts.append(self._links())
         data_text = f"Sundhedsprofilen {survey_waves}"
         if national:
             data_text += f" (for hele landet også {report_join(national)})"
@@ -306,7 +354,12 @@ class Brief:
         parts.append(
             f'<p class="meta">Aftale: {esc(ag.title)} ({esc(ag.parties)}), for '
             f"{esc(ag.scope.name)}, {ag.period_start}–{ag.period_end}. Data: {esc(data_text)}. "
-            f"Basisår: {ag.baseline_wave}."
+            f"Basisår: {ag.baseline_wave}"
+            + (
+                f" (registerdata: {ag.period_start - 1})."
+                if ag.indicators_by_source("register")
+                else "."
+            )
             + (f" Sammenlignet med {esc(compared)}." if compared else "")
             + f" Udarbejdet {report.date_da(self.today)}.</p>"
         )
@@ -318,7 +371,52 @@ class Brief:
                 f"{esc(self.name)} vises, så de kan sammenlignes med aftalens mål.</p>"
             )
         parts.append(f"<p>{esc(ag.overall_vision['text'])}</p>")
+        parts.append(self._contents())
         return Html("\n".join(parts))
+
+    def status_counts(self) -> dict[str, int]:
+        """How many of the status table's indicators are bedre, uændret, dårligere and kan
+        ikke vurderes for the area (:func:`analyse.publish.overview.status_counts`)."""
+        statuses = []
+        for ind_id in overview.status_indicators(self.agreement):
+            row = self._status_row(self.agreement.indicator(ind_id))
+            statuses.append(None if row is None else row["status"])
+        return overview.status_counts(statuses)
+
+    def summary_sentence(self) -> str:
+        """ "Status for 11 indikatorer siden basisåret 2021: 3 bedre, 6 uændret, …"."""
+        return overview.summary_sentence(
+            self.status_counts(), baseline_year=self.agreement.baseline_wave
+        )
+
+    def _links(self) -> str:
+        """Links to the agreement's overview, the index of all briefs and the brief's own data
+        files (named like the brief: ``<file_stem>.csv``/``.xlsx`` in the same folder)."""
+        scope = esc(self.agreement.scope.name)
+        items = [
+            f'<a href="{overview.OVERVIEW_FILE}">Overblik over alle områder i {scope}</a>',
+            f'<a href="{overview.INDEX_FILE}">Alle områders briefs</a>',
+            f'<a href="{esc(self.file_stem)}.csv">Tallene i denne brief (CSV)</a>',
+            f'<a href="{esc(self.file_stem)}.xlsx">Tallene i denne brief (Excel)</a>',
+        ]
+        return (
+            '<nav class="links" aria-label="Links"><ul>'
+            + "".join(f"<li>{item}</li>" for item in items)
+            + "</ul></nav>"
+        )
+
+    def _contents(self) -> str:
+        """Table of contents: links to the status table, each vision and the method."""
+        items = ['<li><a href="#status">Status for målsætningerne</a></li>']
+        items += [
+            f'<li><a href="#{_vision_anchor(v.id)}">{esc(v.title)}</a></li>'
+            for v in self.agreement.visions
+        ]
+        items.append('<li><a href="#metode">Metode og datagrundlag</a></li>')
+        return (
+            '<nav class="toc" aria-labelledby="toc-title"><h2 id="toc-title">Indhold</h2>'
+            f"<ol>{''.join(items)}</ol></nav>"
+        )
 
     def status_table(self) -> Html:
         """One row per indicator under each målsætning (DESIGN.md §5.2)."""
@@ -326,12 +424,14 @@ class Brief:
         headers = [
             "Indikator",
             "Seneste måling",
-            f"Basisår {ag.baseline_wave}"
-            + (f" (registre {ag.period_start - 1})" if ag.indicators_by_source("register") else ""),
+            # The year is in each cell: 2021 for the survey, the year before the agreement for
+            # the register indicators.
+            "Basisår",
             "Ændring",
             "Ønsket retning",
             "Status",
-            "Uddannelsesforskel (D / SII)",
+            # A soft hyphen: the heading breaks cleanly in a narrow printed column.
+            "Uddannelses&shy;forskel (D / SII)",
             "Uligheden",
             *[_REST_OF[c.level] for c in ag.comparisons],
         ]
@@ -357,18 +457,69 @@ class Brief:
             '<p class="footnote">Status: ✓ Bedre = statistisk sikker ændring i den ønskede retning; '
             "= Uændret = ingen statistisk sikker ændring; ✗ Dårligere = statistisk sikker ændring "
             "mod den ønskede retning; ○ Kan ikke vurderes = for få målinger eller for få svar. "
+            f"Basisåret er {ag.baseline_wave} for Sundhedsprofilen og {ag.period_start - 1} "
+            "(året før aftalen) for registerindikatorerne. "
             f"{self._interval_note()} "
-            "D = forskel i procentpoint mellem grundskole og lang videregående uddannelse (25+ år); "
-            "SII = hældningsindeks over alle uddannelsesgrupper. "
+            f"{SIGN_NOTE} "
             f"{NOT_APPLICABLE} = ikke relevant: uddannelse opgøres for 25 år og derover, "
-            "registerindikatorerne opdeles ikke efter uddannelse og sammenlignes ikke med andre "
-            "områder, og et område sammenlignes ikke med sig selv eller et mindre område. "
+            "registerindikatorerne opdeles ikke efter uddannelse og testes ikke mod resten af "
+            "de områder, de sammenlignes med (overblikket viser alle kommuners tal med "
+            "intervaller), og et område sammenlignes ikke med sig selv eller et mindre område. "
             f"{esc(disclosure.footnote())}</p>"
         )
+        caption = (
+            f"Indikatorerne for {esc(self.name)}: seneste måling, udvikling siden basisåret og "
+            "sammenligninger"
+        )
         return Html(
-            "<h2>Status for målsætningerne</h2>"
-            + html_table(headers, rows, numeric={1, 2, 3, 6}, row_classes=classes)
+            '<h2 id="status">Status for målsætningerne</h2>'
+            + html_table(
+                headers,
+                rows,
+                numeric={1, 2, 3, 6},
+                row_classes=classes,
+                caption=caption,
+                group_class="vision",
+                table_class="status-table",
+            )
             + legend
+            + self._member_table()
+        )
+
+    def _member_table(self) -> str:
+        """A region's or klynge's kommuner (Denmark's regions) with their status counts, each
+        linked to its brief."""
+        member_level = {"region": "kommune", "sundhedsklynge": "kommune", "land": "region"}
+        level = member_level.get(self.level_name)
+        if level is None:
+            return ""
+        if level == "kommune":
+            codes = [str(c) for c in geography.members(self.level_name, self.code)]
+        else:
+            codes = list(geography.areas("region")["area_code"])
+        statuses = overview.area_statuses(self.processed, self.agreement, level, codes)
+        rows = []
+        for code in sorted(
+            codes, key=lambda c: report.danish_sort_key(geography.display_name(level, c))
+        ):
+            counts = overview.status_counts(statuses.loc[statuses["area_code"] == code, "status"])
+            area = geography.area(level, code)
+            name = esc(geography.display_name(level, code))
+            rows.append(
+                [f'<a href="{esc(area["slug"])}.html">{name}</a>']
+                + [str(counts[key]) for key in overview.STATUS_ORDER]
+            )
+        headers = ["Kommune" if level == "kommune" else "Region"] + [
+            report.status_html(key) for key in overview.STATUS_ORDER
+        ]
+        plural = "Kommunerne" if level == "kommune" else "Regionerne"
+        title = f"{plural} i {esc(self.name)}"
+        return f"<h3>{title}</h3>" + html_table(
+            headers,
+            rows,
+            numeric={1, 2, 3, 4},
+            caption=f"{title}: antal indikatorer med hver status siden basisåret",
+            table_class="counts",
         )
 
     def _status_cells(self, ind: Indicator) -> list[str]:
@@ -394,11 +545,12 @@ class Brief:
                 ).replace(" (", "<br>(", 1)
                 + f"<br><span class='meta'>{int(latest['year'])}</span>"
             )
+        # The baseline's year in the cell: it differs between survey and register rows.
         base_text = (
             report.pct(base.iloc[0]["estimate"], suppressed=bool(base.iloc[0]["suppressed"]))
             if not base.empty
             else "Ikke målt"
-        )
+        ) + f"<br><span class='meta'>{baseline_year}</span>"
         if status is None or pd.isna(status.get("change_pp")):
             change_text = disclosure.SUPPRESSED_MARK
         else:
@@ -410,7 +562,8 @@ class Brief:
             status["status"] if status is not None else "kan ikke vurderes"
         )
         gap_text, gap_status = self._gap_cells(ind, latest)
-        # An area is not compared with itself or a smaller area: not applicable, not hidden.
+        # An area is not compared with itself or a smaller area, and the register indicators
+        # are not tested against the rest: not applicable, not hidden.
         versus = []
         for comparison in self.agreement.comparisons:
             mine = [
@@ -421,9 +574,7 @@ class Brief:
             if not mine or ind.source != "survey":
                 versus.append(NOT_APPLICABLE)
                 continue
-            versus.append(
-                "<br>".join(self._vs_text(self._versus(ind, latest, lv, code)) for lv, code in mine)
-            )
+            versus.append("<br>".join(self._vs_text(ind, latest, lv, code) for lv, code in mine))
         return [
             label,
             latest_text,
@@ -451,13 +602,49 @@ class Brief:
         gap_word = "–" if gap is None or pd.isna(gap.get("gap")) else esc(gap["gap"])
         if row is None or pd.isna(row.get("d")):
             return disclosure.SUPPRESSED_MARK, gap_word
-        d = report.pp(row["d"], sign=False, unit=False)
+        # Both with the same sign: above 0 the least educated are worse off (SIGN_NOTE).
+        d = report.pp(row["d"], unit=False)
         sii = (
-            report.pp(abs(row["sii"]), sign=False, unit=False) if pd.notna(row.get("sii")) else "–"
+            report.pp(worse_off_sii(row["sii"], ind.direction), unit=False)
+            if pd.notna(row.get("sii"))
+            else disclosure.SUPPRESSED_MARK
         )
         return f"{d} / {sii}", gap_word
 
-    def _vs_text(self, versus: tuple | None) -> str:
+    def _parent_covered(self, source: str, level: str, code: str, year: int) -> bool:
+        """Whether a comparison area (klynge, region or Denmark) is covered by the delivery in
+        that year (without a coverage table, from an older build: assumed)."""
+        table = self.tables.get("coverage")
+        if table is None:
+            return True
+        cache = self.__dict__.setdefault("_coverage_cache", {})
+        if "covered" not in cache:  # (source, year, level, code) of every covered area, once
+            rows = table[table["covered"]]
+            cache["covered"] = set(
+                zip(rows["source"], rows["year"].astype(int), rows["area_level"],
+                    rows["area_code"], strict=True)
+            )  # fmt: skip
+        return (source, int(year), level, str(code)) in cache["covered"]
+
+    def _uncovered_rest(
+        self, ind: Indicator, latest: pd.Series, level: str, code: str, name: str
+    ) -> str:
+        """The sentence for a comparison whose area the delivery does not cover ("" if it does)."""
+        if self._parent_covered(ind.source, level, code, int(latest["year"])):
+            return ""
+        parent = "hele landet" if level == "land" else name
+        rest = "resten af landet" if level == "land" else f"resten af {name}"
+        return (
+            f"Sammenligningen mellem {self.name} og {rest} kan ikke laves: leverancen dækker ikke "
+            f"{parent} i {int(latest['year'])}."
+        )
+
+    def _vs_text(self, ind: Indicator, latest: pd.Series | None, level: str, code: str) -> str:
+        if latest is not None and not self._parent_covered(
+            ind.source, level, code, int(latest["year"])
+        ):
+            return "Ikke i data"
+        versus = self._versus(ind, latest, level, code)
         if versus is None:
             return "–"
         diff, p = versus
@@ -497,7 +684,9 @@ class Brief:
         gap over time for the vision's indicators."""
         parts = []
         for vision in self.agreement.visions:
-            parts.append(f"<h2>{esc(vision.title)}</h2>")
+            parts.append(
+                f'<h2 class="vision" id="{_vision_anchor(vision.id)}">{esc(vision.title)}</h2>'
+            )
             indicators = []
             for objective in vision.objectives:
                 parts.append(f"<h3>{esc(objective.text)}</h3>")
@@ -510,8 +699,11 @@ class Brief:
                 parts.append(self._context_section(objective.context_indicators))
                 if objective.status_question:
                     parts.append(self._activity_table(objective.id, objective.status_question))
-            parts.append(self._gradient_dots(indicators))
-            parts.append(self._sii_figure(vision.title, indicators))
+            # The vision's two education figures side by side (in print and on a wide screen).
+            figures = [self._gradient_dots(indicators), self._sii_figure(vision.title, indicators)]
+            figures = [f"<div>{f}</div>" for f in figures if f]
+            if figures:
+                parts.append(f'<div class="figures">{"".join(figures)}</div>')
         return Html("\n".join(parts))
 
     def _sii_figure(self, vision_title: str, indicators: list[Indicator]) -> str:
@@ -531,14 +723,19 @@ class Brief:
             ]
             if self.level_name != "land":
                 rows = rows[rows["year"].isin(self.agreement.kommune_waves)]
+            # The sign of D (SIGN_NOTE): the table, the text and this figure agree. Negating
+            # the SII swaps its interval's bounds.
+            low, high = (
+                worse_off_sii(rows[c], ind.direction) for c in ("sii_ci_low", "sii_ci_high")
+            )
             frames.append(
                 pd.DataFrame(
                     {
                         "label": ind.short_label[:1].upper() + ind.short_label[1:],
                         "year": rows["year"],
-                        "sii": rows["sii"],
-                        "ci_low": rows["sii_ci_low"],
-                        "ci_high": rows["sii_ci_high"],
+                        "sii": worse_off_sii(rows["sii"], ind.direction),
+                        "ci_low": np.fmin(low, high),
+                        "ci_high": np.fmax(low, high),
                         "suppressed": rows["sii"].isna(),
                     }
                 )
@@ -552,9 +749,25 @@ class Brief:
                 f"{esc(disclosure.SUPPRESSED_TEXT)}.</p>"
             )
         title = f"Uddannelsesforskel over tid (SII), 25 år og derover — {self.name}"
-        fig = plots.sii_chart(series, title=title, baseline_year=self.agreement.baseline_wave)
-        return "<h3>Uligheden over tid</h3>" + plots.figure_html(
-            fig, alt=plots.alt_text_sii(series, title)
+        fig = plots.sii_chart(
+            series,
+            title=title,
+            xlabel="",
+            baseline_year=self.agreement.baseline_wave,
+            sign_note=SII_FIGURE_NOTE,
+        )
+        return (
+            "<h3>Uligheden over tid</h3>"
+            + plots.figure_html(fig, alt=plots.alt_text_sii(series, title) + DATA_POINTER)
+            + figure_data(
+                series.rename(columns={"sii": "value"}),
+                row="label",
+                column="year",
+                value="value",
+                caption=title,
+                row_header="Indikator",
+                points=True,
+            )
         )
 
     def vision(self, vision_id: str) -> Html:
@@ -635,6 +848,7 @@ class Brief:
             ["Opdeling", "Gruppe"] + [str(y) for y in years],
             body,
             numeric=set(range(2, 2 + len(years))),
+            caption=f"{esc(ind.label)} efter opdeling, {esc(self.name)}",
         )
 
     def _model_table(self, ind: Indicator) -> str:
@@ -669,6 +883,15 @@ class Brief:
                     f"{report.pct(row['projected'])} {report.ci(row['projected_pi_low'], row['projected_pi_high'])}",
                 ]
             )
+            if pd.notna(row.get("projected_pi80_low")):
+                body.append(
+                    [
+                        "80 pct.-usikkerhedsinterval",
+                        report.ci(row["projected_pi80_low"], row["projected_pi80_high"]),
+                    ]
+                )
+            if row.get("forecast_method") in report.FORECAST_LABELS:
+                body.append(["Fremskrivningsmodel", report.FORECAST_LABELS[row["forecast_method"]]])
         if pd.notna(row.get("prob_desired_side")):
             body.append(
                 [
@@ -676,6 +899,24 @@ class Brief:
                     report.pct(row["prob_desired_side"], 0),
                 ]
             )
+        status = self._status_row(ind)
+        if status is not None and status.get("hp2030_status") in report.HP2030_LABELS:
+            body.append(["Healthy People-kategori", report.HP2030_LABELS[status["hp2030_status"]]])
+            if pd.notna(status.get("target")):
+                body.append(
+                    ["Målværdi", f"{report.pct(status['target'])} i {int(status['target_year'])}"]
+                )
+                if pd.notna(status.get("pct_targeted_change")):
+                    body.append(
+                        [
+                            "Andel af den ønskede ændring nået",
+                            f"{report.number(status['pct_targeted_change'], 0)} pct.",
+                        ]
+                    )
+            if status.get("sdg_category") in report.SDG_LABELS:
+                body.append(
+                    ["SDG-kategori (Eurostat/FN)", report.SDG_LABELS[status["sdg_category"]]]
+                )
         return "<h5>Udviklingsmodel</h5>" + html_table(["Mål", "Resultat"], body)
 
     def _inequality_table(self, ind: Indicator) -> str:
@@ -693,6 +934,13 @@ class Brief:
             if r.reason:
                 body.append([str(int(r.year)), esc(r.reason), "", "", "", ""])
                 continue
+            # SII and RII with the sign of D (SIGN_NOTE): for an indicator that should fall
+            # the SII is negated and the RII inverted, bounds swapped.
+            sii = worse_off_sii(np.array([r.sii, r.sii_ci_low, r.sii_ci_high]), ind.direction)
+            rii = np.array([r.rii, r.rii_ci_low, r.rii_ci_high], dtype=float)
+            if ind.direction == "decrease":
+                with np.errstate(divide="ignore"):
+                    rii = 1 / rii
             body.append(
                 [
                     str(int(r.year)),
@@ -701,12 +949,14 @@ class Brief:
                         report.ci(r.d_ci_low, r.d_ci_high, points=True),
                     ),
                     report.with_interval(
-                        report.pp(r.sii, unit=False),
-                        report.ci(r.sii_ci_low, r.sii_ci_high, points=True),
+                        report.pp(sii[0], unit=False),
+                        report.ci(min(sii[1:]), max(sii[1:]), points=True),
                     ),
                     report.with_interval(
-                        report.ratio(r.rii),
-                        _ratio_interval(r.rii_ci_low, r.rii_ci_high),
+                        report.ratio(rii[0]),
+                        _ratio_interval(np.nanmin(rii[1:]), np.nanmax(rii[1:]))
+                        if np.isfinite(rii[1:]).all()
+                        else disclosure.SUPPRESSED_MARK,
                     ),
                     report.pct(r.paf) if pd.notna(r.paf) and 0 <= r.paf <= 1 else "–",
                     report.number(abs(r.par_persons)) if pd.notna(r.par_persons) else "–",
@@ -725,8 +975,9 @@ class Brief:
                 ],
                 body,
                 numeric={1, 2, 3, 4, 5},
+                caption=f"Uddannelsesforskelle for {esc(ind.label)}, {esc(self.name)}",
             )
-            + '<p class="footnote">D: grundskole minus lang videregående uddannelse. SII/RII: hældnings- og '
+            + f'<p class="footnote">{esc(SIGN_NOTE)} RII over 1 betyder det samme som SII over 0. SII/RII: hældnings- og '
             "ulighedsindeks fra en vægtet logistisk model på uddannelsens relative rang. PAF/PAR: andel og "
             "antal personer, der ikke ville have udfaldet, hvis alle havde samme forekomst som borgere med "
             "lang videregående uddannelse.</p>"
@@ -792,8 +1043,12 @@ class Brief:
             else f"Kommunerne i {geography.display_name(parent_level, parent_code)}"
         )
         rest = {"land": "landet", "region": "regionen", "sundhedsklynge": "klyngen"}[parent_level]
+        plural = "kommunerne" if child_level == "kommune" else "sundhedsklyngerne"
         return f"<h5>{esc(where)}, {int(latest['year'])}</h5>" + html_table(
-            [heading, "Andel", f"Mod resten af {rest}"], body, numeric={1}
+            [heading, "Andel", f"Mod resten af {rest}"],
+            body,
+            numeric={1},
+            caption=f"{esc(ind.label)} i {plural}, {int(latest['year'])}",
         )
 
     def _children_versus(self, ind, table, parent_level, parent_code) -> dict:
@@ -843,25 +1098,48 @@ class Brief:
         when = report_join([str(y) for y in sorted(years)])
         title = f"Andel efter uddannelse, {when} (25 år og derover) — {self.name}"
         fig = plots.gradient_dots(groups, title=title)
-        return "<h3>Forskelle mellem uddannelsesgrupper</h3>" + plots.figure_html(
-            fig, alt=plots.alt_text_gradient_dots(groups, title)
+        return (
+            "<h3>Forskelle mellem uddannelsesgrupper</h3>"
+            + plots.figure_html(fig, alt=plots.alt_text_gradient_dots(groups, title) + DATA_POINTER)
+            + figure_data(
+                groups,
+                row="indicator",
+                column="group",
+                value="estimate",
+                caption=title,
+                row_header="Indikator",
+                order_columns=False,
+            )
         )
 
     def _indicator_section(self, ind: Indicator, *, gradient: bool = True) -> str:
-        parts = [f"<h4>{esc(_label_with_population(ind))}</h4>"]
+        """The indicator's sentences and definition beside its trend figure (and, with
+        ``gradient``, its education figure), each figure followed by its numbers."""
+        anchor = f"indikator-{_vision_anchor(ind.id)[len('vision-') :]}"
         sentences = self._sentences(ind)
-        parts.append("<p>" + " ".join(esc(s) for s in sentences) + "</p>")
-        parts.append(self._trend_figure(ind))
+        text = (
+            "<div>"
+            + "<p>"
+            + " ".join(esc(s) for s in sentences)
+            + "</p>"
+            + f'<p class="footnote">{esc(ind.definition)} {esc(ind.comparability)}'
+            + (f" Valg af indikator: {esc(ind.note)}" if ind.note else "")
+            + "</p>"
+            + "</div>"
+        )
+        figures = [self._trend_figure(ind)]
         if (
             gradient
             and ind.source == "survey"
             and (ind.population.age_max is None or ind.population.age_max >= 25)
         ):
-            parts.append(self._gradient_figure(ind))
-        note = ind.comparability
-        chosen = f" Valg af indikator: {esc(ind.note)}" if ind.note else ""
-        parts.append(f'<p class="footnote">{esc(ind.definition)} {esc(note)}{chosen}</p>')
-        return "\n".join(parts)
+            figures.append(self._gradient_figure(ind))
+        return (
+            f'<section class="indicator" aria-labelledby="{anchor}">'
+            f'<h4 id="{anchor}">{esc(_label_with_population(ind))}</h4>'
+            + text
+            + f"<div>{''.join(figures)}</div></section>"
+        )
 
     def _change_without_status(self, ind: Indicator, latest: pd.Series) -> str:
         """The change since the baseline in words, without judging the direction (context)."""
@@ -949,14 +1227,20 @@ class Brief:
                     status.get("p_value"),
                     status=status["status"],
                     suppressed=hidden,
-                    alpha=1 - self.level,
+                    # The status was judged at the build's level; the sentence must agree with it
+                    # whatever the brief's confidence level (the footnote says which applies).
+                    alpha=float(status.get("alpha", 0.05)),
                 )
             )
-        # Register indicators are not compared with other areas (no rest-of-area test).
+        if ind.source == "register":
+            # The register indicators are not tested against the rest of an area: the
+            # comparison areas' values for comparison, not a "hidden" comparison.
+            out.extend(self._register_comparisons(ind, latest))
         for level, code, name in self.comparisons if ind.source == "survey" else ():
             versus = self._versus(ind, latest, level, code)
             out.append(
-                report.comparison_sentence(
+                self._uncovered_rest(ind, latest, level, code, name)
+                or report.comparison_sentence(
                     self.name,
                     name,
                     None if versus is None else versus[0],
@@ -1003,9 +1287,38 @@ class Brief:
                     baseline_year=self.agreement.baseline_wave
                     if ind.source == "survey"
                     else self.agreement.period_start - 1,
+                    method=trend_row.get("forecast_method"),
+                    **self._reconcile_with(status),
+                )
+            )
+        if status is not None and isinstance(status.get("hp2030_status"), str):
+            out.append(
+                report.progress_sentence(
+                    status["hp2030_status"],
+                    status.get("pct_targeted_change"),
+                    status.get("sdg_category"),
+                    target=status.get("target"),
+                    target_year=None
+                    if pd.isna(status.get("target_year"))
+                    else int(status["target_year"]),
                 )
             )
         return out
+
+    def _reconcile_with(self, status: pd.Series | None) -> dict:
+        """What the projection sentence needs to reconcile itself with the area's status."""
+        if status is None or pd.isna(status.get("year_to")):
+            return {}
+        pooled = {
+            "kommune": " og udviklingen i alle landets kommuner",
+            "sundhedsklynge": " og udviklingen i alle sundhedsklynger",
+            "region": " og udviklingen i alle regioner",
+        }.get(self.level_name, "")
+        return {
+            "status": status.get("status"),
+            "latest_year": int(status["year_to"]),
+            "basis": "alle målingerne" + pooled,
+        }
 
     def _trend_figure(self, ind: Indicator) -> str:
         frames = []
@@ -1033,10 +1346,11 @@ class Brief:
             if ind.source == "survey"
             else self.agreement.period_start - 1
         )
-        fig = plots.trend_chart(series, title=title, baseline_year=baseline, note=covid)
+        # No "År" under the axis: the ticks are years (and the figure is shorter in print).
+        fig = plots.trend_chart(series, title=title, xlabel="", baseline_year=baseline, note=covid)
         return plots.figure_html(
-            fig, alt=plots.alt_text_trend(series, title, baseline_year=baseline)
-        )
+            fig, alt=plots.alt_text_trend(series, title, baseline_year=baseline) + DATA_POINTER
+        ) + figure_data(series, row="label", column="year", value="estimate", caption=title)
 
     def _gradient_figure(self, ind: Indicator) -> str:
         latest = self._latest(ind)
@@ -1049,7 +1363,17 @@ class Brief:
         groups = rows[["group", "estimate", "ci_low", "ci_high", "suppressed"]]
         title = f"{ind.label} efter uddannelse, {int(latest['year'])} (25 år og derover)"
         fig = plots.gradient_chart(groups, title=title)
-        return plots.figure_html(fig, alt=plots.alt_text_gradient(groups, title))
+        return plots.figure_html(
+            fig, alt=plots.alt_text_gradient(groups, title) + DATA_POINTER
+        ) + figure_data(
+            groups.assign(label=self.name),
+            row="label",
+            column="group",
+            value="estimate",
+            caption=title,
+            row_header="Område",
+            order_columns=False,
+        )
 
     def _activity_table(self, objective_id: str, question: str) -> str:
         rows = self._activity_rows()
@@ -1063,9 +1387,78 @@ class Brief:
             [esc(r.sundhedsklynge), str(int(r.year)), esc(r.status_label), esc(r.text)]
             for r in rows.itertuples()
         ]
-        return f"<p><em>{esc(question)}</em></p>" + html_table(
-            ["Sundhedsklynge", "År", "Status", "Beskrivelse"], body, numeric={1}
+        return html_table(
+            ["Sundhedsklynge", "År", "Status", "Beskrivelse"],
+            body,
+            numeric={1},
+            caption=esc(question),
+            table_class="activity-table",
         )
+
+    def weighting_note(self) -> str:
+        """The method note's sentence on the weights, from the build's weight check."""
+        shown = set(int(y) for y in self.tables["estimates"]["year"].unique())
+        checks = [w for w in self.manifest.get("weights", []) if int(w["year"]) in shown]
+        return report.weighting_sentence(checks)
+
+    def coverage_note(self) -> str:
+        """Which part of the country the delivery covers, when it is not all of it."""
+        summary = self.manifest.get("coverage") or {}
+        partial = {y: c for y, c in summary.items() if not c.get("land_covered")}
+        if not summary or not partial:
+            return ""
+        regions = sorted({r for c in partial.values() for r in c.get("regions_covered", [])})
+        names = report_join([geography.display_name("region", r) for r in regions])
+        covered = f"kun {names}" if names else "kun en del af landet"
+        return (
+            f"Leverancen dækker {covered} i {report_join(sorted(partial))}; tal og "
+            "sammenligninger vises kun for områder, hvis kommuner alle er med i data."
+        )
+
+    # ------------------------------------------------------------------ for the export
+    # The cells the brief shows, for analyse.publish.export (one selection for both).
+
+    def compared_areas(self) -> list[tuple[str, str, str]]:
+        """(level, code, name) of the area and the areas it is compared with (the agreement's
+        comparisons: klynge, region, Denmark), as in the trend figures."""
+        return self._areas_compared()
+
+    def series(
+        self, indicator: Indicator, level: str | None = None, code: str | None = None,
+        breakdown: str = "total",
+    ) -> pd.DataFrame:  # fmt: skip
+        """An area's rows of an indicator over the waves shown (the brief's wave selection)."""
+        return self._estimates(indicator, level, code, breakdown)
+
+    def latest(self, indicator: Indicator) -> pd.Series | None:
+        """The area's latest shown row of an indicator (suppressed or not)."""
+        return self._latest(indicator)
+
+    def status_row(self, indicator: Indicator) -> pd.Series | None:
+        """The area's status row (change since the baseline) of an indicator."""
+        return self._status_row(indicator)
+
+    def inequality_row(self, indicator: Indicator, year: int) -> pd.Series | None:
+        """The area's education-inequality row of an indicator in a wave."""
+        return self._inequality(indicator, year)
+
+    def area_row(self, table: str, indicator: Indicator) -> pd.Series | None:
+        """The area's first row of an indicator in a processed table (trends, gap_change ...)."""
+        return self._one(table, indicator)
+
+    def versus(
+        self, indicator: Indicator, latest: pd.Series | None, level: str, code: str
+    ) -> tuple | None:
+        """(difference, p-value) of the area against the rest of a comparison area, or None
+        (survey indicators; the comparison areas are :attr:`comparisons`)."""
+        return self._versus(indicator, latest, level, code)
+
+    def rest_not_covered(
+        self, indicator: Indicator, latest: pd.Series, level: str, code: str, name: str
+    ) -> str:
+        """The sentence the brief prints when the delivery does not cover a comparison area
+        (``level``, ``code``, ``name`` as in :attr:`comparisons`); empty when it does."""
+        return self._uncovered_rest(indicator, latest, level, code, name)
 
     def methods(self) -> Html:
         """Definitions, weighting, CI method, suppression rule and provenance."""
@@ -1077,10 +1470,10 @@ class Brief:
             for name, digest in inputs.items()
         )
         return Html(
-            "<h2>Metode og datagrundlag</h2>"
+            '<h2 id="metode">Metode og datagrundlag</h2>'
             "<p><strong>Sundhedsprofilen</strong> er en spørgeskemaundersøgelse blandt borgere på 16 år og "
-            "derover, udtrukket tilfældigt i hver kommune. Alle tal er vægtede med kalibreringsvægte, "
-            "så de afspejler befolkningen og tager højde for, at nogle grupper svarer mindre end andre. "
+            f"derover, udtrukket tilfældigt i hver kommune. {esc(self.weighting_note())} "
+            f"{esc(self.coverage_note())} "
             "Usikkerheden er beregnet designbaseret (Taylor-linearisering med kommunerne som strata), "
             "som i R-pakken survey. Konfidensintervaller for andele er beregnet på logit-skala. "
             "Forskelle mellem år er testet som uafhængige stikprøver; et område sammenlignes med resten "
@@ -1089,9 +1482,14 @@ class Brief:
             f"{self.agreement.baseline_wave} (registerdata: {self.agreement.period_start - 1}). "
             "<strong>Uddannelsesforskellen</strong> er opgjort for 25 år og derover: D er forskellen mellem "
             "grundskole og lang videregående uddannelse, SII er hældningsindekset fra en vægtet logistisk "
-            "model på uddannelsens relative rang. <strong>Fremskrivningen</strong> til "
-            f"{self.agreement.period_end} bygger på en vægtet logistisk trendmodel over de sammenlignelige "
-            "målinger.</p>"
+            f"model på uddannelsens relative rang. {esc(SIGN_NOTE)} <strong>Fremskrivningen</strong> til "
+            f"{self.agreement.period_end} bygger på de offentliggjorte tal for alle områder på samme "
+            "niveau: det nuværende niveau føres frem uden trend (den model holdt bedst, hvad den "
+            "lovede, da den blev afprøvet på de offentliggjorte kommunetal 2010–2025), og hvert "
+            "område beholder sin egen afvigelse fra landsniveauet; 2021-målingen vægtes ned "
+            "(COVID-19). Usikkerhedsintervallet gælder en måling i slutåret og rummer også målingens "
+            "egen usikkerhed. Healthy People- og SDG-kategorierne er de internationale standarder "
+            "for at vurdere fremskridt mod et mål.</p>"
             f"<p><strong>Diskretion:</strong> Der vises ingen tal bygget på færre end {min_n} svar, ingen andele "
             "med færre end 5 personer med eller uden udfaldet, og ingen tal, der kan regnes ud fra andre "
             "viste tal. Antal svar er afrundet.</p>"
@@ -1144,6 +1542,86 @@ def _comparison_name(level: str, code: str) -> str:
     return geography.display_name(level, code)
 
 
+def figure_data(
+    frame: pd.DataFrame,
+    *,
+    row: str,
+    column: str,
+    value: str,
+    caption: str,
+    row_header: str = "Område",
+    points: bool = False,
+    order_columns: bool = True,
+) -> str:
+    """The numbers behind a figure, with their intervals, as a table in a closed ``<details>``.
+
+    One table row per value of ``row`` (in order of appearance), one column per value of
+    ``column`` (sorted, or in order of appearance with ``order_columns=False``); a cell is the
+    value with its interval (``ci_low``/``ci_high``) as a share, or in procentpoint with
+    ``points``; the suppression mark where ``suppressed``; "ikke målt" where there is no row.
+    The details are closed (and not printed): the figure shows the same numbers.
+    """
+    if frame.empty:
+        return ""
+    rows = list(dict.fromkeys(frame[row].astype(str)))
+    columns = list(dict.fromkeys(frame[column]))
+    if order_columns:
+        columns = sorted(columns)
+    cells = {(str(r[row]), r[column]): r for _, r in frame.iterrows()}
+    hidden_column = "suppressed" in frame
+    body = []
+    for name in rows:
+        line = [esc(name)]
+        for col in columns:
+            cell = cells.get((name, col))
+            if cell is None:
+                line.append("ikke målt")
+                continue
+            hidden = bool(cell["suppressed"]) if hidden_column else False
+            hidden = hidden or report.is_missing(cell[value])
+            if points:
+                shown = report.with_interval(
+                    report.pp(cell[value], unit=False, suppressed=hidden),
+                    report.ci(cell["ci_low"], cell["ci_high"], points=True, suppressed=hidden),
+                )
+            else:
+                shown = report.with_interval(
+                    report.pct(cell[value], suppressed=hidden),
+                    report.ci(cell["ci_low"], cell["ci_high"], suppressed=hidden),
+                )
+            line.append(shown)
+        body.append(line)
+    table = html_table(
+        [row_header] + [esc(c) for c in columns],
+        body,
+        numeric=set(range(1, len(columns) + 1)),
+        caption=f"Tallene bag figuren: {esc(caption)}",
+    )
+    return (
+        '<details class="data"><summary>Tallene bag figuren, med konfidensintervaller</summary>'
+        f"{table}</details>"
+    )
+
+
+def worse_off_sii(sii, direction: str):
+    """The SII with the sign of D: above 0 the least educated are worse off (see SIGN_NOTE).
+
+    The cube's SII is WHO healthequal's, P(rank 1) − P(rank 0): above 0 the share rises with
+    education, whatever the desired direction. D (:func:`analyse.stats.inequality.simple_gap`)
+    is direction-aware instead: above 0 the least educated are worse off. For an indicator that
+    should rise the two signs already agree; for one that should fall the SII is negated.
+    Works on numbers and on arrays/Series.
+    """
+    if direction not in ("increase", "decrease"):
+        raise ParameterError(f"direction must be increase/decrease, got {direction!r}")
+    return sii if direction == "increase" else -sii
+
+
+def _vision_anchor(vision_id: str) -> str:
+    """The id of a vision's heading (for the table of contents)."""
+    return "vision-" + re.sub(r"[^a-z0-9_-]+", "-", str(vision_id).lower())
+
+
 def _ratio_interval(low, high) -> str:
     """A ratio's interval, "(1,02–1,31)"; the suppression mark if a bound is missing."""
     if report.is_missing(low) or report.is_missing(high):
@@ -1170,6 +1648,16 @@ def report_join(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " og " + items[-1]
+
+
+def _check_waves(waves: list[int] | None, known: list[int]) -> None:
+    """Every requested wave must be a wave of the processed data."""
+    unknown = sorted(set(waves or []) - {int(w) for w in known})
+    if unknown and known:
+        raise ParameterError(
+            f"wave(s) {', '.join(map(str, unknown))} are not in the processed data; the waves "
+            f"are {', '.join(str(w) for w in known)}"
+        )
 
 
 def _parse_waves(waves) -> list[int] | None:

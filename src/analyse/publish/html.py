@@ -7,7 +7,9 @@ wraps a body in a self-contained document with the briefs' stylesheet inline.
 
 from __future__ import annotations
 
+import hashlib
 import html
+import re
 from importlib.resources import files
 from pathlib import Path
 
@@ -32,6 +34,13 @@ def esc(text) -> str:
     return html.escape(str(text))
 
 
+def plain(text) -> str:
+    """Cell or header HTML as plain text for an attribute: tags, soft hyphens and breaks out."""
+    text = re.sub(r"<br\s*/?>", " ", str(text))
+    text = html.unescape(re.sub(r"<[^>]+>", "", text)).replace("\u00ad", "")
+    return " ".join(text.split())
+
+
 def html_table(
     headers: list[str],
     rows: list[list[str] | str],
@@ -39,24 +48,78 @@ def html_table(
     numeric: set[int] = frozenset(),
     caption: str | None = None,
     row_classes: list[str] | None = None,
+    group_class: str | None = None,
+    table_class: str = "",
+    stack: bool | None = None,
 ) -> str:
-    """An HTML table (cells already escaped/formatted), wrapped so it scrolls on a phone."""
+    """An accessible HTML table (cells already escaped/formatted).
+
+    - ``caption`` (escaped HTML) names the table; the wrapper, which scrolls sideways where the
+      table is wider than the screen, is a labelled region reachable by keyboard
+      (``tabindex="0"``; WCAG 2.1.1, axe ``scrollable-region-focusable``).
+    - The first cell of every data row is a row header (``<th scope="row">``), so a screen
+      reader names the row ("Ryger dagligt") with each of its cells.
+    - A row given as a string is a heading row across the table. Rows whose class is
+      ``group_class`` start a new ``<tbody>`` and are ``<th scope="rowgroup">``; other heading
+      rows stay ``<td colspan>`` (a second group header in one ``tbody`` would wrongly apply to
+      the rows of the next group).
+    - ``stack`` (default: more than three columns): on a phone the table is shown as one card
+      per row, each value labelled from its ``data-label`` (see ``templates/brief.css``); the
+      explicit ARIA roles keep the table semantics when CSS changes how the cells display.
+    - The caption's id is a hash of the table, so the same table gives the same bytes.
+    """
+    stack = len(headers) > 3 if stack is None else stack
+    n = len(headers)
+
+    def role(name: str) -> str:
+        return f' role="{name}"' if stack else ""
+
+    def cls(*names: str) -> str:
+        names = [x for x in names if x]
+        return f' class="{" ".join(names)}"' if names else ""
+
+    labels = [html.escape(plain(h), quote=True) for h in headers]
     head = "".join(
-        f'<th scope="col" class="{"num" if i in numeric else ""}">{h}</th>'
+        f'<th scope="col"{cls("num" if i in numeric else "")}{role("columnheader")}>{h}</th>'
         for i, h in enumerate(headers)
     )
-    body = []
+    groups: list[list[str]] = [[]]
     for r, row in enumerate(rows):
-        css = f' class="{row_classes[r]}"' if row_classes and row_classes[r] else ""
+        row_class = row_classes[r] if row_classes and row_classes[r] else ""
         if isinstance(row, str):  # a heading row across the whole table
-            body.append(f'<tr{css}><td colspan="{len(headers)}">{row}</td></tr>')
+            if group_class and row_class == group_class:
+                if groups[-1]:
+                    groups.append([])
+                groups[-1].append(
+                    f'<tr{cls(row_class)}{role("row")}><th colspan="{n}" scope="rowgroup"'
+                    f"{role('rowheader')}>{row}</th></tr>"
+                )
+            else:
+                groups[-1].append(
+                    f'<tr{cls(row_class)}{role("row")}><td colspan="{n}"{role("cell")}>'
+                    f"{row}</td></tr>"
+                )
             continue
-        cells = "".join(
-            f'<td class="{"num" if i in numeric else ""}">{c}</td>' for i, c in enumerate(row)
-        )
-        body.append(f"<tr{css}>{cells}</tr>")
-    cap = f"<caption>{caption}</caption>" if caption else ""
-    return f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+        cells = []
+        for i, c in enumerate(row):
+            num = "num" if i in numeric else ""
+            if i == 0:
+                cells.append(f'<th scope="row"{cls(num)}{role("rowheader")}>{c}</th>')
+            else:
+                cells.append(f'<td{cls(num)} data-label="{labels[i]}"{role("cell")}>{c}</td>')
+        groups[-1].append(f"<tr{cls(row_class)}{role('row')}>{''.join(cells)}</tr>")
+    body = "".join(f"<tbody{role('rowgroup')}>{''.join(g)}</tbody>" for g in groups if g)
+    key = hashlib.sha1(f"{caption}|{head}|{body}".encode()).hexdigest()[:10]
+    cap, label = "", ""
+    if caption:
+        cap = f'<caption id="cap-{key}">{caption}</caption>'
+        label = f' role="region" aria-labelledby="cap-{key}"'
+    table_cls = cls(table_class, "stack" if stack else "")
+    return (
+        f'<div class="table-wrap" tabindex="0"{label}>'
+        f"<table{table_cls}{role('table')}>{cap}<thead{role('rowgroup')}><tr{role('row')}>"
+        f"{head}</tr></thead>{body}</table></div>"
+    )
 
 
 def page_css() -> str:
@@ -66,11 +129,17 @@ def page_css() -> str:
     )
 
 
-def html_page(title: str, body: str, *, lang: str = "da") -> str:
-    """A self-contained HTML page (inline CSS, no scripts, no external resources)."""
+def html_page(title: str, body: str, *, lang: str = "da", kind: str = "brief") -> str:
+    """A self-contained HTML page (inline CSS, no scripts, no external resources).
+
+    ``kind`` is the class of ``<main>``: "brief" (briefs, the index) or "overview" (the
+    agreement's overview, printed on landscape A4); ``<main id="indhold">`` is the target of
+    the pages' skip links.
+    """
     return (
         f'<!DOCTYPE html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>\n{page_css()}\n</style>\n</head>\n"
-        f'<body>\n<main class="brief">\n{body}\n</main>\n</body>\n</html>\n'
+        f'<body>\n<main class="{html.escape(kind)}" id="indhold">\n{body}\n</main>\n'
+        "</body>\n</html>\n"
     )

@@ -67,6 +67,7 @@ __all__ = [
     "pct_number",
     "population_phrase",
     "pp",
+    "progress_sentence",
     "projection_sentence",
     "pvalue",
     "ratio",
@@ -75,6 +76,7 @@ __all__ = [
     "status_label",
     "status_symbol",
     "status_word",
+    "weighting_sentence",
 ]
 
 #: The minus sign used for negative numbers (U+2212), as in Danish typeset tables.
@@ -97,13 +99,39 @@ MONTHS = (
 )
 
 #: Status → (symbol, word, colour). Shapes differ so colour is never the only cue; the colours
-#: are Okabe-Ito blue / vermillion (distinguishable with all common colour-vision deficiencies)
-#: and greys.
+#: are Okabe-Ito blue and a darker shade of Okabe-Ito vermillion (distinguishable with all
+#: common colour-vision deficiencies) and greys. Each is text in a table cell, so each has at
+#: least 4.5:1 contrast (WCAG 1.4.3) on white and on the tables' tints (#f3f6f9, #e8f1f8,
+#: #fafafa): #0072B2 5.19 (4.54 on #e8f1f8), #555555 7.46, #B34700 5.50, #666666 5.74.
+#: Keep in step with the status colours in publish/templates/brief.css.
 STATUS_STYLES: dict[str, tuple[str, str, str]] = {
     "bedre": ("\u2713", "Bedre", "#0072B2"),
     "uændret": ("=", "Uændret", "#555555"),
-    "dårligere": ("\u2717", "Dårligere", "#D55E00"),
-    "kan ikke vurderes": ("\u25cb", "Kan ikke vurderes", "#777777"),
+    "dårligere": ("\u2717", "Dårligere", "#B34700"),
+    "kan ikke vurderes": ("\u25cb", "Kan ikke vurderes", "#666666"),
+}
+
+#: Danish names of the Healthy People 2030 categories (:mod:`analyse.stats.progress`).
+HP2030_LABELS: dict[str, str] = {
+    "target met or exceeded": "Mål nået",
+    "improving": "Forbedring",
+    "little or no detectable change": "Ingen sikker ændring",
+    "getting worse": "Forværring",
+    "cannot be assessed": "Kan ikke vurderes",
+}
+#: Danish names of the Eurostat/UN SDG categories for indicators with a numeric target.
+SDG_LABELS: dict[str, str] = {
+    "target met": "Mål nået",
+    "significant progress": "Betydelig fremgang",
+    "moderate progress": "Moderat fremgang",
+    "insufficient progress": "Utilstrækkelig fremgang",
+    "movement away from target": "Bevæger sig væk fra målet",
+}
+#: Danish names of the forecast's models (:data:`analyse.stats.forecast.METHODS`).
+FORECAST_LABELS: dict[str, str] = {
+    "damped": "Dæmpet trend",
+    "trend": "Fuld lineær trend",
+    "level": "Uden trend (niveau)",
 }
 
 #: How an indicator attaches to its population in a sentence, for indicators whose catalogue
@@ -768,27 +796,46 @@ def projection_sentence(
     baseline_year: int = 2021,
     suppressed: bool = False,
     decimals: int = 1,
+    status: str | None = None,
+    latest_year: int | None = None,
+    basis: str = "alle målingerne",
+    method: str | None = None,
 ) -> str:
-    """The projected value in the agreement's end year from :func:`analyse.stats.trend.projection`.
+    """The projected value in the agreement's end year from :mod:`analyse.stats.forecast`.
+
+    ``method`` is the forecast's model: ``"level"`` (no trend, the default of the forecast)
+    opens "Holder det nuværende niveau, vil andelen i 2027 være omkring …", a trend model (or
+    None) "Hvis udviklingen fortsætter som hidtil, …".
 
     "Hvis udviklingen fortsætter som hidtil, vil andelen i 2027 være omkring 23,1 pct.
-    (usikkerhedsinterval 19,0–27,5). Sandsynligheden for, at andelen i 2027 er bedre end i
-    2021 (i målsætningens retning), er 35 pct." Two waves add "Fremskrivningen bygger kun på to
-    målinger og er derfor meget usikker."; fewer than two give "Der er for få målinger til at
-    fremskrive udviklingen til 2027." Probabilities are shown in whole per cent, clipped to
-    "under 1 pct." / "over 99 pct." (a model never makes the future certain).
+    (usikkerhedsinterval for en måling i 2027: 19,0–27,5 pct.). Sandsynligheden for, at andelen
+    i 2027 er bedre end i 2021 (i målsætningens retning), er 35 pct." The interval is the
+    forecast's prediction interval for the next *published* figure (it includes that survey's
+    own sampling error). Two waves add "Fremskrivningen bygger kun på to målinger og er derfor
+    meget usikker."; fewer than two give "Der er for få målinger til at fremskrive udviklingen
+    til 2027." Probabilities are shown in whole per cent, clipped to "under 1 pct." /
+    "over 99 pct." (a model never makes the future certain).
+
+    With the area's direction ``status`` (and ``latest_year``), the sentence reconciles the two
+    when they seem to disagree -- "uændret" next to a probability of 20 % or less or 80 % or
+    more, "bedre" next to a probability under 50 %, "dårligere" next to one over 50 % -- by
+    saying what each means: the status judges whether the change from the baseline to the
+    latest wave is statistically certain; the probability is a forecast for the end year that
+    rests on ``basis`` (e.g. "alle målingerne og udviklingen i alle landets kommuner").
     """
     if n_waves is None or is_missing(n_waves) or int(n_waves) < 2:
         return f"Der er for få målinger til at fremskrive udviklingen til {target_year}."
     if suppressed or is_missing(value):
         return f"Fremskrivningen til {target_year} kan ikke vises: der er {SUPPRESSED_TEXT}."
-    text = (
-        f"Hvis udviklingen fortsætter som hidtil, vil andelen i {target_year} være omkring "
-        f"{pct(value, decimals)}"
+    opening = (
+        "Holder det nuværende niveau"
+        if method == "level"
+        else "Hvis udviklingen fortsætter som hidtil"
     )
+    text = f"{opening}, vil andelen i {target_year} være omkring {pct(value, decimals)}"
     interval = ci(low, high, decimals, parens=False)
     if interval != SUPPRESSED_MARK:
-        text += f" (usikkerhedsinterval {interval} pct.)"
+        text += f" (usikkerhedsinterval for en måling i {target_year}: {interval} pct.)"
     text = _end(text)
     if not is_missing(prob_desired):
         probability = _proportion(prob_desired, "probability")
@@ -802,6 +849,134 @@ def projection_sentence(
             f" Sandsynligheden for, at andelen i {target_year} er bedre end i {baseline_year} "
             f"(i målsætningens retning), er {shown}"
         )
+        text += _reconcile(status, probability, baseline_year, latest_year, target_year, basis)
     if int(n_waves) == 2:
         text += " Fremskrivningen bygger kun på to målinger og er derfor meget usikker."
     return text
+
+
+def _reconcile(status, probability, baseline_year, latest_year, target_year, basis) -> str:
+    """The sentence that says what status and probability each mean, where they seem to clash."""
+    if status is None or latest_year is None or is_missing(status):
+        return ""
+    key = _status_key(status)
+    period = f"fra {baseline_year} til {latest_year}"
+    forecast = f"sandsynligheden er et skøn for {target_year}, som bygger på {basis}"
+    if key == "uændret" and (probability <= Decimal("0.2") or probability >= Decimal("0.8")):
+        return (
+            f" Status »uændret« betyder kun, at ændringen {period} ikke er statistisk sikker; "
+            f"{forecast}."
+        )
+    if (key == "bedre" and probability < Decimal("0.5")) or (
+        key == "dårligere" and probability > Decimal("0.5")
+    ):
+        return (
+            f" Status »{key}« gælder ændringen {period}; {forecast}, så de to kan pege i hver "
+            "sin retning."
+        )
+    return ""
+
+
+def progress_sentence(
+    hp2030_status: Any,
+    pct_targeted_change: Any = None,
+    sdg_category: Any = None,
+    *,
+    target: Any = None,
+    target_year: int | None = None,
+) -> str:
+    """The standard progress assessments in Danish: Healthy People 2030 and, with a target, SDG.
+
+    "Healthy People-kategori: Forbedring." With a numeric target: "Målet er 82,0 pct. i 2027;
+    19 pct. af den ønskede ændring fra basisåret er nået. SDG-kategori (Eurostat/FN):
+    Utilstrækkelig fremgang." The percent of targeted change is left out where it is not
+    defined (moving away from the target, or the target was already met at baseline). Empty
+    when there is no category.
+    """
+    if is_missing(hp2030_status) or not str(hp2030_status):
+        return ""
+    if hp2030_status not in HP2030_LABELS:
+        raise ParameterError(
+            f"unknown Healthy People category {hp2030_status!r}; expected one of "
+            f"{', '.join(HP2030_LABELS)}"
+        )
+    text = f"Healthy People-kategori: {HP2030_LABELS[hp2030_status]}."
+    if is_missing(target):
+        return text
+    goal = f"Målet er {pct(target)}" + (f" i {target_year}" if target_year else "")
+    if not is_missing(pct_targeted_change) and float(pct_targeted_change) >= 0:
+        share = f"{number(pct_targeted_change, 0)} pct."
+        goal += f"; {share} af den ønskede ændring fra basisåret er nået"
+    text += " " + _end(goal)
+    if not is_missing(sdg_category) and str(sdg_category):
+        if sdg_category not in SDG_LABELS:
+            raise ParameterError(
+                f"unknown SDG category {sdg_category!r}; expected one of {', '.join(SDG_LABELS)}"
+            )
+        text += f" SDG-kategori (Eurostat/FN): {SDG_LABELS[sdg_category]}."
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Method note
+
+
+def _years(years: list[int]) -> str:
+    items = [str(y) for y in sorted(years)]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " og " + items[-1]
+
+
+def weighting_sentence(checks: list[dict]) -> str:
+    """The method note's sentence on the weights, from the build's weight check per wave.
+
+    ``checks`` are the manifest's ``weights`` records (``year``, ``problems`` from
+    :func:`analyse.data.validate.weight_checks`: ``constant``, ``sum``, ``deff``; ``sum_ratio``;
+    ``deff_within``). Without problems the sentence says the figures are calibration-weighted;
+    a wave whose weights are all equal is said to give "uvægtede tal"; a wave whose weights do
+    not look like calibration weights is said to be weighted with the delivery's weights, which
+    cannot be confirmed as calibration weights. No claim of calibration is made for those waves.
+    """
+    calibrated = ("så de afspejler befolkningen og tager højde for, at nogle grupper svarer "
+                  "mindre end andre")  # fmt: skip
+    constant = [int(c["year"]) for c in checks if "constant" in c.get("problems", [])]
+    doubtful = [c for c in checks if c.get("problems") and "constant" not in c.get("problems", [])]
+    fine = [int(c["year"]) for c in checks if not c.get("problems")]
+    if not constant and not doubtful:
+        return f"Alle tal er vægtede med kalibreringsvægte, {calibrated}."
+    sentences = []
+    if constant:
+        if not doubtful and not fine:
+            sentences.append(
+                "Tallene er uvægtede tal: alle vægte i leverancen er ens, så der er ikke taget "
+                "højde for, at nogle grupper svarer mindre end andre."
+            )
+        else:
+            sentences.append(
+                f"I {_years(constant)} er alle vægte ens, så tallene for {_years(constant)} er "
+                "uvægtede tal: de tager ikke højde for, at nogle grupper svarer mindre end andre."
+            )
+    if doubtful:
+        reasons = []
+        for c in sorted(doubtful, key=lambda c: int(c["year"])):
+            parts = []
+            if "sum" in c["problems"]:
+                parts.append(
+                    f"vægtene summerer til {number(c['sum_ratio'] * 100, 1)} pct. af befolkningen "
+                    "på 16 år og derover"
+                )
+            if "deff" in c["problems"]:
+                parts.append(
+                    f"designeffekten af vægtene inden for kommunerne er {ratio(c['deff_within'])}"
+                )
+            reasons.append(f"{int(c['year'])}: {' og '.join(parts)}")
+        years = sorted(int(c["year"]) for c in doubtful)
+        sentences.append(
+            f"I {_years(years)} ligner vægtene ikke kalibreringsvægte ({'; '.join(reasons)}); "
+            "tallene er vægtede med leverancens vægte, men det kan ikke bekræftes, at de retter "
+            "for skævheder i, hvem der svarer."
+        )
+    if fine:
+        sentences.append(
+            f"Tallene for {_years(fine)} er vægtede med kalibreringsvægte, {calibrated}."
+        )
+    return " ".join(sentences)

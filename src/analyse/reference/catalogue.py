@@ -90,6 +90,7 @@ _DEFINITION_KEYS = {
     "comparability": True,
 }
 _AGREEMENT_INDICATOR_KEYS = {"note": False, "target": False, "dimensions": False}
+_TARGET_KEYS = {"value_pct": True, "year": False, "source": True}
 _POPULATION_KEYS = {"age_min": True, "age_max": True, "sex": True, "labour_market": False}
 _WAVE_KEYS = {"year": True, "scope": True, "note": False}
 _LIBRARY_KEYS = {"survey_waves": True, "status_categories": True, "indicators": True}
@@ -123,6 +124,15 @@ class Population:
 
 
 @dataclass(frozen=True)
+class Target:
+    """A numeric target for an indicator: the share to reach (0-1) by ``year``, and its source."""
+
+    value: float
+    year: int
+    source: str
+
+
+@dataclass(frozen=True)
 class Indicator:
     """One indicator of an agreement: the library's definition (or the agreement's own) plus
     the agreement's ``note``, ``target`` and ``dimensions``."""
@@ -139,8 +149,8 @@ class Indicator:
     comparability: str
     #: Why the agreement follows this measure (Danish), where the analyst chose it.
     note: str | None = None
-    #: The share (0-1) the agreement aims for by the end of its period.
-    target: float | None = None
+    #: The agreement's numeric target (share, year, source), if it states one.
+    target: Target | None = None
     #: Inequality dimensions the briefs show (``education``, ``labour_market``).
     dimensions: tuple[str, ...] = ("education",)
 
@@ -607,17 +617,33 @@ def _definition(
     )
 
 
-def _agreement_fields(check: _Checker, ind: Indicator, spec: dict, where: str) -> Indicator:
+def _target(
+    check: _Checker, spec: Any, where: str, period_start: Any, period_end: Any
+) -> Target | None:
+    """The optional ``target:`` of an indicator (percent in the YAML, a proportion inside)."""
+    if spec is None:
+        return None
+    spec = check.mapping(spec, where, _TARGET_KEYS)
+    value = spec["value_pct"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 100:
+        check.fail(f"{where}.value_pct", f"must be a percentage between 0 and 100, got {value!r}")
+    year = check.integer(spec.get("year", period_end), f"{where}.year")
+    # Without a year the target is the period's end (a bad period is reported on its own).
+    if isinstance(period_start, int) and "year" in spec and year < period_start:
+        check.fail(f"{where}.year", f"{year} is before the agreement period ({period_start}-)")
+    return Target(
+        value=float(value) / 100,
+        year=year,
+        source=check.text(spec["source"], f"{where}.source"),
+    )
+
+
+def _agreement_fields(
+    check: _Checker, ind: Indicator, spec: dict, where: str, period_start: Any, period_end: Any
+) -> Indicator:
     """The agreement's own fields of an indicator: note, target, dimensions."""
     note = check.text(spec["note"], f"{where}.note") if spec.get("note") is not None else None
-    target = spec.get("target")
-    if target is not None:
-        if isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target < 1:
-            check.fail(
-                f"{where}.target",
-                f"must be a share between 0 and 1 (e.g. 0.82 for 82 pct.), got {target!r}",
-            )
-        target = float(target)
+    target = _target(check, spec.get("target"), f"{where}.target", period_start, period_end)
     dimensions = ind.dimensions
     if spec.get("dimensions") is not None:
         dimensions = check.text_list(spec["dimensions"], f"{where}.dimensions")
@@ -775,7 +801,9 @@ def _parse(raw: Any, path: str) -> Agreement:
             else:
                 check.mapping(spec, where, _AGREEMENT_INDICATOR_KEYS)
             ind = shared
-        own[ind_id] = _agreement_fields(check, ind, spec, where)
+        own[ind_id] = _agreement_fields(
+            check, ind, spec, where, top["period_start"], top["period_end"]
+        )
 
     waves = _waves(check, top["survey_waves"]) if "survey_waves" in top else library.survey_waves
     categories = (

@@ -92,12 +92,18 @@ def _areas(level: str) -> pd.DataFrame:
         rows["area_code"] = rows["kommune_code"].astype(str)
     rows = rows.assign(area_level=level)
     rows["region_code"] = rows["region_code"].astype("Int64")
-    rows["slug"] = [
-        f"{level}-{slugify(name)}" if level != "land" else "land-danmark"
-        for name in rows["area_name"]
-    ]
+    rows["slug"] = [_slug(level, name) for name in rows["area_name"]]
     out = rows[["area_level", "area_code", "area_name", "region_code", "slug"]]
     return out.sort_values(["region_code", "area_code"], na_position="first").reset_index(drop=True)
+
+
+def _slug(level: str, name: str) -> str:
+    """The level, then the name, without repeating the level: "kommune-odense",
+    "region-syddanmark" (not "region-region-syddanmark"), "land-danmark"."""
+    if level == "land":
+        return "land-danmark"
+    name = slugify(name)
+    return name if name.startswith(f"{level}-") else f"{level}-{name}"
 
 
 def areas(level: str) -> pd.DataFrame:
@@ -129,10 +135,15 @@ def area(level: str, area_code: str | int) -> pd.Series:
     code = str(area_code).strip()
     match = table[table["area_code"] == code]
     if match.empty:
-        known = ", ".join(table["area_code"].head(8))
+        if level == "kommune":
+            known = ", ".join(sorted(table["area_code"], key=int))
+        else:
+            known = ", ".join(
+                f"{c} ({n})" for c, n in zip(table["area_code"], table["area_name"], strict=True)
+            )
         raise ParameterError(
-            f"unknown {level} code {code!r}; known codes start with: {known} … "
-            f"(see `analyse areas {level}`)"
+            f"unknown {level} code {code!r}; the {level} codes are: {known} "
+            f"(names: `analyse areas {level}`)"
         )
     return match.iloc[0]
 

@@ -12,6 +12,10 @@ Each brief's inputs (notebook, parameters, processed-data cache key, code versio
 rerun skips a brief whose hash is unchanged and whose HTML is still there. HTML is leak-checked
 by the worker and then written atomically (a brief with a finding is not written). A failing
 area is recorded and the others continue; the run ends with a summary and ``failed`` set.
+
+One unit of about 1,000 lines because the run's pieces share one state: the workers, the task
+list of every agreement, the per-brief keys and the run folders are built, used and recorded
+together (the pages themselves come from :mod:`analyse.publish`).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ import pandas as pd  # noqa: E402
 import analyse  # noqa: E402
 from analyse.cube import build as cube_build  # noqa: E402
 from analyse.errors import ParameterError  # noqa: E402
-from analyse.publish import report  # noqa: E402
+from analyse.publish import overview, report  # noqa: E402
 from analyse.publish.html import html_page  # noqa: E402
 from analyse.publish.leaks import check_outputs  # noqa: E402
 from analyse.reference import geography  # noqa: E402
@@ -55,6 +59,7 @@ from analyse.reference.catalogue import (  # noqa: E402
     list_agreements,
     load_agreements,
 )
+from analyse.run import pdf as pdf_print  # noqa: E402
 from analyse.stats import disclosure  # noqa: E402
 
 DEFAULT_NOTEBOOK = Path("notebooks/brief.ipynb")
@@ -101,9 +106,12 @@ class BatchResult:
     out: Path
     results: list[AreaResult]
     seconds: float
-    #: Leak-check findings in the run's own files (index.html, manifest.json); the briefs'
-    #: findings make those briefs fail instead.
+    #: Leak-check findings in the run's own files (index.html, overview.html, manifest.json);
+    #: the briefs' findings make those briefs fail instead.
     leaks: list = field(default_factory=list)
+    #: PDFs written beside the pages (``pdf=True``), and why printing failed, if it did.
+    pdfs: list[Path] = field(default_factory=list)
+    pdf_error: str = ""
 
     @property
     def failed(self) -> list[AreaResult]:
@@ -111,12 +119,16 @@ class BatchResult:
 
     @property
     def ok(self) -> bool:
-        """Every brief rendered or unchanged, and nothing leaked."""
-        return not self.failed and not self.leaks
+        """Every brief rendered or unchanged, nothing leaked, and the PDFs (if asked) printed."""
+        return not self.failed and not self.leaks and not self.pdf_error
 
     @property
     def index(self) -> Path:
-        return self.out / "index.html"
+        return self.out / overview.INDEX_FILE
+
+    @property
+    def overview(self) -> Path:
+        return self.out / overview.OVERVIEW_FILE
 
     def summary(self) -> str:
         counts = {s: sum(r.status == s for r in self.results) for s in ("ok", "skipped", "failed")}
@@ -128,6 +140,10 @@ class BatchResult:
             text += f"\n  FAILED {r.area_level} {r.area_code} ({r.area_name}): {r.error}"
         for finding in self.leaks:
             text += f"\n  LEAK CHECK {finding}"
+        if self.pdfs:
+            text += f"\n{len(self.pdfs)} PDF(s) beside the pages (A4)."
+        if self.pdf_error:
+            text += f"\n  PDF FAILED {self.pdf_error}"
         return text
 
 
@@ -193,7 +209,9 @@ class LeakError(disclosure.DisclosureError):
     """A rendered file held what looks like microdata; it was not written."""
 
 
-def _write_checked(path: Path, text: str, *, raw_names: bool = True) -> None:
+def _write_checked(
+    path: Path, text: str, *, raw_names: bool = True, names: list[str] | None = None
+) -> None:
     """Write ``text`` atomically to ``path`` only if the leak check finds nothing in it.
 
     The check runs on the temporary file (same suffix, so HTML tables are parsed as HTML);
@@ -204,7 +222,7 @@ def _write_checked(path: Path, text: str, *, raw_names: bool = True) -> None:
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     tmp.write_text(text, encoding="utf-8")
     try:
-        findings = _leak_check(tmp, raw_names=raw_names)
+        findings = _leak_check(tmp, raw_names=raw_names, names=names)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -272,8 +290,13 @@ class _Renderer:
 
             shutil.rmtree(getattr(self, "_socket_dir", ""), ignore_errors=True)
 
-    def render(self, notebook: Path, parameters: dict) -> tuple[str, dict[str, float]]:
-        """Execute the notebook with the parameters; return the HTML body and timings."""
+    def render(
+        self, notebook: Path, parameters: dict, export_dir: Path | None = None
+    ) -> tuple[str, dict[str, float]]:
+        """Execute the notebook with the parameters; return the HTML body and timings.
+
+        With ``export_dir``, the brief's numbers are then written there as CSV and Excel by
+        the same kernel, from the notebook's own ``brief`` (:func:`_write_exports`)."""
         from nbclient import NotebookClient
         from nbconvert import HTMLExporter
         from papermill.iorw import load_notebook_node
@@ -305,10 +328,16 @@ class _Renderer:
         )
         client.kc = self.kc  # the kernel's one client (see _start); not closed by nbclient
         client.execute()
+        if export_dir is not None:
+            start_export = time.perf_counter()
+            _write_exports(self.kc, export_dir, parameters)
+            timings["export_files"] = time.perf_counter() - start_export
         reset_time = _cell_seconds(nb.cells[0])
         nb.cells = [c for c in nb.cells if "analyse-reset" not in c.metadata.get("tags", [])]
         timings["kernel"] += reset_time
-        timings["execute"] = time.perf_counter() - start - reset_time
+        timings["execute"] = (
+            time.perf_counter() - start - reset_time - timings.get("export_files", 0.0)
+        )
 
         start = time.perf_counter()
         if self._exporter is None:  # reused: its template environment is built on first use
@@ -372,9 +401,13 @@ def _worker(tasks, results, notebook: str, cwd: str) -> None:
                 break
             start = time.perf_counter()
             try:
-                body, timings = renderer.render(Path(notebook), task["parameters"])
+                html_path = Path(task["html"])
+                body, timings = renderer.render(
+                    Path(notebook), task["parameters"], export_dir=html_path.parent
+                )
+                _check_exports(html_path, task.get("raw_names"))
                 title = f"{task['title']} — {task['area_name']}"
-                _write_checked(Path(task["html"]), html_page(title, body))
+                _write_checked(html_path, html_page(title, body), names=task.get("raw_names"))
                 results.put(
                     {
                         "slug": task["slug"],
@@ -384,6 +417,9 @@ def _worker(tasks, results, notebook: str, cwd: str) -> None:
                     }
                 )
             except Exception as exc:  # noqa: BLE001 - any failure of one area is recorded
+                # Numbers without their brief are not published either.
+                for path in _export_paths(Path(task["html"])):
+                    path.unlink(missing_ok=True)
                 message = _error_text(exc)
                 results.put(
                     {
@@ -396,6 +432,46 @@ def _worker(tasks, results, notebook: str, cwd: str) -> None:
                 renderer.restart()
     finally:
         renderer.shutdown()
+
+
+def _write_exports(kc, export_dir: Path, parameters: dict) -> None:
+    """Write the brief's numbers as CSV and Excel beside its HTML, in the kernel that rendered
+    it: :func:`analyse.publish.export.write_brief` with the notebook's ``brief`` (the values the
+    brief showed; a notebook without one gets a brief opened from its parameters)."""
+    arguments = {
+        "processed": parameters.get("processed_dir"),
+        "agreement_id": parameters.get("agreement_id"),
+        "level": parameters.get("area_level"),
+        "code": parameters.get("area_code"),
+        "confidence_level": float(parameters.get("confidence_level", 0.95)),
+        "waves": parameters.get("waves", ""),
+    }
+    code = (
+        "import analyse.publish.export\n"
+        "analyse.publish.export.write_brief(globals().get('brief'), "
+        f"{str(export_dir)!r}, **{arguments!r})\n"
+    )
+    reply = kc.execute_interactive(code, silent=True, store_history=False, timeout=CELL_TIMEOUT)
+    if reply["content"]["status"] != "ok":
+        content = reply["content"]
+        raise RuntimeError(
+            f"export of the brief's numbers failed: {content.get('ename')}: {content.get('evalue')}"
+        )
+
+
+def _check_exports(html_path: Path, names: list[str] | None) -> None:
+    """Leak-check the CSV written beside a brief; on a finding both files are removed."""
+    written = [p for p in _export_paths(html_path) if p.exists()]
+    findings = _leak_check([p for p in written if p.suffix == ".csv"], names=names)
+    if findings:
+        for path in written:
+            path.unlink(missing_ok=True)
+        details = "; ".join(f"{f.kind} {f.detail} ({f.location})" for f in findings[:3])
+        raise LeakError(f"leak check: the export of {html_path.stem} was removed: {details}")
+
+
+def _export_paths(html_path: Path) -> list[Path]:
+    return [html_path.with_suffix(".csv"), html_path.with_suffix(".xlsx")]
 
 
 def _error_text(exc: Exception) -> str:
@@ -424,20 +500,35 @@ def run_briefs(
     force: bool = False,
     extra_parameters: dict | None = None,
     rules: disclosure.Rules | None = None,
+    codebook: str | Path | None = None,
     progress: Callable[[str], None] | None = print,
+    pdf: bool = False,
 ) -> BatchResult:
     """Build (or reuse) the processed data and render one agreement's briefs in parallel.
 
     The agreement is a shipped id or the path of the user's own YAML file. Without ``areas``,
     the briefs of its scope (see :func:`select_areas`). Writes ``<out>/<agreement>/<slug>.html``
-    per area, ``index.html`` and ``manifest.json`` (package version, git commit, input
-    checksums, parameters, timings, status per area), and the overview ``<out>/index.html`` of
-    every agreement rendered there. Every file is leak-checked before it is kept.
+    per area with its numbers beside it as ``<slug>.csv`` and ``<slug>.xlsx``
+    (:mod:`analyse.publish.export`), ``overview.html`` (the agreement's scope: every area ×
+    indicator, :mod:`analyse.publish.overview`), ``index.html`` (grouped by region, linking the
+    overview and all agreements) and ``manifest.json`` (package version, git commit, input
+    checksums, codebook, parameters, timings, status per area), and the top-level
+    ``<out>/index.html`` of every agreement rendered there. Every file is leak-checked
+    (:mod:`analyse.publish.leaks`) before it is kept. With ``pdf`` an A4 PDF is printed beside
+    every page with the machine's Chromium (:mod:`analyse.run.pdf`).
+
+    Only areas the delivery covers are rendered (:mod:`analyse.cube.coverage`): with
+    ``level="all"`` the others are skipped and counted; asking for an uncovered area by level or
+    code (e.g. ``level="land"`` from a regional delivery) is refused.
+
+    ``codebook`` is the user's codebook YAML for the build (None: the shipped one).
 
     Raises
     ------
     ParameterError
-        Unknown agreement, level or area codes, a missing notebook, ``workers < 1``.
+        Unknown agreement, level or area codes, areas the delivery does not cover, a missing
+        notebook, ``workers < 1``; with ``pdf``, no Chromium (checked before anything is
+        rendered).
     DataValidationError
         When the raw delivery or the agreement file is invalid (from
         :func:`analyse.cube.build.build_processed` and :mod:`analyse.reference.catalogue`).
@@ -454,7 +545,9 @@ def run_briefs(
         force=force,
         extra_parameters=extra_parameters,
         rules=rules,
+        codebook=codebook,
         progress=progress,
+        pdf=pdf,
     )[0]
 
 
@@ -471,37 +564,58 @@ def run_agreements(
     force: bool = False,
     extra_parameters: dict | None = None,
     rules: disclosure.Rules | None = None,
+    codebook: str | Path | None = None,
     progress: Callable[[str], None] | None = print,
+    pdf: bool = False,
 ) -> list[BatchResult]:
     """Render the briefs of several agreements (default: every shipped one) in one run.
 
     The processed data are built once for all of them (:func:`build_processed`), the briefs of
-    all agreements share one pool of warm workers, and each agreement gets its folder, index
-    and manifest as in :func:`run_briefs`; ``<out>/index.html`` lists every agreement.
+    all agreements share one pool of warm workers, and each agreement gets its folder with
+    briefs, exports, overview, index and manifest as in :func:`run_briefs`;
+    ``<out>/index.html`` lists every agreement.
 
     Raises
     ------
     ParameterError, DataValidationError
         As :func:`run_briefs`.
     """
+    from analyse.run.paths import project_path
+
     started = time.perf_counter()
     say = progress or (lambda _m: None)
-    notebook = Path(notebook).resolve()
+    notebook = Path(notebook)
+    if not notebook.is_absolute() and not notebook.exists():
+        notebook = project_path(notebook)  # run from another folder than the project's
+    notebook = notebook.resolve()
     if not notebook.exists():
         raise ParameterError(f"notebook {notebook} not found; run from the project folder")
     if workers < 1:
         raise ParameterError(f"workers must be at least 1, got {workers}")
+    if pdf:
+        pdf_print.find_chromium()  # no Chromium: say so now, not after the whole run
     wanted = list(agreements) if agreements else list_agreements()
     loaded = load_agreements(wanted)
     selections = [select_areas(level, areas, agreement) for agreement in loaded]
     chosen = list_agreements() + [Path(a) for a in wanted if is_path(a)]
-    build = cube_build.build_processed(raw, processed, agreements=chosen, rules=rules, progress=say)
+    build = cube_build.build_processed(
+        raw, processed, agreements=chosen, rules=rules, codebook=codebook, progress=say
+    )
     processed = Path(processed).resolve()
+    raw_names = _raw_names(codebook)
     version = cube_build.code_version()
     notebook_bytes = notebook.read_bytes()
 
     runs, tasks = [], []
     for requested, agreement, selection in zip(wanted, loaded, selections, strict=True):
+        selection = _covered_selection(
+            selection,
+            processed,
+            level,
+            areas,
+            say,
+            agreement_id=agreement.id if len(loaded) > 1 else "",
+        )
         run_dir = Path(out) / agreement.id
         run_dir.mkdir(parents=True, exist_ok=True)
         previous = _read_run_manifest(run_dir)
@@ -528,6 +642,7 @@ def run_agreements(
                 and old.get("key") == key
                 and old.get("status") in ("ok", "skipped")
                 and html_path.exists()
+                and all(p.exists() for p in _export_paths(html_path))
             ):
                 result.status = "skipped"
                 continue
@@ -538,6 +653,7 @@ def run_agreements(
                     "html": str(html_path),
                     "title": agreement.title,
                     "area_name": row.area_name,
+                    "raw_names": raw_names,
                 }
             )
         runs.append((agreement, run_dir, previous, results))
@@ -558,10 +674,17 @@ def run_agreements(
     elapsed = time.perf_counter() - started
     batches = []
     for agreement, run_dir, previous, results in runs:
+        available = {
+            path.stem for path in run_dir.glob("*.html") if path.name not in _RUN_PAGES
+        } - {r.slug for r in results.values() if r.status == "failed"}
+        leaks = _write_overview(run_dir, processed, agreement, available, build.manifest)
         index_text = _index_html(
             agreement, results.values(), synthetic=build.manifest.get("synthetic", False)
         )
-        _write_atomic(run_dir / "index.html", html_page(f"{agreement.title} — briefs", index_text))
+        _write_atomic(
+            run_dir / overview.INDEX_FILE,
+            html_page(INDEX_TITLE.format(title=agreement.title), index_text),
+        )
         manifest = {
             "run": datetime.now(UTC).isoformat(timespec="seconds"),
             "package_version": analyse.__version__,
@@ -575,6 +698,8 @@ def run_agreements(
             "data_cache_key": build.manifest["cache_key"],
             "synthetic": build.manifest.get("synthetic", False),
             "rules": build.manifest.get("rules", {}),
+            "codebook": build.manifest.get("codebook", {}),
+            "weights": [w for w in build.manifest.get("weights", []) if w.get("problems")],
             "parameters": {
                 "level": level,
                 "areas": list(areas or []),
@@ -605,18 +730,53 @@ def run_agreements(
         # Each brief was leak-checked by its worker before it was written (a skipped brief when
         # it was rendered: its key includes the code version, hence the codebook and the
         # check's rules); the run's own files are checked here.
-        leaks = _leak_check([run_dir / "index.html", run_dir / "manifest.json"])
+        leaks += _leak_check(
+            [run_dir / overview.INDEX_FILE, run_dir / "manifest.json"], names=raw_names
+        )
         batches.append(BatchResult(run_dir, list(results.values()), elapsed, leaks=leaks))
-    overview = Path(out) / "index.html"
+    top = Path(out) / overview.INDEX_FILE
     _write_atomic(
-        overview,
+        top,
         html_page("Opfølgning på aftalerne — briefs", _overview_html(Path(out))),
     )
-    overview_leaks = _leak_check([overview])
+    top_leaks = _leak_check([top], names=raw_names)
     for batch in batches:
-        batch.leaks += overview_leaks
+        batch.leaks += top_leaks
+    if pdf:
+        for batch in batches:
+            pages = [batch.out / f"{r.slug}.html" for r in batch.results if r.status != "failed"]
+            pages += [p for p in (batch.index, batch.overview) if p.exists()]
+            say(f"PDFs: printing {len(pages)} page(s) of {batch.out.name} with Chromium ...")
+            try:
+                batch.pdfs = pdf_print.write_pdfs(pages, workers=workers)
+            except RuntimeError as exc:
+                batch.pdf_error = str(exc)
+    for batch in batches:
         say(f"{batch.out.name}: {batch.summary()}")
     return batches
+
+
+#: The run's own pages (not briefs) and the index's <title> (its h1 says the same in other
+#: words; every page's title and h1 are distinct).
+_RUN_PAGES = (overview.INDEX_FILE, overview.OVERVIEW_FILE)
+INDEX_TITLE = "{title} — oversigt over områderne"
+
+
+def _write_overview(run_dir: Path, processed: Path, agreement, available, manifest) -> list:
+    """Render the agreement's overview into the run folder (leak-checked); returns the leak
+    check's findings (the page is then not written)."""
+    body = overview.overview_html(
+        processed,
+        agreement.id,
+        available=available,
+        synthetic=bool(manifest.get("synthetic", False)),
+    )
+    page = html_page(overview.overview_title(agreement), body, kind="overview")
+    try:
+        _write_checked(run_dir / overview.OVERVIEW_FILE, page)
+    except LeakError as exc:
+        return list(exc.findings)
+    return []
 
 
 def _run_tasks(tasks, results, notebook: Path, workers: int, say) -> None:
@@ -677,12 +837,23 @@ def _read_run_manifest(run_dir: Path) -> dict:
         return {}
 
 
-def _leak_check(paths, *, raw_names: bool = True) -> list:
-    """Leak-check findings in files or folders: respondent ids and respondent-level tables,
-    and (``raw_names``) the codebook's raw variable names followed by a value."""
+def _raw_names(codebook: str | Path | None = None) -> list[str]:
+    """The raw variable names of the codebook (and the names its ``rename:`` maps from) that
+    the leak check looks for; names shorter than 4 letters are too common in text."""
     from analyse.data.codebook import load_codebook
 
-    names = [n for n in load_codebook().variables if len(n) >= 4] if raw_names else []
+    book = load_codebook(codebook)
+    return sorted({n for n in [*book.variables, *book.rename] if len(n) >= 4})
+
+
+def _leak_check(paths, *, raw_names: bool = True, names: list[str] | None = None) -> list:
+    """Leak-check findings in files or folders: respondent ids and respondent-level tables,
+    and (``raw_names``) the codebook's raw variable names followed by a value (``names``,
+    default the shipped codebook's: :func:`_raw_names`)."""
+    if not raw_names:
+        names = []
+    elif names is None:
+        names = _raw_names()
     return check_outputs(paths, raw_variable_names=names)
 
 
@@ -700,9 +871,14 @@ def _overview_html(out: Path) -> str:
         title = html.escape(manifest.get("agreement_title", folder.name))
         scope = html.escape(manifest.get("scope", ""))
         count = f"{ok} brief{'' if ok == 1 else 's'}" + (f", {failed} fejlede" if failed else "")
+        summary = (
+            f' (<a href="{html.escape(folder.name)}/{overview.OVERVIEW_FILE}">overblik</a>)'
+            if (folder / overview.OVERVIEW_FILE).exists()
+            else ""
+        )
         entries.append(
             f'<li><a href="{html.escape(folder.name)}/index.html">{title}</a>'
-            f"{' — ' + scope if scope else ''} ({count})</li>"
+            f"{' — ' + scope if scope else ''} ({count}){summary}</li>"
         )
     synthetic = any(_read_run_manifest(p).get("synthetic") for p in out.iterdir() if p.is_dir())
     parts = ["<h1>Opfølgning på aftalerne</h1>"]
@@ -710,6 +886,54 @@ def _overview_html(out: Path) -> str:
         parts.append('<p class="synthetic">Syntetiske data — tallene er ikke rigtige.</p>')
     parts.append("<ul>" + "".join(entries) + "</ul>" if entries else "<p>Ingen briefs endnu.</p>")
     return "\n".join(parts)
+
+
+def _covered_selection(
+    selection: pd.DataFrame, processed: Path, level, areas, say, *, agreement_id: str = ""
+) -> pd.DataFrame:
+    """The selected areas the delivery covers; refuses areas asked for by name or level that it
+    does not cover (a land brief from a regional delivery). With ``agreement_id`` (a run of
+    several agreements), an agreement whose scope the delivery does not cover gets no briefs
+    instead of stopping the others."""
+    from analyse.cube import coverage
+
+    path = cube_build.table_path(processed, "coverage")
+    if not path.exists():
+        return selection
+    table = pd.read_parquet(path)
+    covered = [
+        coverage.is_covered(table, row.area_level, row.area_code)
+        for row in selection.itertuples(index=False)
+    ]
+    missing = selection[[not c for c in covered]]
+    if missing.empty:
+        return selection
+    if areas or level == "land":
+        first = missing.iloc[0]
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise ParameterError(
+            "no brief: "
+            + coverage.uncovered_message(table, first["area_level"], first["area_code"])
+            + more
+        )
+    counts = missing.groupby("area_level", sort=False).size()
+    say(
+        "Not covered by the delivery, so no brief: "
+        + ", ".join(f"{n} {lv}" for lv, n in counts.items())
+        + " (see `analyse check`)."
+    )
+    kept = selection[covered].reset_index(drop=True)
+    if kept.empty and agreement_id:
+        say(f"{agreement_id}: the delivery covers none of its areas, so no briefs.")
+        return kept
+    if kept.empty:
+        raise ParameterError(
+            f"the delivery covers no {level} area: "
+            + coverage.uncovered_message(
+                table, missing.iloc[0]["area_level"], missing.iloc[0]["area_code"]
+            )
+        )
+    return kept
 
 
 def _index_html(agreement, results, *, synthetic: bool) -> str:
@@ -729,17 +953,24 @@ def _index_html(agreement, results, *, synthetic: bool) -> str:
             return f'<li class="failed">{name}{status_text["failed"]}</li>'
         return f'<li><a href="{row.slug}.html">{name}</a></li>'
 
-    parts = [
-        f"<h1>{html.escape(agreement.title)}</h1>",
-        f"<p>{html.escape(agreement.parties)}. Aftalen gælder "
-        f"{html.escape(agreement.scope.name)}, {agreement.period_start}–{agreement.period_end}.</p>",
-        '<p><a href="../index.html">Alle aftaler</a></p>',
-    ]
+    scope = html.escape(agreement.scope.name)
+    parts = ['<a class="skip-link" href="#omraader">Gå til listen over områder</a>']
     if synthetic:
         parts.append('<p class="synthetic">Syntetiske data — tallene er ikke rigtige.</p>')
+    parts += [
+        f"<h1>{html.escape(agreement.title)}: briefs for alle områder</h1>",
+        f"<p>{html.escape(agreement.parties)}. Aftalen gælder {scope}, "
+        f"{agreement.period_start}–{agreement.period_end}. Vælg et område.</p>",
+        f'<p class="summary"><a href="{overview.OVERVIEW_FILE}">Overblik over alle områder i '
+        f"{scope}</a>: status og seneste tal for hver indikator på én side.</p>",
+        f'<nav class="links" aria-label="Links"><ul><li><a href="../{overview.INDEX_FILE}">'
+        "Alle aftaler</a></li></ul></nav>",
+    ]
+    sections, nav = [], []
     land = [link(r) for r in areas[areas["area_level"] == "land"].itertuples()]
     if any(land):
-        parts.append("<h2>Hele landet</h2><ul>" + "".join(land) + "</ul>")
+        nav.append('<li><a href="#hele-landet">Hele landet</a></li>')
+        sections.append('<h2 id="hele-landet">Hele landet</h2><ul>' + "".join(land) + "</ul>")
     for region in regions.itertuples():
         rows = areas[
             (areas["region_code"] == int(region.area_code)) & (areas["area_level"] != "land")
@@ -756,12 +987,19 @@ def _index_html(agreement, results, *, synthetic: bool) -> str:
         }
         if not any(any(v) for v in items.values()):
             continue
-        parts.append(f"<h2>{html.escape(region.area_name)}</h2>")
+        anchor = f"region-{region.area_code}"
+        nav.append(f'<li><a href="#{anchor}">{html.escape(region.area_name)}</a></li>')
+        sections.append(f'<h2 id="{anchor}">{html.escape(region.area_name)}</h2>')
         for lv, heading in (
             ("region", "Regionen"),
             ("sundhedsklynge", "Sundhedsklynger"),
             ("kommune", "Kommuner"),
         ):
             if any(items[lv]):
-                parts.append(f"<h3>{heading}</h3><ul>" + "".join(items[lv]) + "</ul>")
-    return "\n".join(parts)
+                sections.append(f"<h3>{heading}</h3><ul>" + "".join(items[lv]) + "</ul>")
+    parts.append(
+        '<nav class="toc" id="omraader" aria-label="Områder"><ul class="inline">'
+        + "".join(nav)
+        + "</ul></nav>"
+    )
+    return "\n".join(parts + sections)

@@ -91,6 +91,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         args.processed,
         agreements=cube_build.build_agreements(args.agreement),
         rules=Rules(min_n=args.min_n),
+        codebook=args.codebook,
         force=args.force,
         progress=print,
     )
@@ -116,6 +117,8 @@ def _cmd_briefs(args: argparse.Namespace) -> int:
         notebook=args.notebook,
         force=args.force,
         rules=Rules(min_n=args.min_n),
+        pdf=args.pdf,
+        codebook=args.codebook,
     )
     print(f"Index: {(Path(args.out) / 'index.html').resolve()}")
     return 0 if all(r.ok for r in results) else 1
@@ -149,6 +152,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         processed=args.processed,
         raw=raw,
         rules=Rules(min_n=args.min_n),
+        codebook=args.codebook,
     )
     print(f"Open the briefs: {(Path(args.out) / 'index.html').resolve()}")
     return 0 if all(r.ok for r in results) else 1
@@ -183,18 +187,109 @@ def _cmd_check(args: argparse.Namespace) -> int:
         args.path, args.codebook, encoding=args.encoding, sep=args.sep, decimal=args.decimal
     )
     print(report.summary())
+    print("")
+    print(_coverage_text(respondents))
     files = len(report.files)
-    print(f"\nOK: {len(respondents):,} respondents in {files} file(s), no fatal problems.")
+    warnings = report.weight_warnings()
+    print(
+        f"\nOK: {len(respondents):,} respondents in {files} file(s), no fatal problems"
+        + (f"; {len(warnings)} wave(s) with weight warnings (see above)." if warnings else ".")
+    )
     if args.html:
         from analyse.run import batch
+        from analyse.run.paths import project_path
 
         out = batch.render_notebook(
-            Path("notebooks/00_datakvalitet.ipynb"),
-            {"raw_path": str(Path(args.path).resolve()), "codebook_path": args.codebook or ""},
+            project_path("notebooks/00_datakvalitet.ipynb"),
+            {
+                "raw_path": str(Path(args.path).resolve()),
+                "codebook_path": str(Path(args.codebook).resolve()) if args.codebook else "",
+            },
             Path(args.html),
             title="Datakvalitet",
         )
         print(f"Data-quality report: {out.resolve()}")
+    return 0
+
+
+def _coverage_text(respondents) -> str:
+    """Per wave and region: kommuner in the delivery, and which areas can be estimated."""
+    from analyse.cube import coverage
+
+    national = respondents["stratum"].str.endswith("-DK")
+    table = coverage.coverage_table(
+        respondents, national_years=set(respondents.loc[national, "year"].astype(int))
+    )
+    summary = coverage.region_summary(table)
+    lines = ["Coverage (estimates are made only for areas whose kommuner are all delivered):"]
+    for year, rows in summary.groupby("year"):
+        if int(year) in set(respondents.loc[national, "year"]):
+            land = "Denmark covered" if rows["land_covered"].any() else "NOT all of Denmark"
+            lines.append(f"  {year} (national sample): {land}")
+            continue
+        parts = [
+            f"{r.region} {r.kommuner_present}/{r.kommuner_total}"
+            + ("" if r.covered else " (partial)" if r.kommuner_present else "")
+            for r in rows.itertuples(index=False)
+        ]
+        land = "Denmark covered" if rows["land_covered"].any() else "Denmark NOT covered"
+        lines.append(f"  {year}: {'; '.join(parts)} — {land}")
+    covered = coverage.covered_areas(table)
+    counts = covered.groupby("area_level").size()
+    lines.append(
+        "  Briefs can be made for: "
+        + ", ".join(
+            f"{int(counts.get(level, 0))} {name}"
+            for level, name in (
+                ("land", "land"),
+                ("region", "regions"),
+                ("sundhedsklynge", "sundhedsklynger"),
+                ("kommune", "kommuner"),
+            )
+        )
+    )
+    return "\n".join(lines)
+
+
+def _cmd_codebook_init(args: argparse.Namespace) -> int:
+    from analyse.data.codebook_draft import draft_codebook
+    from analyse.errors import ParameterError
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise ParameterError(f"{out} exists; choose another --out or add --force to replace it")
+    draft = draft_codebook(args.path, encoding=args.encoding, sep=args.sep, decimal=args.decimal)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(draft.text, encoding="utf-8")
+    print(f"Wrote a starting codebook to {out}:")
+    print(f"  columns under the codebook's names: {len(draft.matched)}")
+    for column, target in draft.guessed.items():
+        print(f"  guessed: {column} → {target} (check)")
+    for name in draft.not_found:
+        print(f"  NOT FOUND (required): {name}")
+    if draft.unknown:
+        print(f"  not in the codebook (ignored): {', '.join(draft.unknown)}")
+    for name in draft.recoded:
+        print(f"  {name}: the file's value labels give other codes; written under variables")
+    print(f"Read it, correct it, then: analyse check {args.path} --codebook {out}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from analyse.publish import export
+
+    written = export.export_areas(
+        args.processed,
+        args.out,
+        agreement_id=args.agreement,
+        level=args.level,
+        areas=args.area,
+        formats=[args.format] if args.format != "both" else ["csv", "xlsx"],
+        confidence_level=args.confidence_level,
+    )
+    for path in written:
+        print(path)
+    print(f"Done: {len(written)} file(s) in {args.out}.")
     return 0
 
 
@@ -219,6 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.add_argument(
             "--min-n", type=int, default=20, help="fewest respondents behind a shown number"
+        )
+        p.add_argument(
+            "--codebook",
+            default=None,
+            help="your codebook YAML (default: the shipped one; see `analyse codebook init`)",
         )
         if out:
             p.add_argument(
@@ -247,6 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--area", nargs="*", help="only these area codes (of --level)")
     p.add_argument("--notebook", default="notebooks/brief.ipynb", help="the brief notebook")
     p.add_argument("--force", action="store_true", help="re-render briefs even if unchanged")
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also print an A4 PDF beside each page (needs Chromium; $CHROMIUM or on the PATH)",
+    )
     p.set_defaults(func=_cmd_briefs)
 
     p = sub.add_parser("data", help="data utilities (the synthetic default delivery)")
@@ -272,6 +377,43 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="replace an earlier synthetic delivery in --out"
     )
     p.set_defaults(func=_cmd_data_synth)
+
+    p = sub.add_parser("codebook", help="codebook utilities (a starting codebook for a delivery)")
+    codebook_sub = p.add_subparsers(
+        dest="codebook_command", metavar="CODEBOOK_COMMAND", required=True
+    )
+    p = codebook_sub.add_parser(
+        "init", help="write a starting codebook from a delivery's column names and value labels"
+    )
+    p.add_argument("path", help="a survey file or a folder with one file per wave")
+    p.add_argument(
+        "--out", default="codebook.yml", help="where to write it (default: codebook.yml)"
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+    p.add_argument("--encoding", default=None, help="CSV encoding (default: detected)")
+    p.add_argument("--sep", default=None, help="CSV separator (default: detected)")
+    p.add_argument("--decimal", default=None, help="CSV decimal mark (default: detected)")
+    p.set_defaults(func=_cmd_codebook_init)
+
+    p = sub.add_parser(
+        "export", help="the numbers of the briefs as CSV (';', decimal comma) and/or Excel"
+    )
+    p.add_argument("--agreement", default="syddanmark-2024-2027", help="agreement id")
+    p.add_argument("--processed", default=str(DEFAULT_PROCESSED), help="processed data (the cube)")
+    p.add_argument(
+        "--out",
+        default=str(Path(DEFAULT_REPORTS) / "export"),
+        help="folder (default: reports/export)",
+    )
+    p.add_argument(
+        "--level", default="all", choices=("all", "land", "region", "sundhedsklynge", "kommune")
+    )
+    p.add_argument("--area", nargs="*", help="only these area codes (of --level)")
+    p.add_argument("--format", default="both", choices=("csv", "xlsx", "both"))
+    p.add_argument(
+        "--confidence-level", type=float, default=0.95, help="level of the shares' intervals"
+    )
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("areas", help="list the areas a brief can be made for")
     p.add_argument(

@@ -3,11 +3,13 @@
 A series is a tidy frame with a year column and either an estimate and its standard error per
 wave (survey estimates, 0-1 scale) or a numerator and denominator per year (register counts).
 :func:`trend_series` fits weighted least squares of logit(p) on year with known variances per
-cell of ``keys`` (an area, an indicator × area, ...) and projects the target year;
-:func:`projection` returns only the projection columns. Register counts also get the
-Fingertips chi-square test for linear trend and the annual percent change. The building blocks
-(:func:`slope_summary`, :func:`wls_logit`, :func:`between_wave_variance`,
-:func:`projection_summary`) are shared with the microdata trend of :mod:`analyse.stats.trend`.
+cell of ``keys`` (an area, an indicator × area, ...) and projects the target year with the
+pooled forecast of :func:`analyse.stats.forecast.forecast` (all cells of a ``group`` fitted
+jointly); :func:`projection` returns the projection columns with the fit and linearity notes.
+Register counts also get the Fingertips chi-square test for linear trend and the annual percent
+change. The building blocks (:func:`slope_summary`, :func:`wls_logit`,
+:func:`between_wave_variance`, :func:`projection_summary`) are shared with the microdata trend of
+:mod:`analyse.stats.trend`.
 
 Which waves are comparable, which year is the baseline and which direction is desired are the
 caller's: the cube layer takes them from an agreement, a user passes them as arguments.
@@ -22,6 +24,7 @@ import pandas as pd
 from scipy import special, stats
 
 from analyse.errors import ParameterError
+from analyse.stats import forecast as pooled
 
 __all__ = [
     "COUNT_COLUMNS",
@@ -233,8 +236,8 @@ def annual_percent_change(years, numerator, denominator, confidence=0.95) -> dic
     }
 
 
-def _fit_series(cell: pd.DataFrame, baseline_year, direction, target, confidence, counts):
-    """Trend, linearity test and projection of one series (rows of one cell)."""
+def _fit_series(cell: pd.DataFrame, baseline_year, confidence, counts):
+    """Trend and linearity test of one series (rows of one cell); the projection is pooled."""
     cell = cell.sort_values("year")
     usable = cell[
         ~cell["suppressed"] & (cell["estimate"] > 0) & (cell["estimate"] < 1) & (cell["se"] > 0)
@@ -271,19 +274,6 @@ def _fit_series(cell: pd.DataFrame, baseline_year, direction, target, confidence
             "nonlinearity_p_value": float(stats.chi2.sf(q, k - 2)),
             "nonlinearity_test": "residual-Q-chisq",
         }
-    tau2 = between_wave_variance(q, x, w, vcov)
-    x_target = np.array([1.0, target - centre])
-    base = usable.loc[usable["year"] == baseline_year, "estimate"]
-    result |= projection_summary(
-        float(x_target @ beta),
-        float(x_target @ vcov @ x_target),
-        tau2,
-        np.inf,
-        float(base.iloc[0]) if len(base) else None,
-        direction,
-        target,
-        confidence,
-    )
     result["method"] = "wls-logit"
     if counts:
         last = usable.tail(TREND_POINTS)
@@ -324,12 +314,18 @@ TREND_COLUMNS = [
     "projected_se",
     "projected_pi_low",
     "projected_pi_high",
+    "projected_pi80_low",
+    "projected_pi80_high",
     "trend_se_logit",
     "between_wave_sd_logit",
     "baseline_estimate",
     "prob_desired_side",
     "direction",
     "projection_note",
+    "probability_note",
+    "forecast_method",
+    "forecast_df",
+    "forecast_note",
     "fit_note",
     "method",
     "level",
@@ -354,14 +350,25 @@ PROJECTION_COLUMNS = [
     "projected_se",
     "projected_pi_low",
     "projected_pi_high",
+    "projected_pi80_low",
+    "projected_pi80_high",
     "trend_se_logit",
     "between_wave_sd_logit",
     "prob_desired_side",
     "direction",
     "projection_note",
+    "probability_note",
+    "forecast_method",
+    "forecast_df",
+    "forecast_note",
+    "nonlinearity_test",
+    "nonlinearity_p_value",
+    "fit_note",
     "method",
     "level",
 ]
+#: The level of the narrower prediction interval (``projected_pi80_low``/``_high``).
+INNER_LEVEL = 0.8
 
 
 def projection_note(waves: str, n_waves: float) -> str:
@@ -391,7 +398,7 @@ def finish(
         projection_note(w, k)
         for w, k in zip(frame["waves"].astype(str), frame["n_waves"].fillna(0), strict=True)
     ]
-    for column in ("fit_note", "nonlinearity_test"):
+    for column in ("fit_note", "nonlinearity_test", "probability_note", "forecast_note"):
         frame[column] = [v if isinstance(v, str) else "" for v in frame[column]]
     frame["level"] = confidence
     known = columns + COUNT_COLUMNS + ["formula"]
@@ -413,10 +420,95 @@ def _per_row(frame: pd.DataFrame, value, name: str, check=None):
     return np.full(len(frame), value, dtype=object)
 
 
+def _cell_values(frame: pd.DataFrame, value, name: str) -> np.ndarray | None:
+    """An optional per-cell argument: None, a number, or the values of the column it names."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        require_columns(frame, [value], "series")
+        return pd.to_numeric(frame[value], errors="coerce").to_numpy(float)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ParameterError(f"{name} must be a number, a column name or None (got {value!r})")
+    return np.full(len(frame), float(value))
+
+
+def _pooled_projection(
+    frame: pd.DataFrame,
+    group: list[str],
+    target_year: int,
+    confidence: float,
+    covid_years: Sequence[int],
+) -> pd.DataFrame:
+    """Projection columns per cell from one pooled forecast per baseline year.
+
+    ``frame`` holds the usable rows with ``_cell`` (cell number), ``_baseline``, ``_direction``
+    and optional ``_base_value``/``_base_se``; cells of the same ``group`` values borrow strength
+    from each other. The probability is computed for ``increase`` and flipped for cells that
+    should decrease (the predictive distribution is continuous, so P(below) = 1 - P(above)).
+    """
+    levels = tuple(sorted({INNER_LEVEL, confidence}))
+    tag = f"pi{round(100 * confidence):d}"
+    inner = f"pi{round(100 * INNER_LEVEL):d}"
+    pieces = []
+    for base, part in frame.groupby("_baseline", sort=True):
+        out = pooled.forecast(
+            part,
+            area="_cell",
+            year="year",
+            estimate="estimate",
+            se="se",
+            group=group or None,
+            direction="increase",
+            baseline_year=int(base),
+            baseline_value="_base_value" if "_base_value" in part else None,
+            baseline_se="_base_se" if "_base_se" in part else None,
+            target_year=int(target_year),
+            covid_years=covid_years,
+            levels=levels,
+        )
+        pieces.append(out)
+    out = pd.concat(pieces, ignore_index=True).set_index("_cell")
+    direction = frame.groupby("_cell")["_direction"].first().reindex(out.index)
+    p = out["projected"]
+    prob = np.where(direction == "increase", out["prob_desired_side"], 1 - out["prob_desired_side"])
+    result = pd.DataFrame(
+        {
+            "projection_year": int(target_year),
+            "projected": p,
+            "projected_se": p * (1 - p) * out["se_logit"],
+            "projected_pi_low": out[f"{tag}_low"],
+            "projected_pi_high": out[f"{tag}_high"],
+            "projected_pi80_low": out[f"{inner}_low"],
+            "projected_pi80_high": out[f"{inner}_high"],
+            "trend_se_logit": np.sqrt(out["var_group"] + out["var_area"]),
+            "between_wave_sd_logit": np.sqrt(out["tau2"]),
+            "baseline_estimate": out["baseline_estimate"],
+            "prob_desired_side": prob,
+            "probability_note": [
+                BASELINE_MISSING_NOTE.format(year=int(b)) if np.isnan(v) else ""
+                for b, v in zip(out["baseline_year"], prob, strict=True)
+            ],
+            "forecast_method": out["method"],
+            "forecast_df": out["df"],
+            "forecast_note": out["note"],
+        },
+        index=out.index,
+    )
+    return result
+
+
+#: Why ``prob_desired_side`` is missing although there is a projection (Danish, for readers).
+BASELINE_MISSING_NOTE = (
+    "Der er ingen måling i basisåret {year} og ingen basisværdi at sammenligne med; "
+    "sandsynligheden for at være bedre end basisåret kan derfor ikke beregnes."
+)
+
+
 def trend_series(
     series: pd.DataFrame,
     *,
     keys: Sequence[str] = (),
+    group: Sequence[str] = (),
     year: str = "year",
     estimate: str = "estimate",
     se: str = "se",
@@ -425,27 +517,37 @@ def trend_series(
     denominator: str | None = None,
     suppressed: str | None = "suppressed",
     baseline_year: int | str,
+    baseline_value: float | str | None = None,
+    baseline_se: float | str | None = None,
     target_year: int,
     direction: str = "decrease",
     confidence: float = 0.95,
+    covid_years: Sequence[int] = (2021,),
 ) -> pd.DataFrame:
     """Trend and projection of a series, one row per cell of ``keys`` (the whole frame if none).
 
     Input is either ``estimate`` + ``se`` per wave (survey estimates, 0-1 scale) or
     ``numerator`` + ``denominator`` per year (register counts, turned into p and the binomial
     SE √(p(1−p)/n)). Every row enters, except suppressed ones and those with p at 0 or 1 or no
-    SE: choosing the comparable waves is the caller's job. The trend is weighted least squares
-    of logit(p) on year with inverse-variance weights ``(p(1-p)/se)²`` and known variances (no
-    residual scaling; Berkson's minimum logit chi-square for counts), so with two waves it
-    equals the survey-weighted logistic model on the same respondents exactly. The residual
-    ``Q = Σ w (logit p - fitted)²`` is the test of departure from linearity (chi-square, k - 2
-    df). The projection to ``target_year`` is ``expit(a + b · target)`` with a prediction
-    interval that adds the between-wave variance τ² (DerSimonian-Laird method of moments for
-    meta-regression; Raudenbush 2009), and ``prob_desired_side`` is the probability that the
-    target-year value lies on the desired side of the baseline wave's estimate. Counts also get
-    the Fingertips chi-square test for linear trend over the last five points
-    (:func:`chi2_trend`) and the annual percent change over the same points
-    (:func:`annual_percent_change`).
+    SE: choosing the comparable waves is the caller's job.
+
+    *Trend* (per cell): weighted least squares of logit(p) on year with inverse-variance
+    weights ``(p(1-p)/se)²`` and known variances (no residual scaling; Berkson's minimum logit
+    chi-square for counts), so with two waves it equals the survey-weighted logistic model on
+    the same respondents exactly. The residual ``Q = Σ w (logit p - fitted)²`` is the test of
+    departure from linearity (chi-square, k - 2 df). Counts also get the Fingertips chi-square
+    test for linear trend over the last five points (:func:`chi2_trend`) and the annual percent
+    change over the same points (:func:`annual_percent_change`).
+
+    *Projection* (all cells jointly): :func:`analyse.stats.forecast.forecast` with the cells as
+    areas and ``group`` as the groups within which they borrow strength (a group-level random
+    walk with an empirically damped drift, each cell's deviation with an empirical-Bayes slope
+    and a DerSimonian-Laird between-wave variance pooled over the group's cells; the COVID-19
+    wave with its own effect). The intervals are prediction intervals for the next *published*
+    estimate (t quantiles, the target wave's sampling error included), and
+    ``prob_desired_side`` is the probability that the target-year value is better than the
+    baseline, allowing for the baseline's own sampling error. A cell with fewer than two usable
+    waves gets no projection (it still informs the group level).
 
     Parameters
     ----------
@@ -453,6 +555,10 @@ def trend_series(
         One row per cell × year. Not modified.
     keys : sequence of str
         Columns that identify a series (e.g. ``["area"]`` or ``["indicator", "area_code"]``).
+    group : sequence of str
+        The columns of ``keys`` within which the projection borrows strength (e.g.
+        ``["indicator"]`` when ``keys`` is ``["indicator", "area_code"]``); empty: all cells
+        are areas of one group. Use cells of one area level per group.
     year, estimate, se, n, suppressed : str
         Column names (``n`` and ``suppressed`` are optional: None or absent → NaN / False).
     numerator, denominator : str, optional
@@ -460,34 +566,50 @@ def trend_series(
     baseline_year : int or str
         The baseline wave (centre of the year scale and the reference of
         ``prob_desired_side``), or the name of a column holding it per row.
+    baseline_value, baseline_se : float or str or None
+        An explicit baseline (0-1 scale) and its standard error, numbers or column names, used
+        for cells whose baseline year is not among their waves. Without them such cells get
+        ``prob_desired_side`` NaN and a Danish ``probability_note`` saying why.
     target_year : int
         The year to project to (e.g. the agreement's end year).
     direction : str
         ``"increase"`` or ``"decrease"`` (the desired direction), or the name of a column.
     confidence : float
-        Level of every interval.
+        Level of every interval (the projection also gets an 80 % interval).
+    covid_years : sequence of int
+        Waves collected under COVID-19 restrictions (own effect in the projection; ``()`` for
+        none, e.g. register series).
 
     Returns
     -------
     pandas.DataFrame
-        ``keys``, ``input`` (``"estimates"`` or ``"counts"``), ``waves``, ``n_waves``, ``n``,
-        ``log_odds_slope``, ``log_odds_se``, ``odds_ratio``, ``or_ci_low``, ``or_ci_high``,
-        ``slope_p_value``, ``annual_change_pp``, ``annual_change_se_pp``,
-        ``annual_change_ci_low_pp``, ``annual_change_ci_high_pp``, ``annual_change_p_value``,
-        ``df``, ``nonlinearity_test``, ``nonlinearity_stat``, ``nonlinearity_df1``,
-        ``nonlinearity_df2``, ``nonlinearity_p_value``, the projection columns
-        (:data:`PROJECTION_COLUMNS`), ``direction``, ``projection_note``, ``fit_note`` (Danish;
-        why a fit is missing), ``method``, ``level``; counts add ``chi2_trend``,
-        ``chi2_trend_p_value``, ``chi2_trend_years``, ``apc``, ``apc_ci_low``, ``apc_ci_high``.
+        ``keys``, ``input`` (``"estimates"`` or ``"counts"``), ``waves``, ``n_waves``, ``n``
+        (NaN without an ``n`` column), ``log_odds_slope``, ``log_odds_se``, ``odds_ratio``,
+        ``or_ci_low``, ``or_ci_high``, ``slope_p_value``, ``annual_change_pp``,
+        ``annual_change_se_pp``, ``annual_change_ci_low_pp``, ``annual_change_ci_high_pp``,
+        ``annual_change_p_value``, ``df``, ``nonlinearity_test``, ``nonlinearity_stat``,
+        ``nonlinearity_df1``, ``nonlinearity_df2``, ``nonlinearity_p_value``, the projection
+        columns (``projection_year``, ``projected``, ``projected_se``, ``projected_pi_low``,
+        ``projected_pi_high`` at ``confidence``, ``projected_pi80_low``,
+        ``projected_pi80_high``, ``trend_se_logit`` (predictive SD of the true value, logit),
+        ``between_wave_sd_logit`` (√τ²), ``baseline_estimate``, ``prob_desired_side``),
+        ``direction``, ``projection_note`` and ``probability_note`` (Danish),
+        ``forecast_method``, ``forecast_df``, ``forecast_note`` (English diagnostics of the
+        pooled forecast), ``fit_note`` (Danish; why a fit is missing), ``method``, ``level``;
+        counts add ``chi2_trend``, ``chi2_trend_p_value``, ``chi2_trend_years``, ``apc``,
+        ``apc_ci_low``, ``apc_ci_high``.
 
     Raises
     ------
     ParameterError
-        Missing columns, a bad direction or confidence level, counts with numerator above
-        denominator.
+        Missing columns, a bad direction or confidence level, a ``group`` column that is not
+        a key, counts with numerator above denominator.
     """
     confidence = check_confidence(confidence)
     keys = list(keys)
+    group = list(group)
+    if not set(group) <= set(keys):
+        raise ParameterError(f"group {group} must be a subset of keys {keys}")
     counts = numerator is not None and denominator is not None
     if counts:
         require_columns(series, keys + [year, numerator, denominator], "counts")
@@ -508,32 +630,55 @@ def trend_series(
         _baseline=_per_row(series, baseline_year, "baseline_year"),
         _direction=_per_row(series, direction, "direction", check_direction),
     )
+    for name, value, column in (
+        ("baseline_value", baseline_value, "_base_value"),
+        ("baseline_se", baseline_se, "_base_se"),
+    ):
+        values = _cell_values(series, value, name)
+        if values is not None:
+            frame[column] = values
     rows = []
+    cells = (
+        frame.groupby(keys, sort=True, dropna=False).ngroup()
+        if keys
+        else pd.Series(0, index=frame.index)
+    )
+    frame["_cell"] = cells.to_numpy()
     groups = frame.groupby(keys, sort=True, dropna=False) if keys else [((), frame)]
     for key, cell in groups:
         key = key if isinstance(key, tuple) else (key,)
         rows.append(
             dict(zip(keys, key, strict=True))
             | {
+                "_cell": int(cell["_cell"].iloc[0]),
                 "input": "counts" if counts else "estimates",
                 "direction": cell["_direction"].iloc[0],
             }
-            | _fit_series(
-                cell,
-                int(cell["_baseline"].iloc[0]),
-                cell["_direction"].iloc[0],
-                int(target_year),
-                confidence,
-                counts,
-            )
+            | _fit_series(cell, int(cell["_baseline"].iloc[0]), confidence, counts)
         )
-    return finish(pd.DataFrame(rows), confidence)
+    result = pd.DataFrame(rows).set_index("_cell")
+    usable = frame[
+        ~frame["suppressed"]
+        & (frame["estimate"] > 0)
+        & (frame["estimate"] < 1)
+        & (frame["se"] > 0)
+        & np.isfinite(frame["se"])
+    ]
+    if not usable.empty:
+        projected = _pooled_projection(usable, group, int(target_year), confidence, covid_years)
+        # A cell with fewer than two waves informs the group level but gets no projection.
+        projected = projected[projected.index.isin(result.index[result["n_waves"] >= 2])]
+        for column in projected.columns:
+            result[column] = projected[column].reindex(result.index)
+    return finish(result.reset_index(drop=True), confidence)
 
 
 def projection(series: pd.DataFrame, **kwargs) -> pd.DataFrame:
     """The projection columns (:data:`PROJECTION_COLUMNS`) of :func:`trend_series`.
 
-    Takes the same arguments; keys columns come first. Example, with no agreement::
+    Takes the same arguments; keys columns come first. The fit and linearity notes
+    (``fit_note``, ``nonlinearity_test``, ``nonlinearity_p_value``) stay with the projection.
+    Example, with no agreement::
 
         projection(series, keys=["area"], baseline_year=2021, target_year=2027,
                    direction="decrease")
