@@ -15,6 +15,7 @@ from pathlib import Path
 
 from analyse import __version__
 from analyse.errors import AnalyseError, ParameterError
+from analyse.reference.catalogue import DEFAULT_AGREEMENT
 
 # Many small matrix products (thousands of small model fits): BLAS threads cost more than they
 # give on two cores, so use one unless the user says otherwise. Set before numpy is imported.
@@ -104,10 +105,10 @@ def _cmd_briefs(args: argparse.Namespace) -> int:
     from analyse.run import batch
     from analyse.stats.disclosure import Rules
 
-    if args.area and not args.agreement:
-        raise ParameterError("--area needs --agreement (the agreement whose briefs to render)")
+    # Areas by code belong to one agreement: the one given, else the default (Syddanmark's).
+    agreement = args.agreement or (DEFAULT_AGREEMENT if args.area else None)
     results = batch.run_agreements(
-        [args.agreement] if args.agreement else None,
+        [agreement] if agreement else None,
         level=args.level,
         areas=args.area,
         workers=args.workers,
@@ -253,7 +254,6 @@ def _coverage_text(respondents) -> str:
 
 def _cmd_codebook_init(args: argparse.Namespace) -> int:
     from analyse.data.codebook_draft import draft_codebook
-    from analyse.errors import ParameterError
 
     out = Path(args.out)
     if out.exists() and not args.force:
