@@ -437,7 +437,8 @@ def test_klynge_agreement_renders_the_klynge_and_its_kommuner(small_raw, small_p
     odder = _visible((result.out / "kommune-odder.html").read_text(encoding="utf-8"))
     assert "Sammenlignet med Sundhedsklynge Midtjylland Horsensklyngen" in odder
     index = (result.out / "index.html").read_text(encoding="utf-8")
-    assert index.count("<li><a href=") == 5 and "Odder" in index and "Odense" not in index
+    briefs = re.findall(r'<li><a href="(?:kommune|sundhedsklynge)-[^"]+\.html">', index)
+    assert len(briefs) == 5 and "Odder" in index and "Odense" not in index
 
 
 def test_users_agreement_from_a_path_through_build_and_briefs(small_raw, small_processed, tmp_path):
@@ -465,7 +466,7 @@ def test_users_agreement_from_a_path_through_build_and_briefs(small_raw, small_p
     assert result.out == tmp_path / "out" / "mit"
     page = (result.out / "kommune-herning.html").read_text(encoding="utf-8")
     text = _visible(page)
-    assert "Opfølgning på Min egen sundhedspolitik" in text
+    assert "Herning Kommune: opfølgning på Min egen sundhedspolitik" in text
     assert "Ryger dagligt" in text and "Mod resten af klyngen" in text
     manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["agreements"][-1]["path"] == str(path.resolve())

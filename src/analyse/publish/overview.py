@@ -381,7 +381,7 @@ def overview_html(
             summary_sentence(
                 top_counts,
                 baseline_year=agreement.baseline_wave,
-                area_name=geography.display_name(top_level, top_code),
+                area_name=_in_name(geography.display_name(top_level, top_code)),
             )
         )
         + "</p>"
@@ -394,8 +394,9 @@ def overview_html(
     parts.append(
         f"<p>Siden viser for {esc(shown)}, hvordan aftalens indikatorer har udviklet sig "
         "siden basisåret (status), det seneste tal, og hvor et område ligger statistisk "
-        f"sikkert dårligere eller bedre end resten af {esc(rest)} ({esc(ref_name)}). Hvert "
-        "områdes brief har tallene i detaljer.</p>"
+        f"sikkert dårligere eller bedre end resten af {esc(rest)}"
+        + (f" ({esc(ref_name)})" if ref[0] != "land" else "")
+        + ". Hvert områdes brief har tallene i detaljer.</p>"
     )
     parts.append(
         '<nav class="links" aria-label="Links"><ul>'
@@ -418,6 +419,11 @@ def overview_html(
     )
     parts.append(_method_note(agreement, manifest, ref))
     return Html("\n".join(parts))
+
+
+def _in_name(name: str) -> str:
+    """A name after "i": "Hele landet" is a phrase, not a proper noun ("i hele landet")."""
+    return name[0].lower() + name[1:] if name.lower().startswith("hele ") else name
 
 
 def _indicator_label(ind) -> str:

@@ -767,7 +767,7 @@ def _write_overview(run_dir: Path, processed: Path, agreement, available, manife
     check's findings (the page is then not written)."""
     body = overview.overview_html(
         processed,
-        agreement.id,
+        agreement.path or agreement.id,  # a user's agreement by its file
         available=available,
         synthetic=bool(manifest.get("synthetic", False)),
     )
