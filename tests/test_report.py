@@ -260,6 +260,20 @@ def test_change_suppressed_has_no_numbers(agreement):
     assert "pct." not in text + missing
 
 
+def test_change_with_only_the_baseline_hidden_shows_the_latest_value(agreement):
+    # The latest value is in the status table anyway; the sentence must not say it is hidden.
+    ind = agreement.indicator("daily_smoking")
+    text = report.change_sentence(ind, "Odense", 2021, None, 2025, 0.102, suppressed=True)
+    assert text == (
+        "I Odense var andelen af borgere på 16 år og derover, der ryger dagligt, 10,2 pct. i "
+        f"2025. Tallet for 2021 kan ikke vises ({SUPPRESSED_TEXT}); udviklingen kan derfor "
+        "ikke vurderes."
+    )
+    # A hidden latest value never reaches the sentence, whatever the baseline.
+    hidden = report.change_sentence(ind, "Odense", 2021, None, 2025, None, suppressed=True)
+    assert "pct." not in hidden
+
+
 def test_change_only_one_wave(agreement):
     ind = agreement.indicator("loneliness")
     text = report.change_sentence(ind, None, None, None, 2025, 0.123)

@@ -1216,14 +1216,19 @@ class Brief:
                 or pd.isna(status.get("estimate_from"))
                 or pd.isna(status.get("estimate_to"))
             )
+            baseline_only = not bool(latest["suppressed"]) and int(latest["year"]) == int(
+                status["year_to"]
+            )
             out.append(
                 report.change_sentence(
                     ind,
                     self.name,
                     int(status["year_from"]),
-                    status.get("estimate_from"),
+                    None if hidden else status.get("estimate_from"),
                     int(status["year_to"]),
-                    status.get("estimate_to"),
+                    latest["estimate"]
+                    if hidden and baseline_only
+                    else (None if hidden else status.get("estimate_to")),
                     status.get("p_value"),
                     status=status["status"],
                     suppressed=hidden,

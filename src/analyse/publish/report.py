@@ -534,7 +534,9 @@ def change_sentence(
     - both values equal when shown: "… var 21,3 pct. i både 2021 og 2025." (if such a difference
       is nevertheless significant, more decimals are shown until the values differ);
     - ``suppressed`` (baseline or latest hidden): "… er der for få svar til at vise tallet for
-      …. Udviklingen kan derfor ikke vurderes." with no number;
+      …. Udviklingen kan derfor ikke vurderes." with no number; when only the baseline is hidden
+      (``baseline`` missing, ``latest`` given): "… var 10,2 pct. i 2025. Tallet for 2021 kan
+      ikke vises (for få svar til at vise tallet); udviklingen kan derfor ikke vurderes.";
     - only one wave (``baseline_year`` None or equal to ``latest_year``): the latest value and
       "Indikatoren er kun målt i 2025; udviklingen kan endnu ikke vurderes.";
     - no comparable baseline value: the latest value and "Der er ingen sammenlignelig måling i
@@ -564,6 +566,13 @@ def change_sentence(
     if suppressed or is_missing(latest):
         if status_key not in (None, "kan ikke vurderes"):
             raise ParameterError(f"status {status!r} given for a suppressed change")
+        if not is_missing(latest) and is_missing(baseline) and baseline_year is not None:
+            # The latest value is shown (in the status table too); only the baseline is hidden.
+            first = opening(f"var {pct(latest, decimals)} i {latest_year}.")
+            return (
+                f"{first} Tallet for {baseline_year} kan ikke vises ({SUPPRESSED_TEXT}); "
+                "udviklingen kan derfor ikke vurderes."
+            )
         where = f"{area} er der" if area else "Der er"
         return f"{where} {SUPPRESSED_TEXT} for {subject_end}. Udviklingen kan derfor ikke vurderes."
     latest_text = pct(latest, decimals)
