@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analyse.cube.build import table_path
 from analyse.cube.changes import baseline_year
 from analyse.errors import ParameterError
 from analyse.reference import geography
@@ -203,12 +204,15 @@ def load_respondents(raw_dir: str | Path, codebook: str | Path | None = None) ->
     return _load(str(path.resolve()), stamp, None if codebook is None else str(codebook))
 
 
-def _read(processed: str | Path, table: str) -> pd.DataFrame:
-    path = Path(processed) / f"{table}.parquet"
+def _read(processed: str | Path, table: str, agreement_id: str | None = None) -> pd.DataFrame:
+    """A processed table: shared ones at the top of ``processed``, an agreement's (trends,
+    gap change, register trends) in its folder (:func:`analyse.cube.build.table_path`)."""
+    path = table_path(processed, table, agreement_id)
     if not path.exists():
         raise ParameterError(
-            f"{path} not found; build the processed data first (`analyse build`) or set "
-            "processed_dir"
+            f"{path} not found; build the processed data first (`analyse build`"
+            + (f" --agreement {agreement_id}" if agreement_id else "")
+            + ") or set processed_dir"
         )
     return _read_cached(str(path), path.stat().st_mtime_ns)
 
@@ -744,7 +748,7 @@ def trend_model(
     """
     agreement, indicator = agreement_and_indicator(agreement_id, indicator_id)
     if indicator.source != "survey":
-        return _register_trend(processed, indicator_id, area_level, area_code, formula)
+        return _register_trend(processed, agreement, indicator_id, area_level, area_code, formula)
     if respondents is None:
         raise ParameterError("trend_model needs the respondents (load_respondents(raw_dir))")
     rules = rules or disclosure.Rules()
@@ -856,7 +860,7 @@ def _used_categories(data: pd.DataFrame, formula: str, rows: np.ndarray) -> pd.D
     return data.assign(**changed)
 
 
-def _register_trend(processed, indicator_id, level, code, formula) -> TrendModel:
+def _register_trend(processed, agreement, indicator_id, level, code, formula) -> TrendModel:
     if formula.strip() not in ("", "year"):
         raise ParameterError(
             f"{indicator_id!r} is a register indicator (yearly counts, no respondents): its "
@@ -864,7 +868,8 @@ def _register_trend(processed, indicator_id, level, code, formula) -> TrendModel
         )
     if processed is None:
         raise ParameterError("a register indicator's trend is read from processed (the cube)")
-    rows = _area_rows(_read(processed, "register_trends"), indicator_id, level, code)
+    agreement_id = agreement.id
+    rows = _area_rows(_read(processed, "register_trends", agreement_id), indicator_id, level, code)
     row = rows[rows["breakdown"] == "total"].iloc[0]
     slope, se, df = row["log_odds_slope"], row["log_odds_se"], row["df"]
     t = stats.t.ppf(0.975, df) if np.isfinite(df) else stats.norm.ppf(0.975)
@@ -941,8 +946,12 @@ def forecast(
     :data:`FORECAST_COLUMNS` (``projected`` with its prediction interval, the probability of
     being on the desired side of the baseline).
     """
-    _, indicator = agreement_and_indicator(agreement_id, indicator_id)
-    table = _read(processed, "trends" if indicator.source == "survey" else "register_trends")
+    agreement, indicator = agreement_and_indicator(agreement_id, indicator_id)
+    table = _read(
+        processed,
+        "trends" if indicator.source == "survey" else "register_trends",
+        agreement.id,
+    )
     rows = _area_rows(table, indicator_id, area_level, area_code)
     rows = rows[rows["breakdown"] == "total"]
     return rows[[c for c in FORECAST_COLUMNS if c in rows.columns]].reset_index(drop=True)
@@ -1125,7 +1134,9 @@ def gap_change(
     _check_dimension(dimension)
     agreement, indicator = agreement_and_indicator(agreement_id, indicator_id)
     if dimension == "education" and indicator.source == "survey":
-        rows = _area_rows(_read(processed, "gap_change"), indicator_id, area_level, area_code)
+        rows = _area_rows(
+            _read(processed, "gap_change", agreement.id), indicator_id, area_level, area_code
+        )
         out = pd.DataFrame(
             {
                 "indicator": rows["indicator"],

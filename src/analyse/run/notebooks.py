@@ -21,6 +21,7 @@ from analyse.reference.catalogue import load_agreement
 
 TEMPLATE = "maalsaetning.py"
 EXPLORE_NAME = "udforsk"
+DEFAULT_KOMMUNE = 461
 _JUPYTEXT = {
     "cell_metadata_filter": "tags,-papermill,-execution",
     "formats": "ipynb,py:percent",
@@ -39,6 +40,14 @@ def notebook_name(objective_id: str) -> str:
     return f"maal_{objective_id}"
 
 
+def default_area(agreement) -> tuple[str, str]:
+    """The notebooks' default area: Odense Kommune where the agreement's scope holds it (as the
+    brief's notebook), else the scope's first area."""
+    if DEFAULT_KOMMUNE in agreement.scope.members:
+        return "kommune", str(DEFAULT_KOMMUNE)
+    return agreement.scope.level, str(agreement.scope.areas[0])
+
+
 def notebook_texts(agreement_id: str = "syddanmark-2024-2027") -> dict[str, str]:
     """The percent-format text of every analysis notebook of the agreement, by file stem.
 
@@ -49,6 +58,7 @@ def notebook_texts(agreement_id: str = "syddanmark-2024-2027") -> dict[str, str]
     """
     agreement = load_agreement(agreement_id)
     template = template_text()
+    area_level, area_code = default_area(agreement)
     texts = {}
     for objective in agreement.objectives:
         ids = [*objective.indicators, *objective.context_indicators]
@@ -64,6 +74,8 @@ def notebook_texts(agreement_id: str = "syddanmark-2024-2027") -> dict[str, str]
             indicator_id=ids[0],
             indicator_ids=", ".join(ids),
             microdata="False",
+            area_level=area_level,
+            area_code=area_code,
         )
     survey = [ind.id for ind in agreement.indicators_by_source("survey")]
     if not texts and not survey:
@@ -79,6 +91,8 @@ def notebook_texts(agreement_id: str = "syddanmark-2024-2027") -> dict[str, str]
             indicator_id=survey[0],
             indicator_ids="any survey indicator of the agreement",
             microdata="True",
+            area_level=area_level,
+            area_code=area_code,
         )
     return texts
 

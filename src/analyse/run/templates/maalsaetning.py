@@ -15,8 +15,8 @@
 agreement_id: str = "{agreement_id}"  # the agreement (see `analyse catalogue --list`)
 objective_id: str = "{objective_id}"  # the målsætning (see `analyse catalogue`)
 indicator_id: str = "{indicator_id}"  # one of the målsætning's indicators: {indicator_ids}
-area_level: str = "kommune"  # land, region, sundhedsklynge or kommune
-area_code: str = "461"  # area code (see `analyse areas`)
+area_level: str = "{area_level}"  # land, region, sundhedsklynge or kommune
+area_code: str = "{area_code}"  # area code (see `analyse areas`)
 waves: str = ""  # survey waves, e.g. "2017,2021,2025"; empty: all comparable waves
 breakdown: str = "sex"  # total, sex, age_group, sex_age, education, labour_market, or crossed e.g. "sex,education" (from microdata)
 trend_formula: str = ""  # right-hand side of the trend model, e.g. "year + C(sex) + C(education)"; empty: the cube's model
