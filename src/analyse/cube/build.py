@@ -5,6 +5,8 @@ notebooks and briefs read to ``data/processed/``:
 
 ==========================  ===================================================================
 ``estimates.parquet``       survey indicator × wave × area × breakdown (suppressed)
+``model_estimates.parquet`` model-based (Fay–Herriot) companion estimates per kommune cell,
+                            from the published estimates only (:mod:`analyse.cube.smallarea`)
 ``changes.parquet``         changes between waves and from the baseline (2021), per cell
 ``status.parquet``          direction status (bedre/uændret/dårligere/kan ikke vurderes) per cell,
                             with the Healthy People 2030 and SDG progress categories
@@ -53,6 +55,7 @@ REGISTER_FILE = "registerdata.csv"
 STATUS_FILE = "klyngestatus.csv"
 TABLES = (
     "estimates",
+    "model_estimates",
     "changes",
     "status",
     "trends",
@@ -237,6 +240,11 @@ def build_processed(
             estimates.build(respondents, agreement, rules=rules), survey_coverage
         ),
     )
+    tables["model_estimates"] = step(
+        "model_estimates",
+        "modelbaserede skøn for små grupper",
+        lambda: _model_estimates(raw, tables["estimates"], agreement, rules),
+    )
     tables["changes"] = changes.wave_changes(tables["estimates"], agreement)
     tables["status"] = progress.assess(changes.status(tables["changes"], agreement), agreement)
     tables["trends"] = step(
@@ -311,12 +319,36 @@ def build_processed(
         "respondents": int(len(respondents)),
         "waves": sorted(int(y) for y in respondents["year"].unique()),
         "rows": {name: int(len(table)) for name, table in tables.items()},
+        "model_estimates": {
+            key: tables["model_estimates"].attrs.get(key)
+            for key in ("population", "fits", "skipped")
+        },
         "timings": timings,
     }
     _write_atomic_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", processed / MANIFEST
     )
     return BuildResult(processed, False, manifest, timings)
+
+
+def _model_estimates(raw: Path, published: pd.DataFrame, agreement, rules) -> pd.DataFrame:
+    """The Fay–Herriot companion estimates (:mod:`analyse.cube.smallarea`) of the kommune waves
+    from the baseline on, from the published estimates. The population table of the synthetic
+    delivery is the generator's; no population table ships for a real delivery yet, so there
+    the table is empty (and the manifest says so)."""
+    from analyse.cube import smallarea
+    from analyse.data import synth
+
+    if not is_synthetic(raw):
+        table = smallarea.empty_table()
+        table.attrs.update(population=None, fits=0, skipped=0)
+        return table
+    years = [w for w in agreement.kommune_waves if w >= agreement.baseline_wave]
+    table = smallarea.model_estimates(
+        published, agreement, synth.population_table(), rules=rules, years=years
+    )
+    table.attrs["population"] = "synthetic population tables (analyse.data.synth)"
+    return table
 
 
 def _load_survey(raw: Path, book, codebook, previous: dict | None):
