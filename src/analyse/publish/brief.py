@@ -1296,6 +1296,14 @@ class Brief:
         (``prefix`` ``vs_region`` or ``vs_land``); empty when it does."""
         return self._uncovered_rest(indicator, latest, prefix)
 
+    def model_estimates(self) -> Html:
+        """Model-based companion estimates beside the direct ones, only where those are
+        suppressed or imprecise, always labelled (:mod:`analyse.publish.smallarea`); empty
+        outside a kommune's brief or where nothing is shown."""
+        from analyse.publish import smallarea
+
+        return Html(smallarea.model_section(self, self._latest))
+
     def methods(self) -> Html:
         """Definitions, weighting, CI method, suppression rule and provenance."""
         rules = self.manifest.get("rules", {})

@@ -1,0 +1,105 @@
+"""The brief's section of model-based companion estimates (``model_estimates.parquet``).
+
+A kommune's brief shows the model-based (Fay–Herriot) estimate of an indicator beside the
+direct one only where the direct estimate of the latest wave is suppressed or imprecise (the
+``show`` column, decided in :mod:`analyse.cube.smallarea` by ``Rules.model_max_cv``), and
+always with :data:`MODEL_LABEL`. Status, changes and trends stay on the direct estimates;
+nothing else in the brief reads the model table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from analyse.publish import report
+from analyse.publish.html import esc, html_table
+from analyse.stats import disclosure
+
+#: The label every model-based number carries (issue 19: exactly this text).
+MODEL_LABEL = (
+    "modelbaseret skøn — forventet ud fra befolkningens sammensætning; viser ikke lokale ændringer"
+)
+MODEL_FILE = "model_estimates.parquet"
+SECTION_ID = "modelskoen"
+
+
+def read_model_estimates(processed: Path, area_level: str, area_code: str) -> pd.DataFrame:
+    """The area's rows of the model table (empty for a build without one, or a non-kommune)."""
+    path = Path(processed) / MODEL_FILE
+    if area_level != "kommune" or not path.exists():
+        return pd.DataFrame()
+    return pq.read_table(
+        path, filters=[("area_level", "=", "kommune"), ("area_code", "=", str(area_code))]
+    ).to_pandas()
+
+
+def model_section(brief, latest) -> str:
+    """HTML of the section for a :class:`analyse.publish.brief.Brief` ("" when nothing to show);
+    ``latest(indicator)`` gives the brief's latest direct row of an indicator (or None).
+
+    One row per survey indicator of the agreement whose latest direct measurement for the
+    kommune (total) is suppressed or imprecise and has a shown model estimate of the same wave.
+    """
+    table = read_model_estimates(brief.processed, brief.level_name, brief.code)
+    if table.empty:
+        return ""
+    table = table[table["show"] & (table["breakdown"] == "total")]
+    rows, level = [], None
+    for ind in brief.agreement.indicators_by_source("survey"):
+        row = latest(ind)
+        if row is None:
+            continue
+        year = int(row["year"])
+        match = table[(table["indicator"] == ind.id) & (table["year"] == year)]
+        if match.empty:
+            continue
+        model = match.iloc[0]
+        level = float(model["level"])
+        hidden = bool(row["suppressed"])
+        direct = report.with_interval(
+            report.pct(row["estimate"], suppressed=hidden),
+            report.ci(row["ci_low"], row["ci_high"], suppressed=hidden),
+        )
+        modelled = (
+            report.with_interval(
+                report.pct(model["estimate"]), report.ci(model["ci_low"], model["ci_high"])
+            )
+            + f'<br><span class="meta">{esc(MODEL_LABEL)}</span>'
+        )
+        label = ind.label[:1].upper() + ind.label[1:]
+        rows.append(
+            [
+                f"{esc(label)} ({esc(ind.population.label)})",
+                str(year),
+                direct,
+                modelled,
+            ]
+        )
+    if not rows:
+        return ""
+    percent = report.number(level * 100, 0)
+    return (
+        f'<h2 id="{SECTION_ID}">Modelbaserede skøn, hvor målingen er usikker</h2>'
+        f"<p>For nogle indikatorer er målingen for {esc(brief.name)} skjult eller meget usikker, "
+        "fordi der er få svar. Her vises et modelbaseret skøn ved siden af målingen. Skønnet "
+        "bygger på kommunens befolkningssammensætning (køn, alder, uddannelse), kommunens "
+        "størrelse og kommunens samlede niveau for alle aldre, og kommunerne i regionen giver "
+        "tilsammen regionens måling. Det viser, hvad man kan forvente ud fra befolkningen, og "
+        "kan ikke vise en lokal udvikling, der afviger fra det. Status, ændringer og udvikling "
+        "bygger derfor kun på målingerne.</p>"
+        + html_table(
+            ["Indikator", "År", "Måling", "Modelbaseret skøn"],
+            rows,
+            numeric={1, 2, 3},
+            caption=f"Målinger og modelbaserede skøn for {esc(brief.name)}",
+        )
+        + '<p class="footnote">Skønnet vises kun, hvor målingen er skjult eller har en '
+        "variationskoefficient over "
+        f"{report.number(brief.manifest.get('rules', {}).get('model_max_cv', 0.2) * 100, 0)} "
+        "pct., og ikke hvor skønnet ligger længere fra målingen end målingens egen usikkerhed. "
+        f"Skønnets interval er et {percent} pct.-interval. {esc(disclosure.SUPPRESSED_FOOTNOTE)}"
+        "</p>"
+    )
