@@ -84,6 +84,7 @@ def test_rules_defaults():
         "count_base": 10,
         "min_weighted_population": 50,
         "model_max_cv": 0.20,
+        "model_max_half_width": 0.10,
         "model_min_areas": 20,
     }
 
@@ -101,6 +102,7 @@ def test_rules_defaults():
         {"min_n": 4, "count_base": 10},  # a count of 4 would be shown as 0
         {"model_max_cv": -0.1},
         {"model_max_cv": float("inf")},
+        {"model_max_half_width": -0.01},
         {"model_min_areas": 1},
         {"model_min_areas": 2.5},
     ],

@@ -21,7 +21,8 @@ the purely synthetic estimate; n is the published (rounded) count; covariates an
 targets are published numbers. Every model estimate is therefore a function of published
 numbers only and cannot narrow a suppressed direct cell. No fit is made with fewer than
 ``Rules.model_min_areas`` shown kommuner. The model estimates are for presentation beside the
-direct ones only where those are suppressed or imprecise (``show``, ``Rules.model_max_cv``);
+direct ones only where those are suppressed or imprecise (``show``: ``Rules.model_max_cv``,
+``Rules.model_max_half_width``);
 changes, status and trends stay on the direct estimates.
 """
 
@@ -218,8 +219,9 @@ def model_estimates(
         ``education`` (the codebook's groups, must include Grundskole and Lang videregående)
         and ``population``.
     rules
-        ``model_min_areas`` (fewest shown kommuner in a fit) and ``model_max_cv`` (the direct
-        estimate's CV above which the model estimate is shown, ``show``).
+        ``model_min_areas`` (fewest shown kommuner in a fit); ``model_max_cv`` and
+        ``model_max_half_width`` (the direct estimate's CV or interval half-width above which
+        the model estimate is shown, ``show``).
     breakdowns
         Breakdowns modelled (default total, sex, age group, sex × age).
     years
@@ -235,8 +237,9 @@ def model_estimates(
     the Prasad–Rao interval back-transformed from the arcsine scale), ``flag`` (model more than
     one direct half-width from the published direct estimate), ``method``
     (``eblup+ratio``; ``synthetic+ratio`` where the direct estimate is suppressed),
-    ``direct_suppressed``, ``direct_cv`` (published se / estimate), ``show`` (suppressed or
-    CV above ``rules.model_max_cv``, and not flagged), ``kommuner_fitted`` and ``level``.
+    ``direct_suppressed``, ``direct_cv`` (published se / estimate), ``show`` (suppressed, or
+    CV above ``rules.model_max_cv`` or interval half-width above
+    ``rules.model_max_half_width``; and not flagged), ``kommuner_fitted`` and ``level``.
     ``attrs["fits"]`` and ``attrs["skipped"]`` count the fits made and those skipped (too few
     shown kommuner, a singular design, or a regression prediction outside [0, 1] for some
     kommune), with reasons in ``attrs["skipped_reasons"]``.
@@ -378,6 +381,10 @@ def model_estimates(
             cv = np.where(direct > 0, published_se / direct, np.inf)
         cv = np.where(data["hidden"], np.nan, cv)
         hidden = data["hidden"].to_numpy(bool)
+        half_width = (data["ci_high"] - data["ci_low"]).to_numpy(float) / 2
+        imprecise = ~hidden & (
+            (cv > rules.model_max_cv) | (half_width > rules.model_max_half_width)
+        )
         flag = fit["flag"].to_numpy(bool)
         blocks.append(
             pd.DataFrame(
@@ -396,7 +403,7 @@ def model_estimates(
                     "method": fit["method"].to_numpy(object),
                     "direct_suppressed": hidden,
                     "direct_cv": cv,
-                    "show": (hidden | (cv > rules.model_max_cv)) & ~flag,
+                    "show": (hidden | imprecise) & ~flag,
                     "kommuner_fitted": shown,
                     "level": level,
                 }

@@ -2,7 +2,8 @@
 
 A kommune's brief shows the model-based (Fay–Herriot) estimate of an indicator beside the
 direct one only where the direct estimate of the latest wave is suppressed or imprecise (the
-``show`` column, decided in :mod:`analyse.cube.smallarea` by ``Rules.model_max_cv``), and
+``show`` column, decided in :mod:`analyse.cube.smallarea` by ``Rules.model_max_cv`` and
+``Rules.model_max_half_width``), and
 always with :data:`MODEL_LABEL`. Status, changes and trends stay on the direct estimates;
 nothing else in the brief reads the model table.
 """
@@ -70,9 +71,11 @@ def model_section(brief, latest) -> str:
             + f'<br><span class="meta">{esc(MODEL_LABEL)}</span>'
         )
         label = ind.label[:1].upper() + ind.label[1:]
+        if ind.population.label not in label:
+            label += f" ({ind.population.label})"
         rows.append(
             [
-                f"{esc(label)} ({esc(ind.population.label)})",
+                esc(label),
                 str(year),
                 direct,
                 modelled,
@@ -81,6 +84,10 @@ def model_section(brief, latest) -> str:
     if not rows:
         return ""
     percent = report.number(level * 100, 0)
+    rules = brief.manifest.get("rules", {})
+    defaults = disclosure.Rules()
+    cv = rules.get("model_max_cv", defaults.model_max_cv)
+    half = rules.get("model_max_half_width", defaults.model_max_half_width)
     return (
         f'<h2 id="{SECTION_ID}">Modelbaserede skøn, hvor målingen er usikker</h2>'
         f"<p>For nogle indikatorer er målingen for {esc(brief.name)} skjult eller meget usikker, "
@@ -96,10 +103,10 @@ def model_section(brief, latest) -> str:
             numeric={1, 2, 3},
             caption=f"Målinger og modelbaserede skøn for {esc(brief.name)}",
         )
-        + '<p class="footnote">Skønnet vises kun, hvor målingen er skjult eller har en '
-        "variationskoefficient over "
-        f"{report.number(brief.manifest.get('rules', {}).get('model_max_cv', 0.2) * 100, 0)} "
-        "pct., og ikke hvor skønnet ligger længere fra målingen end målingens egen usikkerhed. "
+        + '<p class="footnote">Skønnet vises kun, hvor målingen er skjult eller usikker '
+        f"(variationskoefficient over {report.number(cv * 100, 0)} pct. eller et interval på "
+        f"mere end ±{report.number(half * 100, 0)} procentpoint), og ikke hvor skønnet ligger "
+        "længere fra målingen end målingens egen usikkerhed. "
         f"Skønnets interval er et {percent} pct.-interval. {esc(disclosure.SUPPRESSED_FOOTNOTE)}"
         "</p>"
     )
