@@ -167,10 +167,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         cells.to_csv(args.out, index=False)
 
+    too_few = sum("shown kommuner <" in r for r in model.attrs["skipped_reasons"])
     print(
         f"Fay–Herriot companion estimates against the synthetic truth ({args.raw}): "
         f"cleaning + two cubes {loaded - start:.1f} s; {model.attrs['fits']} fits "
-        f"({model.attrs['skipped']} skipped: fewer than 20 shown kommuner) {fitted - loaded:.1f} s"
+        f"({model.attrs['skipped']} skipped: {too_few} with fewer than 20 shown kommuner, "
+        f"{model.attrs['skipped'] - too_few} with a prediction outside [0, 1]) "
+        f"{fitted - loaded:.1f} s"
     )
     print(
         f"Cells: kommune × group with 0 < n < {MAX_N} and a model estimate, breakdowns "

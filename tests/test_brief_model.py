@@ -69,3 +69,11 @@ def test_nothing_is_shown_where_the_direct_estimate_is_precise(small_processed, 
     brief = Brief.open(small_processed.processed, area_level="kommune", area_code="461")
     expected = len(shown[shown["area_code"] == "461"])
     assert html.unescape(str(brief.model_estimates())).count(LABEL) == expected
+
+
+def test_the_batch_renders_the_labelled_section(small_run):
+    """The rendered Odense brief of the session's batch run (also the page the browser tests
+    check with axe) has the section: at the test scale several of its totals are suppressed."""
+    page = html.unescape((small_run.out / "kommune-odense.html").read_text(encoding="utf-8"))
+    assert 'id="modelskoen"' in page
+    assert LABEL in page
