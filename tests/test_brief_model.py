@@ -10,6 +10,7 @@ import pytest
 
 from analyse.publish.brief import Brief
 from analyse.publish.smallarea import MODEL_LABEL
+from analyse.reference.catalogue import load_agreement
 from analyse.stats.disclosure import SUPPRESSED_MARK
 
 LABEL = (
@@ -19,8 +20,16 @@ LABEL = (
 
 @pytest.fixture(scope="module")
 def shown(small_processed) -> pd.DataFrame:
+    """Shown model estimates of the latest wave for the indicators of the målsætninger."""
+    agreement = load_agreement("syddanmark-2024-2027")
+    ids = {i for v in agreement.visions for o in v.objectives for i in o.indicators}
     table = pd.read_parquet(small_processed.path("model_estimates"))
-    return table[table["show"] & (table["breakdown"] == "total") & (table["year"] == 2025)]
+    return table[
+        table["show"]
+        & (table["breakdown"] == "total")
+        & (table["year"] == 2025)
+        & table["indicator"].isin(ids)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +86,19 @@ def test_the_batch_renders_the_labelled_section(small_run):
     page = html.unescape((small_run.out / "kommune-odense.html").read_text(encoding="utf-8"))
     assert 'id="modelskoen"' in page
     assert LABEL in page
+
+
+def test_the_export_has_exactly_the_brief_s_model_estimates(kommune, shown):
+    from analyse.publish import export
+
+    table = export.published_values(kommune)
+    rows = table[table["Mål"] == "Modelbaseret skøn"]
+    mine = shown[shown["area_code"] == kommune.code]
+    assert len(rows) == len(mine) > 0
+    assert (rows["Vurdering"] == LABEL).all()
+    page = html.unescape(str(kommune.model_estimates()))
+    for row in rows.itertuples():
+        value = f"{row.Værdi:.1f}".replace(".", ",")
+        low = f"{row._9:.1f}".replace(".", ",")
+        high = f"{row._10:.1f}".replace(".", ",")
+        assert f"{value} pct. ({low}–{high})" in page

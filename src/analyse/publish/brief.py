@@ -1302,7 +1302,7 @@ class Brief:
         outside a kommune's brief or where nothing is shown."""
         from analyse.publish import smallarea
 
-        return Html(smallarea.model_section(self, self._latest))
+        return Html(smallarea.model_section(self))
 
     def methods(self) -> Html:
         """Definitions, weighting, CI method, suppression rule and provenance."""

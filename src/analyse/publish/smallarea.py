@@ -23,6 +23,8 @@ from analyse.stats import disclosure
 MODEL_LABEL = (
     "modelbaseret skøn — forventet ud fra befolkningens sammensætning; viser ikke lokale ændringer"
 )
+#: ``Mål`` of the model-based rows in a brief's CSV/Excel export.
+MODEL_MEASURE = "Modelbaseret skøn"
 MODEL_FILE = "model_estimates.parquet"
 SECTION_ID = "modelskoen"
 
@@ -37,32 +39,51 @@ def read_model_estimates(processed: Path, area_level: str, area_code: str) -> pd
     ).to_pandas()
 
 
-def model_section(brief, latest) -> str:
-    """HTML of the section for a :class:`analyse.publish.brief.Brief` ("" when nothing to show);
-    ``latest(indicator)`` gives the brief's latest direct row of an indicator (or None).
-
-    One row per survey indicator of the agreement whose latest direct measurement for the
-    kommune (total) is suppressed or imprecise and has a shown model estimate of the same wave.
-    """
+def shown_model_estimates(brief) -> list[tuple]:
+    """(indicator, latest direct row, model row) for every survey indicator of the brief's
+    målsætninger whose latest direct measurement for the kommune (total) is suppressed or imprecise and has
+    a shown model estimate of the same wave (the ``show`` column), in the agreement's order.
+    The brief's section and its CSV/Excel export both show exactly these."""
     table = read_model_estimates(brief.processed, brief.level_name, brief.code)
     if table.empty:
-        return ""
+        return []
     table = table[table["show"] & (table["breakdown"] == "total")]
-    rows, level = [], None
-    for ind in brief.agreement.indicators_by_source("survey"):
-        row = latest(ind)
+    out = []
+    agreement = brief.agreement
+    # The indicators of the målsætninger, in the brief's order (not the extra comparison
+    # indicators, which only the vision notebooks show).
+    ids = [i for v in agreement.visions for o in v.objectives for i in o.indicators]
+    for ind in (agreement.indicator(i) for i in dict.fromkeys(ids)):
+        if ind.source != "survey":
+            continue
+        row = brief.latest(ind)
         if row is None:
             continue
-        year = int(row["year"])
-        match = table[(table["indicator"] == ind.id) & (table["year"] == year)]
-        if match.empty:
-            continue
-        model = match.iloc[0]
+        match = table[(table["indicator"] == ind.id) & (table["year"] == int(row["year"]))]
+        if not match.empty:
+            out.append((ind, row, match.iloc[0]))
+    return out
+
+
+def indicator_label(ind) -> str:
+    """The indicator's label with a capital and its population (once)."""
+    label = ind.label[:1].upper() + ind.label[1:]
+    if ind.population.label not in label:
+        label += f" ({ind.population.label})"
+    return label
+
+
+def model_section(brief) -> str:
+    """HTML of the section for a :class:`analyse.publish.brief.Brief` ("" when nothing to show):
+    one row per entry of :func:`shown_model_estimates`."""
+    rows, level = [], 0.95
+    for ind, direct_row, model in shown_model_estimates(brief):
+        year = int(model["year"])
         level = float(model["level"])
-        hidden = bool(row["suppressed"])
+        hidden = bool(direct_row["suppressed"])
         direct = report.with_interval(
-            report.pct(row["estimate"], suppressed=hidden),
-            report.ci(row["ci_low"], row["ci_high"], suppressed=hidden),
+            report.pct(direct_row["estimate"], suppressed=hidden),
+            report.ci(direct_row["ci_low"], direct_row["ci_high"], suppressed=hidden),
         )
         modelled = (
             report.with_interval(
@@ -70,17 +91,7 @@ def model_section(brief, latest) -> str:
             )
             + f'<br><span class="meta">{esc(MODEL_LABEL)}</span>'
         )
-        label = ind.label[:1].upper() + ind.label[1:]
-        if ind.population.label not in label:
-            label += f" ({ind.population.label})"
-        rows.append(
-            [
-                esc(label),
-                str(year),
-                direct,
-                modelled,
-            ]
-        )
+        rows.append([esc(indicator_label(ind)), str(year), direct, modelled])
     if not rows:
         return ""
     percent = report.number(level * 100, 0)
