@@ -127,9 +127,13 @@ def _age_bounds(label: str) -> tuple[int, int | None]:
 def in_population(population: pd.DataFrame, indicator: Indicator) -> np.ndarray:
     """Rows of the population table inside the indicator's population (whole age groups)."""
     spec = indicator.population
-    bounds = population["age_group"].map(_age_bounds)
-    low = bounds.str[0].to_numpy(float)
-    high = bounds.str[1].astype(float).fillna(np.inf).to_numpy(float)
+    bounds = {a: _age_bounds(a) for a in population["age_group"].unique()}
+    low = population["age_group"].map({a: b[0] for a, b in bounds.items()}).to_numpy(float)
+    high = (
+        population["age_group"]
+        .map({a: np.inf if b[1] is None else b[1] for a, b in bounds.items()})
+        .to_numpy(float)
+    )
     mask = low >= spec.age_min
     if spec.age_max is not None:
         mask &= high <= spec.age_max
