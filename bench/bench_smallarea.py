@@ -40,6 +40,8 @@ import pandas as pd
 
 from analyse.cube import coverage, estimates, smallarea
 from analyse.data import clean, synth
+from analyse.data.codebook import load_codebook
+from analyse.data.synth.population import AGE_GROUPS
 from analyse.reference.catalogue import load_agreement
 
 MAX_N = 300
@@ -51,8 +53,8 @@ def truth_table(agreement, cells: pd.DataFrame) -> pd.DataFrame:
     pop, truth = synth.calibrated_model()
     describe = pd.DataFrame(
         {
-            "sex": np.array(synth.SEX_LABELS, dtype=object)[pop.sex],
-            "age_group": np.array(synth.AGE_GROUPS, dtype=object)[pop.age],
+            "sex": np.array(load_codebook().recodes["sex"].labels, dtype=object)[pop.sex],
+            "age_group": np.array(AGE_GROUPS, dtype=object)[pop.age],
         }
     )
     codes = pop.kommune_codes.astype(str)

@@ -16,7 +16,7 @@
 # ---
 
 # %% tags=["parameters"]
-agreement_id: str = "syddanmark-2024-2027"  # the agreement (see `analyse catalogue --list`)
+agreement_id: str = "syddanmark-2024-2027"  # a shipped agreement (`analyse catalogue --list`) or the path of your own .yml, relative to the project folder
 area_level: str = "kommune"  # land, region, sundhedsklynge or kommune
 area_code: str = "461"  # area code (see `analyse areas`): "DK", "1083", a klynge code or a kommune code
 waves: str = ""  # survey waves to show, e.g. "2013,2017,2021,2025"; empty: all waves in the data
@@ -26,11 +26,11 @@ language: str = "da"  # output language: Danish only
 
 # %%
 from analyse.publish.brief import Brief
-from analyse.run.paths import project_path
+from analyse.run.paths import project_agreement, project_path
 
 brief = Brief.open(
     project_path(processed_dir),
-    agreement_id,
+    project_agreement(agreement_id),
     area_level,
     area_code,
     waves=waves,
@@ -41,7 +41,7 @@ brief.header()
 # %% [markdown]
 # Tabellen viser for hver målsætning i aftalen den seneste måling, udviklingen siden basisåret,
 # om udviklingen går i den ønskede retning, uligheden mellem uddannelsesgrupper og området
-# sammenlignet med resten af regionen og resten af landet.
+# sammenlignet med resten af de større områder, det ligger i (klynge, region, landet).
 
 # %%
 brief.status_table()
@@ -55,7 +55,7 @@ brief.model_estimates()
 
 # %% [markdown]
 # Afsnittene nedenfor gennemgår visionerne én for én. Teksterne er skrevet ud fra tallene;
-# figurerne viser området, regionen og hele landet over tid med usikkerhed, og forskellen
+# figurerne viser området og de områder, det sammenlignes med, over tid med usikkerhed, og forskellen
 # mellem uddannelsesgrupper i den seneste måling.
 
 # %%

@@ -22,7 +22,7 @@
 # nikotinprodukter. Ret parametrene i første celle og kør notesbogen igen.
 
 # %% tags=["parameters"]
-agreement_id: str = "syddanmark-2024-2027"  # the agreement (see `analyse catalogue --list`)
+agreement_id: str = "syddanmark-2024-2027"  # a shipped agreement (`analyse catalogue --list`) or the path of your own .yml, relative to the project folder
 area_level: str = "kommune"  # land, region, sundhedsklynge or kommune
 area_code: str = "461"  # area code (see `analyse areas`)
 waves: str = ""  # survey waves to show, e.g. "2017,2021,2025"; empty: all waves in the data
@@ -32,11 +32,11 @@ language: str = "da"  # output language: Danish only
 
 # %%
 from analyse.publish.brief import Brief
-from analyse.run.paths import project_path
+from analyse.run.paths import project_agreement, project_path
 
 brief = Brief.open(
     project_path(processed_dir),
-    agreement_id,
+    project_agreement(agreement_id),
     area_level,
     area_code,
     waves=waves,

@@ -4,6 +4,7 @@ import html
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -344,15 +345,143 @@ def test_index_lists_areas_in_danish_alphabetical_order():
     ]
 
 
+# --- briefs for an agreement's scope ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("agreement_id", "expected"),
+    [
+        ("syddanmark-2024-2027", {"region": 1, "sundhedsklynge": 4, "kommune": 22}),
+        ("horsensklyngen-pejlemaerker", {"sundhedsklynge": 1, "kommune": 4}),
+        ("herning-sundhedspolitik", {"kommune": 1}),
+        ("kl-sundhed-for-de-mange", {"land": 1, "sundhedsklynge": 22}),
+    ],
+)
+def test_select_areas_follows_the_scope(agreement_id, expected):
+    areas = batch.select_areas("all", None, load_agreement(agreement_id))
+    assert areas["area_level"].value_counts().to_dict() == expected
+    # Region Syddanmark's agreement no longer renders other regions' kommuner (126 → 27).
+    if agreement_id == "syddanmark-2024-2027":
+        assert set(areas["region_code"].dropna()) == {1083}
+
+
+def test_select_areas_level_within_the_scope_and_explicit_codes_outside_it():
+    horsens = load_agreement("horsensklyngen-pejlemaerker")
+    kommuner = batch.select_areas("kommune", None, horsens)
+    assert sorted(kommuner["area_code"]) == ["615", "727", "746", "766"]
+    # An area asked for by code is rendered even outside the scope (the brief says so).
+    assert list(batch.select_areas("kommune", ["461"], horsens)["area_code"]) == ["461"]
+
+
+HEADER_ONLY = (
+    "from analyse.publish.brief import Brief\n"
+    "brief = Brief.open(processed_dir, agreement_id, area_level, area_code)\n"
+    "brief.header()",
+    "brief.status_table()",
+)
+
+
+def test_kommune_agreement_renders_one_brief_compared_with_klynge_region_and_country(
+    small_raw, small_processed, tmp_path
+):
+    [result] = batch.run_agreements(
+        ["herning-sundhedspolitik"],
+        workers=1,
+        out=tmp_path / "out",
+        raw=small_raw,
+        processed=small_processed.processed,
+        notebook=BRIEF,
+        progress=None,
+    )
+    assert [(r.area_level, r.area_code, r.status) for r in result.results] == [
+        ("kommune", "657", "ok")
+    ]
+    text = _visible((result.out / "kommune-herning.html").read_text(encoding="utf-8"))
+    assert "Sammenlignet med Sundhedsklynge Midtjylland Vestklyngen/Gødstrupklyngen" in text
+    for heading in ("Mod resten af klyngen", "Mod resten af regionen", "Mod resten af landet"):
+        assert heading in text
+    assert "resten af Region Midtjylland" in text
+    assert "udmøntes i 2015 via en 4-årig sundhedsstrategi" in text  # the agreement's note
+    assert "Mellem grupperne på arbejdsmarkedet" in text or "grupperne på arbejdsmarkedet" in text
+    assert not re.search(r"\bnan\b|\bNone\b|Traceback", text)
+    index = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert 'href="herning-sundhedspolitik/index.html"' in index
+
+
+def test_klynge_agreement_renders_the_klynge_and_its_kommuner(small_raw, small_processed, tmp_path):
+    notebook = _notebook(tmp_path / "header.ipynb", *HEADER_ONLY)
+    [result] = batch.run_agreements(
+        ["horsensklyngen-pejlemaerker"],
+        workers=1,
+        out=tmp_path / "out",
+        raw=small_raw,
+        processed=small_processed.processed,
+        notebook=notebook,
+        progress=None,
+    )
+    assert not result.failed
+    assert sorted(r.area_code for r in result.results) == [
+        "615",
+        "727",
+        "746",
+        "766",
+        "midtjylland-horsensklyngen",
+    ]
+    klynge = _visible(
+        (
+            result.out / "sundhedsklynge-midtjylland-horsensklyngen-regionshospitalet-horsens.html"
+        ).read_text(encoding="utf-8")
+    )
+    # The klynge against its region and Denmark; a member kommune also against its klynge.
+    assert "Sammenlignet med Region Midtjylland og Hele landet" in klynge
+    odder = _visible((result.out / "kommune-odder.html").read_text(encoding="utf-8"))
+    assert "Sammenlignet med Sundhedsklynge Midtjylland Horsensklyngen" in odder
+    index = (result.out / "index.html").read_text(encoding="utf-8")
+    briefs = re.findall(r'<li><a href="(?:kommune|sundhedsklynge)-[^"]+\.html">', index)
+    assert len(briefs) == 5 and "Odder" in index and "Odense" not in index
+
+
+def test_users_agreement_from_a_path_through_build_and_briefs(small_raw, small_processed, tmp_path):
+    processed = tmp_path / "processed"
+    shutil.copytree(small_processed.processed, processed)
+    path = tmp_path / "mine" / "mit.yml"
+    path.parent.mkdir()
+    from analyse.run import agreements as own
+
+    own.write_skeleton(path, scope="kommune", areas=["657"])
+    text = path.read_text(encoding="utf-8").replace(
+        'title: "Titel på aftalen eller politikken"', "title: Min egen sundhedspolitik"
+    )
+    path.write_text(text, encoding="utf-8")
+    result = batch.run_briefs(
+        agreement_id=path,
+        workers=1,
+        out=tmp_path / "out",
+        raw=small_raw,
+        processed=processed,
+        notebook=BRIEF,
+        progress=None,
+    )
+    assert [r.status for r in result.results] == ["ok"]
+    assert result.out == tmp_path / "out" / "mit"
+    page = (result.out / "kommune-herning.html").read_text(encoding="utf-8")
+    text = _visible(page)
+    assert "Herning Kommune: opfølgning på Min egen sundhedspolitik" in text
+    assert "Ryger dagligt" in text and "Mod resten af klyngen" in text
+    manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["agreements"][-1]["path"] == str(path.resolve())
+    overview = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert "Min egen sundhedspolitik" in overview
+
+
 def test_index_links_the_overview_and_every_region_section():
     results = [
         batch.AreaResult(r.area_level, str(r.area_code), r.area_name, r.slug, "ok")
         for r in batch.select_areas("all").itertuples()
     ]
     index = batch._index_html(load_agreement(), results, synthetic=False)
-    assert (
-        '<a href="overview.html">Overblik over alle kommuner og sundhedsklynger i Region ' in index
-    )
+    assert '<a href="overview.html">Overblik over alle områder i Region Syddanmark</a>' in index
+    assert '<a href="../index.html">Alle aftaler</a>' in index
     # A table of contents with an anchor per region, and a skip link to it.
     anchors = re.findall(r'<a href="#(region-\d+)">', index)
     assert len(anchors) == 5 and all(f'<h2 id="{a}">' in index for a in anchors)

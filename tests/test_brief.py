@@ -220,6 +220,94 @@ def test_report_join_danish_enumeration():
     assert report_join(["2025"]) == "2025"
 
 
+# --- briefs that know their agreement's scope ------------------------------------------------
+
+
+def test_kommune_brief_is_compared_with_its_klynge_region_and_country(small_processed):
+    brief = Brief.open(small_processed.processed, "herning-sundhedspolitik", "kommune", "657")
+    assert [level for level, _, _ in brief.comparisons] == ["sundhedsklynge", "region", "land"]
+    header = _text(brief.header())
+    assert "for Herning Kommune, 2024–2027" in header
+    assert "udmøntes i 2015 via en 4-årig sundhedsstrategi" in header  # the agreement's note
+    assert "Aftalen gælder" not in header  # inside the scope
+    table = _text(brief.status_table())
+    for heading in ("Mod resten af klyngen", "Mod resten af regionen", "Mod resten af landet"):
+        assert heading in table
+    # The kommune table lists the klynge's six kommuner, against the rest of the klynge.
+    detail = brief.indicator_detail("long_sick_leave")
+    section = detail.split("<h5>Kommunerne i Sundhedsklynge Midtjylland Vestklyngen")[1]
+    names = re.findall(r'<tr[^>]*><th scope="row"[^>]*>([^<]+)</th>', section)
+    assert names == [
+        "Herning Kommune",
+        "Holstebro Kommune",
+        "Ikast-Brande Kommune",
+        "Lemvig Kommune",
+        "Ringkøbing-Skjern Kommune",
+        "Struer Kommune",
+    ]
+    assert "Mod resten af klyngen" in section
+
+
+def test_klynge_comparison_in_a_sentence_uses_the_klynge_table(small_processed):
+    brief = Brief.open(small_processed.processed, "horsensklyngen-pejlemaerker", "kommune", "615")
+    ind = brief.agreement.indicator("daily_smoking")
+    latest = brief._latest(ind)
+    versus = brief._versus(ind, latest, "sundhedsklynge", "midtjylland-horsensklyngen")
+    rows = brief.tables["klynge_comparisons"]
+    row = rows[(rows["indicator"] == "daily_smoking") & (rows["year"] == latest["year"])]
+    if row.empty:  # hidden at the small scale: the sentence says so
+        assert versus is None
+    else:
+        assert versus == (row.iloc[0]["diff"], row.iloc[0]["p"])
+    sentences = " ".join(brief._sentences(ind))
+    assert "resten af Sundhedsklynge Midtjylland Horsensklyngen" in sentences
+
+
+def test_land_brief_of_the_national_vision_lists_the_klynger(small_processed):
+    brief = Brief.open(small_processed.processed, "kl-sundhed-for-de-mange", "land", "DK")
+    assert brief.comparisons == []
+    detail = brief.indicator_detail("readmission_65")
+    section = detail.split("<h5>Sundhedsklyngerne")[1]
+    assert len(re.findall(r'<tr[^>]*><th scope="row"', section)) == 22
+    klynge = Brief.open(
+        small_processed.processed, "kl-sundhed-for-de-mange", "sundhedsklynge", "syddanmark-fyn"
+    )
+    assert [level for level, _, _ in klynge.comparisons] == ["region", "land"]
+    # Register indicators: not compared with other areas (i.r., not a hidden number).
+    assert "i.r." in klynge.status_table()
+
+
+def test_area_outside_the_scope_says_whose_agreement_it_is(small_processed):
+    brief = Brief.open(small_processed.processed, "horsensklyngen-pejlemaerker", "kommune", "461")
+    assert "Aftalen gælder Sundhedsklynge Midtjylland Horsensklyngen" in _text(brief.header())
+
+
+def test_context_indicators_are_shown_without_status(small_processed):
+    brief = Brief.open(
+        small_processed.processed,
+        "horsensklyngen-pejlemaerker",
+        "sundhedsklynge",
+        "midtjylland-horsensklyngen",
+    )
+    text = _text(brief.visions())
+    assert "Baggrund (indgår ikke i status):" in text
+    assert "Langvarig sygdom (selvrapporteret)" in text
+    assert "Valg af indikator:" in text  # the agreement's note on its chosen measures
+    table = _text(brief.status_table())
+    assert "Langvarig sygdom" not in table  # context, not followed up
+
+
+def test_open_an_agreement_the_data_were_not_built_for(small_processed, tmp_path):
+    path = tmp_path / "mit.yml"
+    from analyse.run.agreements import write_skeleton
+
+    write_skeleton(path, scope="kommune", areas=["657"])
+    with pytest.raises(
+        ParameterError, match=r"built without the agreement 'mit'.*analyse build --agreement"
+    ):
+        Brief.open(small_processed.processed, str(path), "kommune", "657")
+
+
 def test_indicator_section_shows_the_pooled_forecast_and_the_progress_categories(
     small_processed,
 ):
@@ -267,10 +355,7 @@ def test_header_opens_with_status_summary_links_and_a_distinct_h1(odense, small_
     # The counts, read from the status tables by hand: one status per status-table indicator.
     agreement = load_agreement()
     wanted = [i for o in agreement.objectives for i in o.indicators]
-    frames = [
-        pd.read_parquet(small_processed.processed / f"{n}.parquet")
-        for n in ("status", "register_status")
-    ]
+    frames = [pd.read_parquet(small_processed.path(n)) for n in ("status", "register_status")]
     status = pd.concat(frames)
     status = status[
         (status["area_level"] == "kommune")

@@ -19,9 +19,13 @@ from analyse.data.clean import (
     bmi,
     clean_survey,
     daily_smoking,
+    depressive_symptoms,
+    good_self_rated_health,
     high_stress,
     load_survey,
     loneliness,
+    long_term_illness,
+    low_social_support,
     other_nicotine_use,
     physically_active,
     poor_mental_health,
@@ -29,6 +33,7 @@ from analyse.data.clean import (
     quality_tables,
     severe_obesity,
     tils_score,
+    unhealthy_diet,
     weekly_units,
 )
 from analyse.data.codebook import load_codebook
@@ -164,6 +169,49 @@ def test_physically_active_who_minimum_with_vigorous_counting_double():
     vigorous = [0, 25, 24, 100, 75, NAN]
     result = physically_active(moderate, vigorous, minutes=150, vigorous_factor=2)
     assert same(result, [1, 1, 0, NAN, 1, NAN])
+
+
+def test_unhealthy_diet_is_the_usundt_group_only():
+    # 1 Sundt, 2 Middel, 3 Usundt; a missing group stays missing.
+    assert same(unhealthy_diet([1, 2, 3, NAN], unhealthy_codes=[3]), [0, 0, 1, NAN])
+
+
+def test_good_self_rated_health_fremragende_to_godt():
+    # 1 Fremragende, 2 Vældig godt, 3 Godt → 1; 4 Mindre godt, 5 Dårligt → 0.
+    result = good_self_rated_health([1, 2, 3, 4, 5, NAN], good_codes=[1, 2, 3])
+    assert same(result, [1, 1, 1, 0, 0, NAN])
+
+
+def test_low_social_support_never_or_almost_never_only():
+    # "Ja, nogle gange" (3) is support, however seldom; only 4 "Nej, aldrig eller næsten aldrig".
+    assert same(low_social_support([1, 2, 3, 4, NAN], low_codes=[4]), [0, 0, 0, 1, NAN])
+
+
+def test_long_term_illness_yes_only():
+    assert same(long_term_illness([1, 2, NAN], yes_codes=[1]), [1, 0, NAN])
+
+
+def test_depressive_symptoms_very_bothered_only():
+    # 1 "Ja, meget generet" → 1; 2 "Ja, lidt generet" and 3 "Nej" → 0.
+    assert same(depressive_symptoms([1, 2, 3, NAN], bothered_codes=[1]), [1, 0, 0, NAN])
+
+
+def test_clean_survey_single_item_indicators_hand_worked(small_raw):
+    # The eight hand-typed respondents with the five single items added, missing codes included;
+    # the expected values are read off the codebook's codes by hand.
+    raw = small_raw.assign(
+        kostmoenster=[3, 1, 2, 9, NAN, 3, 2, 1],
+        selvvurd_helbred=[1, 3, 4, 5, 8, 9, NAN, 2],
+        stoette=[4, 3, 1, 8, 4, 2, 9, NAN],
+        langv_sygdom=[1, 2, 2, 1, 9, 8, 1, NAN],
+        gener_nedtrykt=[2, 1, 3, 1, 8, NAN, 9, 3],
+    )
+    result = clean_survey(raw)
+    assert same(result["unhealthy_diet"], [1, 0, 0, NAN, NAN, 1, 0, 0])
+    assert same(result["good_self_rated_health"], [1, 1, 0, 0, NAN, NAN, NAN, 1])
+    assert same(result["low_social_support"], [1, 0, 0, NAN, 1, 0, NAN, NAN])
+    assert same(result["long_term_illness"], [1, 0, 0, 1, NAN, NAN, 1, NAN])
+    assert same(result["depressive_symptoms"], [0, 1, 0, 1, NAN, NAN, NAN, 0])
 
 
 def test_derivations_read_parameters_from_the_codebook(tmp_path):

@@ -29,7 +29,8 @@ import analyse
 from analyse.cube import build as cube_build
 from analyse.cube import inequality
 from analyse.cube import trends as cube_trends
-from analyse.errors import DataValidationError
+from analyse.errors import DataValidationError, ParameterError
+from analyse.reference import catalogue
 from analyse.stats import disclosure
 
 
@@ -47,12 +48,20 @@ def raw_checksums(raw: Path) -> dict[str, str]:
 
 
 def stamps(folder: Path) -> dict[str, tuple[int, int]]:
-    """(mtime in ns, inode) of every file: a rewrite (atomic replace) changes both."""
-    return {p.name: (p.stat().st_mtime_ns, p.stat().st_ino) for p in folder.iterdir()}
+    """(mtime in ns, inode) of every file, the agreements' folders included: a rewrite (atomic
+    replace) changes both."""
+    return {
+        p.relative_to(folder).as_posix(): (p.stat().st_mtime_ns, p.stat().st_ino)
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+    return sorted(p.name for p in folder.rglob("*") if p.name.endswith(".tmp"))
+
+
+SYDDANMARK = "syddanmark-2024-2027"
 
 
 # Each stub has the key columns the build's coverage step reads (an area the small delivery
@@ -114,10 +123,18 @@ def processed_copy(small_processed, tmp_path, session_code_version) -> Path:
 def test_build_processed_writes_every_table_and_the_manifest(small_raw, small_processed):
     folder = small_processed.processed
     assert not small_processed.reused
-    for table in cube_build.TABLES:
+    rows = small_processed.manifest["rows"]
+    for table in cube_build.SHARED_TABLES:
         path = folder / f"{table}.parquet"
         assert path.is_file(), table
-        assert len(pd.read_parquet(path)) == small_processed.manifest["rows"][table], table
+        assert len(pd.read_parquet(path)) == rows[table], table
+    built = [record["id"] for record in small_processed.manifest["agreements"]]
+    assert built == catalogue.list_agreements()  # every shipped agreement, by default
+    for agreement_id in built:
+        for table in cube_build.AGREEMENT_TABLES:
+            path = folder / "agreements" / agreement_id / f"{table}.parquet"
+            assert path.is_file(), (agreement_id, table)
+            assert len(pd.read_parquet(path)) == rows[f"{agreement_id}/{table}"], table
     on_disk = json.loads((folder / cube_build.MANIFEST).read_text(encoding="utf-8"))
     assert on_disk == small_processed.manifest
     assert on_disk["synthetic"] is True
@@ -189,7 +206,7 @@ def test_build_processed_rebuilds_when_an_input_file_changes(
     assert result.manifest["inputs"][cube_build.STATUS_FILE] == sha256(status)
     after = stamps(processed_copy)
     assert all(after[name] != before[name] for name in before if name.endswith(".parquet"))
-    activity = pd.read_parquet(processed_copy / "activity_status.parquet")
+    activity = pd.read_parquet(cube_build.table_path(processed_copy, "activity_status", SYDDANMARK))
     assert activity["text"].str.contains("Indsatsen er sat i gang").sum() == 1
     assert raw_checksums(raw) == checksums_before  # raw is read-only input
     assert leftovers(processed_copy) == []
@@ -224,8 +241,8 @@ def test_build_processed_force_rebuilds(small_raw, small_processed, processed_co
     # Same inputs, same code, same rules: the same (really computed) tables.
     for table in ("estimates", "status", "activity_status"):
         pd.testing.assert_frame_equal(
-            pd.read_parquet(processed_copy / f"{table}.parquet"),
-            pd.read_parquet(small_processed.path(table)),
+            pd.read_parquet(cube_build.table_path(processed_copy, table, SYDDANMARK)),
+            pd.read_parquet(small_processed.path(table, SYDDANMARK)),
         )
     assert leftovers(processed_copy) == []
 
@@ -274,14 +291,119 @@ def test_suppress_models_blanks_a_trend_resting_on_a_hidden_wave():
     assert trends["projected"].notna().all()  # input unchanged
 
 
+# --- one cube for all agreements -------------------------------------------------------------
+
+
+def test_build_processed_estimates_each_indicator_once_for_all_agreements(small_processed):
+    cube = pd.read_parquet(small_processed.path("estimates"))
+    keys = ["indicator", "year", "area_level", "area_code", "breakdown", "group"]
+    assert not cube.duplicated(keys).any()
+    agreements = [catalogue.load_agreement(a) for a in catalogue.list_agreements()]
+    survey = {i.id for a in agreements for i in a.indicators_by_source("survey")}
+    assert set(cube["indicator"]) == survey
+    assert small_processed.manifest["indicators"] == list(catalogue.combine(agreements).indicators)
+
+
+def test_build_processed_agreement_tables_hold_only_the_agreements_indicators(small_processed):
+    for agreement_id in catalogue.list_agreements():
+        agreement = catalogue.load_agreement(agreement_id)
+        for table in ("status", "trends", "register_status"):
+            rows = pd.read_parquet(small_processed.path(table, agreement_id))
+            assert set(rows["indicator"]) <= set(agreement.indicators), (agreement_id, table)
+        activity = pd.read_parquet(small_processed.path("activity_status", agreement_id))
+        assert set(activity["objective"]) <= {o.id for o in agreement.status_objectives()}
+    # Herning's policy asks no status question; KL's asks every klynge.
+    assert pd.read_parquet(small_processed.path("activity_status", "herning-sundhedspolitik")).empty
+    kl = pd.read_parquet(small_processed.path("activity_status", "kl-sundhed-for-de-mange"))
+    assert kl["sundhedsklynge_code"].nunique() == 22
+
+
+def _user_agreement(tmp_path, *, age_min=30) -> Path:
+    path = tmp_path / "mit.yml"
+    text = f"""
+id: mit
+title: Min aftale
+parties: Herning Kommune
+scope: {{level: kommune, areas: ["657"]}}
+comparisons: [sundhedsklynge, region, land]
+period_start: 2024
+period_end: 2030
+baseline_wave: 2017
+source: Et dokument
+overall_vision: {{title: Vision, text: Visionen.}}
+visions:
+  - id: v1
+    title: Første
+    objectives:
+      - id: o1
+        text: Færre skal ryge.
+        follow_up: Vi måler på daglig rygning blandt 30-64-årige.
+        indicators: [daily_smoking_30_64]
+indicators:
+  daily_smoking_30_64:
+    label: Ryger dagligt, 30-64 år
+    short_label: ryger dagligt
+    definition: Andel 30-64-årige, der ryger dagligt.
+    source: survey
+    variable: daily_smoking
+    direction: decrease
+    population: {{age_min: {age_min}, age_max: 64, sex: all}}
+    first_wave: 2010
+    comparability: Sammenlignelig 2010-2025.
+"""
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_build_processed_with_a_users_agreement_file(
+    small_raw, small_processed, processed_copy, tmp_path, fast_models
+):
+    path = _user_agreement(tmp_path)
+    chosen = cube_build.build_agreements(path)
+    assert chosen[:-1] == catalogue.list_agreements() and chosen[-1] == path
+    result = cube_build.build_processed(small_raw, processed_copy, agreements=chosen)
+    assert result.reused is False
+    record = result.manifest["agreements"][-1]
+    assert record["id"] == "mit" and record["path"] == str(path.resolve())
+    # Its own indicator joins the one cube; its baseline (2017) and end (2030) give its own
+    # changes, computed apart from the shipped agreements'.
+    cube = pd.read_parquet(cube_build.table_path(processed_copy, "estimates"))
+    assert "daily_smoking_30_64" in set(cube["indicator"])
+    changes = pd.read_parquet(cube_build.table_path(processed_copy, "changes", "mit"))
+    baseline = changes[changes["comparison"] == "baseline"]
+    assert set(baseline["year_from"]) == {2017}
+    assert set(changes["indicator"]) == {"daily_smoking_30_64"}
+    # Unchanged: reused; an edited agreement file: rebuilt.
+    assert cube_build.build_processed(small_raw, processed_copy, agreements=chosen).reused
+    path.write_text(path.read_text().replace("Min aftale", "Min nye aftale"), encoding="utf-8")
+    assert not cube_build.build_processed(small_raw, processed_copy, agreements=chosen).reused
+
+
+def test_build_processed_refuses_an_id_defined_two_ways(small_raw, processed_copy, tmp_path):
+    first = _user_agreement(tmp_path)
+    second = tmp_path / "other.yml"
+    text = first.read_text(encoding="utf-8")
+    second.write_text(
+        text.replace("id: mit", "id: other").replace("age_min: 30", "age_min: 35"),
+        encoding="utf-8",
+    )
+    with pytest.raises(ParameterError, match="'daily_smoking_30_64' is defined differently"):
+        cube_build.build_processed(small_raw, processed_copy, agreements=[first, second])
+
+
 def test_data_dictionary_describes_every_table_and_column(small_processed):
     root = Path(__file__).resolve().parents[1]
     dictionary = (root / "docs" / "data_dictionary.md").read_text(encoding="utf-8")
     listing = (root / "data" / "processed" / "README.md").read_text(encoding="utf-8")
-    for table in cube_build.TABLES:
+    # Every table, and an agreement's tables for every shipped agreement (their columns
+    # differ: an agreement without register indicators has empty register tables).
+    tables = [(t, None) for t in cube_build.SHARED_TABLES] + [
+        (t, a) for t in cube_build.AGREEMENT_TABLES for a in catalogue.list_agreements()
+    ]
+    for table, agreement_id in tables:
         assert f"`{table}.parquet`" in listing, table
         assert f"{table}.parquet" in dictionary, table
-        columns = pd.read_parquet(small_processed.path(table)).columns
+        columns = pd.read_parquet(small_processed.path(table, agreement_id)).columns
         # A column is described by name, or as a suffix of a described stem ("`d` (+ `_se`").
         undocumented = [
             c
@@ -293,7 +415,7 @@ def test_data_dictionary_describes_every_table_and_column(small_processed):
                 if c.endswith(s)
             )
         ]
-        assert undocumented == [], (table, undocumented)
+        assert undocumented == [], (table, agreement_id, undocumented)
     from analyse.publish.export import COLUMNS
 
     for column in COLUMNS:

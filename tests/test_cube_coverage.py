@@ -162,6 +162,7 @@ def test_batch_renders_only_covered_areas_and_refuses_a_land_brief(
     }
     with pytest.raises(ParameterError, match="no brief: the delivery does not cover Hele landet"):
         batch.run_briefs(
+            agreement_id="kl-sundhed-for-de-mange",  # the agreement whose scope has Denmark
             level="land",
             raw=regional_raw,
             processed=regional.processed,

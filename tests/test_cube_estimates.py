@@ -78,6 +78,9 @@ def published_cube(small_processed):
 def paired(raw_cube, published_cube):
     """Published cells with the exact ``n`` and ``cases`` of the same cell before suppression."""
     exact = raw_cube[KEYS + ["n", "cases"]].rename(columns={"n": "n_exact", "cases": "cases_exact"})
+    # The session's build holds every shipped agreement's indicators; these tests use Region
+    # Syddanmark's (the raw cube's).
+    published_cube = published_cube[published_cube["indicator"].isin(set(raw_cube["indicator"]))]
     table = published_cube.merge(exact, on=KEYS, how="outer", validate="one_to_one", indicator=True)
     assert (table["_merge"] == "both").all(), "published and unsuppressed cubes differ in cells"
     return table.drop(columns="_merge")
@@ -95,9 +98,12 @@ def _whole_design_df(respondents: pd.DataFrame) -> int:
 
 def _population(respondents: pd.DataFrame, indicator) -> pd.Series:
     pop = indicator.population
-    assert pop.sex == "all"  # every survey indicator of the default agreement
+    assert pop.sex == "all"  # every survey indicator of the shipped agreements
     upper = np.inf if pop.age_max is None else pop.age_max
-    return respondents["age"].between(pop.age_min, upper)
+    inside = respondents["age"].between(pop.age_min, upper)
+    if pop.labour_market:  # e.g. the employed only
+        inside &= respondents["labour_market"].isin(pop.labour_market)
+    return inside
 
 
 def _group_column(respondents: pd.DataFrame, breakdown: str) -> pd.Series:
@@ -802,3 +808,80 @@ def test_build_interval_matches_r_svyciprop(agreement):
         assert cell["se"] == pytest.approx(se, rel=1e-9)
         assert cell["ci_low"] == pytest.approx(low, rel=1e-9)
         assert cell["ci_high"] == pytest.approx(high, rel=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# Kommune against the rest of its sundhedsklynge; a population restricted to the employed
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def herning():
+    return load_agreement("herning-sundhedspolitik")
+
+
+@pytest.fixture(scope="module")
+def klynge_table(respondents, agreement, raw_cube):
+    # The raw cube stands in for the published one: every kommune cell counts as shown.
+    shown = raw_cube.assign(suppressed=False)
+    return estimates.klynge_comparisons(respondents, agreement, shown)
+
+
+@pytest.mark.parametrize(
+    ("kommune", "klynge"),
+    [(VEJEN, VEJEN_KLYNGER[0]), (VEJEN, VEJEN_KLYNGER[1]), (461, "syddanmark-fyn")],
+)
+def test_klynge_comparisons_equal_two_survey_domains(
+    respondents, agreement, klynge_table, kommune, klynge
+):
+    # Kommune minus the rest of the klynge, each a domain of the whole design (se = √(a² + b²)).
+    in_area = (respondents["kommune_code"] == kommune).to_numpy()
+    in_klynge = respondents["kommune_code"].isin(geography.members("sundhedsklynge", klynge))
+    expected = _rest_comparison(
+        respondents, agreement, "daily_smoking", 2021, in_area, in_klynge.to_numpy(), "total"
+    )
+    got = klynge_table[
+        (klynge_table["indicator"] == "daily_smoking")
+        & (klynge_table["year"] == 2021)
+        & (klynge_table["area_code"] == str(kommune))
+        & (klynge_table["parent_code"] == klynge)
+    ]
+    assert len(expected) == len(got) == 1
+    for field in ("diff", "ci_low", "ci_high", "p"):
+        np.testing.assert_allclose(got[field], expected[field], rtol=1e-8, atol=1e-12)
+
+
+def test_klynge_comparisons_vejen_against_both_its_klynger(klynge_table):
+    rows = klynge_table[(klynge_table["area_code"] == str(VEJEN))]
+    assert set(rows["parent_code"]) == set(VEJEN_KLYNGER)
+    assert set(klynge_table["breakdown"]) == {"total"}
+    assert set(klynge_table["area_level"]) == {"kommune"}
+
+
+def test_klynge_comparisons_hidden_where_the_kommune_cell_is_hidden(
+    respondents, agreement, raw_cube
+):
+    hidden = raw_cube.assign(suppressed=raw_cube["area_code"] == "461")
+    table = estimates.klynge_comparisons(respondents, agreement, hidden)
+    assert "461" not in set(table["area_code"]) and "479" in set(table["area_code"])
+
+
+def test_build_employed_population_equals_survey_proportion(respondents, herning):
+    # Daily smoking among the employed 25-64: the labour-market restriction is a domain.
+    cube = estimates.build(
+        respondents,
+        herning,
+        suppress=False,
+        levels=("region",),
+        breakdowns=("total", "education"),
+    )
+    for breakdown in ("total", "education"):
+        cells = cube_cells(cube, "daily_smoking_employed", 2021, "region", breakdown)
+        domain = respondents["region_code"].astype(str)
+        expected = reference(
+            respondents, herning, "daily_smoking_employed", 2021, domain, breakdown
+        )
+        assert_cells_equal(cells, expected, _whole_design_df(respondents))
+    everyone = cube_cells(cube, "daily_smoking", 2021, "region", "total")
+    employed = cube_cells(cube, "daily_smoking_employed", 2021, "region", "total")
+    assert (employed["n"].to_numpy() < everyone["n"].to_numpy()).all()

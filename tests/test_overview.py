@@ -68,7 +68,7 @@ def test_area_statuses_one_row_per_area_and_indicator(small_processed):
     indicators = overview.status_indicators(agreement)
     assert len(indicators) == 11
     assert len(table) == 22 and set(table["area_code"]) == set(codes)
-    raw = pd.read_parquet(small_processed.processed / "register_status.parquet")
+    raw = pd.read_parquet(small_processed.path("register_status"))
     row = raw[
         (raw["area_level"] == "kommune")
         & (raw["area_code"] == "461")
@@ -98,7 +98,7 @@ def test_overview_rows_every_area_grouped_by_klynge(matrix, page):
 def test_overview_cells_show_status_word_and_latest_value(small_processed, matrix):
     processed = small_processed.processed
     agreement = load_agreement()
-    status = pd.read_parquet(processed / "status.parquet")
+    status = pd.read_parquet(small_processed.path("status"))
     estimates = pd.read_parquet(processed / "estimates.parquet")
     column = 2 + overview.status_indicators(agreement).index("physically_active") - 1
     checked = 0
@@ -157,10 +157,7 @@ def test_overview_worse_or_better_than_the_region_follows_the_desired_direction(
 
 def test_overview_kort_fortalt_names_every_area_that_got_worse(small_processed, page):
     agreement = load_agreement()
-    frames = [
-        pd.read_parquet(small_processed.processed / f"{n}.parquet")
-        for n in ("status", "register_status")
-    ]
+    frames = [pd.read_parquet(small_processed.path(n)) for n in ("status", "register_status")]
     status = pd.concat(frames)
     klynger = geography.areas("sundhedsklynge")
     codes = {

@@ -515,3 +515,35 @@ def test_with_interval_one_cell_one_mark():
     # A value without an interval stands alone.
     assert report.with_interval("21,3 pct.", SUPPRESSED_MARK) == "21,3 pct."
     assert report.with_interval("1,25", "") == "1,25"
+
+
+def test_labour_market_sentence_names_the_groups_and_the_direction():
+    # D = 0.123 worse-off minus best-off; for a share that should fall, worse = higher.
+    text = report.labour_market_sentence(
+        "Førtidspensionist", "Beskæftiget", 0.123, direction="decrease"
+    )
+    assert text == (
+        "Mellem grupperne på arbejdsmarkedet er forskellen størst mellem førtidspensionister og "
+        "beskæftigede: andelen er 12,3 procentpoint højere blandt førtidspensionister."
+    )
+    # For a share that should rise (good self-rated health) the worse-off group has less.
+    text = report.labour_market_sentence(
+        "Arbejdsløs", "Under uddannelse", 0.2, direction="increase"
+    )
+    assert "andelen er 20,0 procentpoint lavere blandt arbejdsløse" in text
+    assert "borgere under uddannelse" in text
+    hidden = report.labour_market_sentence(None, None, float("nan"), direction="decrease")
+    assert (
+        hidden
+        == f"Forskellen mellem grupperne på arbejdsmarkedet kan ikke vises: der er {SUPPRESSED_TEXT}."
+    )
+    with pytest.raises(ParameterError, match="direction"):
+        report.labour_market_sentence("Arbejdsløs", "Beskæftiget", 0.1, direction="up")
+
+
+def test_change_sentence_without_judgement_for_context_indicators():
+    ind = load_agreement().indicator("daily_smoking")
+    judged = report.change_sentence(ind, "Odense", 2021, 0.15, 2025, 0.10, 0.001)
+    plain = report.change_sentence(ind, "Odense", 2021, 0.15, 2025, 0.10, 0.001, judge=False)
+    assert judged == plain + " Det er i den ønskede retning."
+    assert plain.endswith("(forskellen er statistisk sikker).")

@@ -160,6 +160,15 @@ def test_trend_recovers_known_log_odds_slope():
     assert result["nonlinearity_p_value"] > 0.05
 
 
+def test_trend_without_variation_gives_a_note_not_an_error():
+    # Nobody in the domain has the outcome: no logistic fit exists (the MLE is at −∞), so the
+    # model is left out with a Danish note instead of failing the whole cube.
+    data = simulated(-0.05).assign(daily_smoking=0.0)
+    result = only(trend.trend(data, "daily_smoking", **PLAIN))
+    assert result["fit_note"] == trend.NO_VARIATION_NOTE
+    assert pd.isna(result.get("projected")) and pd.isna(result.get("log_odds_slope"))
+
+
 def test_trend_by_group_drops_the_by_variable():
     result = trend.trend(simulated(-0.05), "daily_smoking", by="sex", **PLAIN)
     assert list(result["group"]) == ["Kvinder", "Mænd"]

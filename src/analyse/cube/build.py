@@ -1,32 +1,43 @@
 """Build the processed data (the "cube") from a raw delivery, once per data and code version.
 
 ``build_processed`` reads the raw delivery, cleans and validates it, and writes every table the
-notebooks and briefs read to ``data/processed/``:
+notebooks and briefs read to ``data/processed/``. The estimates are computed **once for all
+agreements** of the build (every shipped agreement, plus the user's own): an indicator id means
+the same in every agreement, so each indicator × wave × area cell is estimated once. What depends
+on an agreement (its baseline, period and so its changes, status and projections) is computed
+once per distinct baseline and period and written per agreement:
 
-==========================  ===================================================================
-``estimates.parquet``       survey indicator × wave × area × breakdown (suppressed)
-``model_estimates.parquet`` model-based (Fay–Herriot) companion estimates per kommune cell,
-                            from the published estimates only (:mod:`analyse.cube.smallarea`)
-``changes.parquet``         changes between waves and from the baseline (2021), per cell
-``status.parquet``          direction status (bedre/uændret/dårligere/kan ikke vurderes) per cell,
-                            with the Healthy People 2030 and SDG progress categories
-``trends.parquet``          trend model per indicator × area; projection to 2027 from the pooled
-                            forecast across all areas of a level
-``inequality.parquet``      education and labour-market inequality per indicator × wave × area
-``gap_change.parquet``      whether the education gap narrows, per indicator × area
-``register.parquet``        register indicators per year × area × breakdown (suppressed)
-``register_changes``, ``register_status``, ``register_trends``: the same for register data
-``activity_status.parquet`` the klynge activity status
-``quality.parquet``         data-quality aggregates per wave × kommune (no microdata)
-``coverage.parquet``        per source, wave and area: kommuner in the delivery, and whether the
-                            area is covered (only covered areas are estimated or compared with)
-``manifest.json``           input checksums, code version, codebook, rules, weight warnings,
-                            coverage, timings, row counts
-==========================  ===================================================================
+==================================  ==========================================================
+``estimates.parquet``               survey indicator × wave × area × breakdown (suppressed)
+``model_estimates.parquet``         model-based (Fay–Herriot) companion estimates per kommune
+                                    cell, from the published estimates only
+                                    (:mod:`analyse.cube.smallarea`)
+``klynge_comparisons.parquet``      each kommune against the rest of its sundhedsklynge
+``inequality.parquet``              education and labour-market inequality per cell
+``register.parquet``                register indicators per year × area × breakdown (suppressed)
+``quality.parquet``                 data-quality aggregates per wave × kommune (no microdata)
+``coverage.parquet``                per source, wave and area: kommuner in the delivery, and
+                                    whether the area is covered (only covered areas are
+                                    estimated or compared with)
+``agreements/<id>/changes.parquet`` changes between waves and from the agreement's baseline
+``agreements/<id>/status.parquet``  direction status (bedre/uændret/dårligere/kan ikke vurderes)
+                                    with the Healthy People 2030 and SDG progress categories
+                                    (the agreement's targets)
+``agreements/<id>/trends.parquet``  trend model per indicator × area; projection to the end of
+                                    the agreement from the pooled forecast across all areas of
+                                    a level
+``agreements/<id>/gap_change``      whether the education gap narrows since the baseline
+``agreements/<id>/register_*``      changes, status (with progress) and trends of the register
+                                    indicators
+``agreements/<id>/activity_status`` the klynge activity status of the agreement
+``manifest.json``                   input checksums, agreements, code version, codebook, rules,
+                                    weight warnings, coverage, timings, row counts
+==================================  ==========================================================
 
-The cache key is the SHA-256 of every raw file, the code (all package files), the codebook
-(its files, including what it extends) and the options; when it matches the manifest, nothing
-is recomputed. Every column of every table is described in ``docs/data_dictionary.md``. Files are written atomically (temporary
+The cache key is the SHA-256 of every raw file, the code (all package files), the agreements
+(a user's agreement file by its content), the codebook (its files, including what it extends)
+and the options; when it matches the manifest, nothing is recomputed. Every column of every
+table is described in ``docs/data_dictionary.md``. Files are written atomically (temporary
 file, then rename), so an interrupted build never leaves a half-written table behind.
 """
 
@@ -45,30 +56,37 @@ from pathlib import Path
 import pandas as pd
 
 import analyse
-from analyse.errors import DataValidationError
-from analyse.reference.catalogue import load_agreement
+from analyse.errors import DataValidationError, ParameterError
+from analyse.reference import catalogue
 from analyse.stats import disclosure
 
 MANIFEST = "manifest.json"
 SYNTHETIC_MARKER = "SYNTETISKE_DATA.json"
 REGISTER_FILE = "registerdata.csv"
 STATUS_FILE = "klyngestatus.csv"
-TABLES = (
+#: Tables computed once for all agreements (top level of the processed folder).
+SHARED_TABLES = (
     "estimates",
     "model_estimates",
+    "klynge_comparisons",
+    "inequality",
+    "register",
+    "quality",
+    "coverage",
+)
+#: Tables of one agreement (``agreements/<id>/``).
+AGREEMENT_TABLES = (
     "changes",
     "status",
     "trends",
-    "inequality",
     "gap_change",
-    "register",
     "register_changes",
     "register_status",
     "register_trends",
     "activity_status",
-    "quality",
-    "coverage",
 )
+TABLES = SHARED_TABLES + AGREEMENT_TABLES
+AGREEMENT_DIR = "agreements"
 
 
 @dataclass
@@ -80,8 +98,30 @@ class BuildResult:
     manifest: dict
     timings: dict[str, float] = field(default_factory=dict)
 
-    def path(self, table: str) -> Path:
-        return self.processed / f"{table}.parquet"
+    def path(self, table: str, agreement: str | None = None) -> Path:
+        """Path of a table; an agreement's table needs the agreement id (default: the default
+        agreement, Region Syddanmark's, if the build has it, else the build's first)."""
+        built = [record["id"] for record in self.manifest["agreements"]]
+        default = catalogue.DEFAULT_AGREEMENT if catalogue.DEFAULT_AGREEMENT in built else built[0]
+        return table_path(self.processed, table, agreement or default)
+
+
+def table_path(processed: str | Path, table: str, agreement_id: str | None = None) -> Path:
+    """Where a processed table lives: shared tables at the top, an agreement's in its folder.
+
+    Raises
+    ------
+    ParameterError
+        An unknown table, or an agreement table without an agreement id.
+    """
+    processed = Path(processed)
+    if table in SHARED_TABLES:
+        return processed / f"{table}.parquet"
+    if table not in AGREEMENT_TABLES:
+        raise ParameterError(f"unknown processed table {table!r}; tables: {', '.join(TABLES)}")
+    if not agreement_id:
+        raise ParameterError(f"the table {table!r} belongs to an agreement: give its id")
+    return processed / AGREEMENT_DIR / agreement_id / f"{table}.parquet"
 
 
 def code_version() -> str:
@@ -119,19 +159,44 @@ def is_synthetic(raw: Path) -> bool:
 
 
 def _cache_key(
-    checksums: dict, version: str, agreement_id: str, rules: disclosure.Rules, codebook: str = ""
+    checksums: dict,
+    version: str,
+    agreements: list,
+    rules: disclosure.Rules,
+    codebook: str = "",
 ) -> str:
     payload = json.dumps(
         {
             "inputs": checksums,
             "code": version,
-            "agreement": agreement_id,
+            "agreements": agreements,
             "rules": rules.as_dict(),
             "codebook": codebook,
         },
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def build_agreements(agreement: str | Path | None = None) -> list[str | Path]:
+    """The agreements a build covers: every shipped agreement, plus ``agreement`` when it is
+    the path of the user's own file (a shipped id is already among them)."""
+    chosen: list[str | Path] = list(catalogue.list_agreements())
+    if agreement is not None and catalogue.is_path(agreement):
+        chosen.append(Path(agreement))
+    elif agreement is not None and str(agreement) not in chosen:
+        catalogue.load_agreement(agreement)  # raises the "unknown agreement" message
+    return chosen
+
+
+def _agreement_record(agreement: catalogue.Agreement) -> dict:
+    """How the manifest (and the cache key) names an agreement: id, title and, for a user's
+    file, its path and the SHA-256 of its content."""
+    record = {"id": agreement.id, "title": agreement.title}
+    if agreement.path and Path(agreement.path).parent != catalogue.agreement_dir():
+        record["path"] = agreement.path
+        record["sha256"] = hashlib.sha256(Path(agreement.path).read_bytes()).hexdigest()
+    return record
 
 
 def read_manifest(processed: Path) -> dict | None:
@@ -160,7 +225,8 @@ def build_processed(
     raw: str | Path = "data/raw",
     processed: str | Path = "data/processed",
     *,
-    agreement_id: str = "syddanmark-2024-2027",
+    agreements: list[str | Path] | None = None,
+    agreement_id: str | Path | None = None,
     rules: disclosure.Rules | None = None,
     codebook: str | Path | None = None,
     force: bool = False,
@@ -171,56 +237,76 @@ def build_processed(
     Parameters
     ----------
     raw, processed : the delivery (read only) and the folder of the processed tables.
-    agreement_id : the agreement whose indicators are estimated.
+    agreements : ids of shipped agreements and paths of users' agreement files; default
+        :func:`build_agreements` (every shipped agreement, plus ``agreement_id`` if it is a path).
+    agreement_id : one agreement to make sure of (an id or a path), added to the default set.
     rules : disclosure rules.
     codebook : the user's codebook YAML (None: the shipped one); part of the cache key and
         recorded in the manifest.
-    force : rebuild even if nothing changed.
+    force, progress : rebuild even when unchanged; progress messages.
 
     Only areas the delivery covers are estimated (:mod:`analyse.cube.coverage`); weights that do
     not look like calibration weights are recorded in the manifest (``weights``) and the
-    briefs say so.
+    briefs say so. Changes, status (with the Healthy People 2030 and SDG assessments against the
+    agreement's own targets) and the forecast-based trends are computed per agreement (once per
+    distinct baseline and period) from the covered, published estimates.
 
     Raises
     ------
     DataValidationError
-        From the cleaning and validation of the raw files (naming file, column, rule and rows)
-        and from reading the codebook.
+        From the cleaning and validation of the raw files (naming file, column, rule and rows),
+        from reading the codebook, or from an agreement file.
+    ParameterError
+        Unknown agreement; two agreements with the same id; an indicator id defined
+        differently in two agreements.
     """
     from analyse.data.codebook import load_codebook
 
     raw, processed = Path(raw), Path(processed)
     rules = rules or disclosure.Rules()
     say = progress or (lambda _message: None)
+    chosen = agreements if agreements is not None else build_agreements(agreement_id)
+    loaded = catalogue.load_agreements(chosen)
+    union = catalogue.combine(loaded)  # checks that every id means the same everywhere
+    if not union.indicators_by_source("survey"):
+        raise ParameterError(
+            "the build needs at least one Sundhedsprofil indicator among its agreements "
+            f"({', '.join(a.id for a in loaded)}); add a shipped agreement"
+        )
+    records = [_agreement_record(a) for a in loaded]
     checksums = input_checksums(raw)
     version = code_version()
     book = load_codebook(codebook)
-    key = _cache_key(checksums, version, agreement_id, rules, book.sha256)
+    key = _cache_key(checksums, version, records, rules, book.sha256)
     manifest = read_manifest(processed)
     if (
         not force
         and manifest is not None
         and manifest.get("cache_key") == key
-        and all((processed / f"{t}.parquet").exists() for t in TABLES)
+        and all(table_path(processed, t, a.id).exists() for t in TABLES for a in loaded)
     ):
-        say(f"Genbruger de beregnede tabeller i {processed} (uændrede data og kode).")
+        say(f"Genbruger de beregnede tabeller i {processed} (uændrede data, aftaler og kode).")
         return BuildResult(processed, True, manifest)
 
-    from analyse.cube import changes, coverage, estimates, inequality, progress, register, trends
+    from analyse.cube import changes, coverage, estimates, inequality, register, trends
+    from analyse.cube import progress as progress_assessment
     from analyse.data import clean
     from analyse.data import register as register_data
 
-    agreement = load_agreement(agreement_id)
     timings: dict[str, float] = {}
 
     def step(name: str, label: str, function):
         say(f"- {label} ...")
         start = time.perf_counter()
         value = function()
-        timings[name] = round(time.perf_counter() - start, 2)
-        say(f"  {label}: {timings[name]:.1f} s")
+        timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - start, 2)
+        say(f"  {label}: {time.perf_counter() - start:.1f} s")
         return value
 
+    say(
+        f"Aftaler: {', '.join(a.id for a in loaded)} ({len(union.indicators)} indikatorer, "
+        "beregnet én gang)"
+    )
     respondents, report = step(
         "clean",
         "indlæser og renser surveydata",
@@ -232,79 +318,123 @@ def build_processed(
     survey_coverage = coverage.coverage_table(
         respondents, national_years=set(respondents.loc[national, "year"].astype(int))
     )
-    tables: dict[str, pd.DataFrame] = {}
-    tables["estimates"] = step(
+    shared: dict[str, pd.DataFrame] = {}
+    shared["estimates"] = step(
         "estimates",
         "estimater for alle indikatorer, bølger og områder",
         lambda: coverage.restrict(
-            estimates.build(respondents, agreement, rules=rules), survey_coverage
+            estimates.build(respondents, union, rules=rules), survey_coverage
         ),
     )
-    tables["model_estimates"] = step(
+    shared["model_estimates"] = step(
         "model_estimates",
         "modelbaserede skøn for små grupper",
-        lambda: _model_estimates(raw, tables["estimates"], agreement, rules),
+        lambda: _model_estimates(raw, shared["estimates"], union, loaded, rules),
     )
-    tables["changes"] = changes.wave_changes(tables["estimates"], agreement)
-    tables["status"] = progress.assess(changes.status(tables["changes"], agreement), agreement)
-    tables["trends"] = step(
-        "trends",
-        "udviklingsmodeller og fremskrivning til 2027",
-        lambda: coverage.restrict_models(
-            trends.suppress_models(
-                trends.trends_for_cube(respondents, agreement, estimates=tables["estimates"]),
-                tables["estimates"],
-            ),
+    shared["klynge_comparisons"] = step(
+        "klynge_comparisons",
+        "kommunerne mod resten af deres sundhedsklynge",
+        lambda: coverage.restrict_comparisons(
+            estimates.klynge_comparisons(respondents, union, shared["estimates"], rules=rules),
             survey_coverage,
         ),
     )
-    tables["inequality"] = step(
+    shared["inequality"] = step(
         "inequality",
         "social ulighed",
         lambda: coverage.restrict(
-            inequality.inequality_for_cube(respondents, agreement, rules=rules), survey_coverage
+            inequality.inequality_for_cube(respondents, union, rules=rules), survey_coverage
         ),
     )
-    tables["gap_change"] = step(
-        "gap_change",
-        "ændring i uddannelsesforskellen",
-        lambda: coverage.restrict_gap_change(
-            inequality.gap_change_for_cube(respondents, agreement, rules=rules), survey_coverage
-        ),
-    )
-    register_table = register_data.read_register(raw / REGISTER_FILE, agreement)
+    register_table = register_data.read_register(raw / REGISTER_FILE, union)
     register_coverage = coverage.coverage_table(register_table, source="register")
-    tables["register"] = step(
+    shared["register"] = step(
         "register",
         "registerindikatorer",
         lambda: coverage.restrict(
             register.register_estimates(register_table, rules=rules), register_coverage, "register"
         ),
     )
-    tables["register_changes"] = changes.wave_changes(tables["register"], agreement)
-    tables["register_status"] = progress.assess(
-        changes.status(tables["register_changes"], agreement), agreement
-    )
-    register_total = tables["register"][tables["register"]["breakdown"] == "total"]
-    tables["register_trends"] = step(
-        "register_trends",
-        "udvikling i registerindikatorer",
-        lambda: coverage.restrict_models(
-            trends.trends_from_estimates(register_total, agreement), register_coverage, "register"
-        ),
-    )
-    tables["activity_status"] = register_data.read_status(raw / STATUS_FILE, agreement)
-    tables["quality"] = report.by_wave()
-    tables["coverage"] = pd.concat([survey_coverage, register_coverage], ignore_index=True)
+    shared["quality"] = report.by_wave()
+    shared["coverage"] = pd.concat([survey_coverage, register_coverage], ignore_index=True)
+
+    # What depends on an agreement's baseline and period: once per distinct baseline and period.
+    per_agreement: dict[str, dict[str, pd.DataFrame]] = {}
+    groups: dict[tuple[int, int, int], list[catalogue.Agreement]] = {}
+    for agreement in loaded:
+        timing = (agreement.baseline_wave, agreement.period_start, agreement.period_end)
+        groups.setdefault(timing, []).append(agreement)
+    for members in groups.values():
+        group = catalogue.combine(members)
+        tables = {}
+        survey_cells = shared["estimates"][shared["estimates"]["indicator"].isin(group.indicators)]
+        register_cells = shared["register"][shared["register"]["indicator"].isin(group.indicators)]
+        if survey_cells.empty:  # e.g. KL's vision: register indicators only
+            for name in ("changes", "status", "trends", "gap_change"):
+                tables[name] = _empty_table()
+        else:
+            tables["changes"] = changes.wave_changes(survey_cells, group)
+            tables["status"] = changes.status(tables["changes"], group)
+            tables["trends"] = step(
+                "trends",
+                f"udviklingsmodeller og fremskrivning til {group.period_end}",
+                lambda group=group, cells=survey_cells: coverage.restrict_models(
+                    trends.suppress_models(
+                        trends.trends_for_cube(respondents, group, estimates=cells), cells
+                    ),
+                    survey_coverage,
+                ),
+            )
+            tables["gap_change"] = step(
+                "gap_change",
+                "ændring i uddannelsesforskellen",
+                lambda group=group: coverage.restrict_gap_change(
+                    inequality.gap_change_for_cube(respondents, group, rules=rules),
+                    survey_coverage,
+                ),
+            )
+        if register_cells.empty:  # an agreement with survey indicators only
+            for name in ("register_changes", "register_status", "register_trends"):
+                tables[name] = _empty_table()
+        else:
+            tables["register_changes"] = changes.wave_changes(register_cells, group)
+            tables["register_status"] = changes.status(tables["register_changes"], group)
+            register_total = register_cells[register_cells["breakdown"] == "total"]
+            tables["register_trends"] = step(
+                "register_trends",
+                "udvikling i registerindikatorer",
+                lambda group=group, total=register_total: coverage.restrict_models(
+                    trends.trends_from_estimates(total, group), register_coverage, "register"
+                ),
+            )
+        for agreement in members:
+            mine = set(agreement.indicators)
+            own = {
+                name: table[table["indicator"].isin(mine)].reset_index(drop=True)
+                if "indicator" in table.columns
+                else table
+                for name, table in tables.items()
+            }
+            # The standard assessments use the agreement's own targets (an agreement field).
+            for name in ("status", "register_status"):
+                if "estimate_from" in own[name].columns:  # not an empty source's table
+                    own[name] = progress_assessment.assess(own[name], agreement)
+            own["activity_status"] = register_data.read_status(raw / STATUS_FILE, agreement)
+            per_agreement[agreement.id] = own
 
     processed.mkdir(parents=True, exist_ok=True)
-    for name, table in tables.items():
-        _write_atomic_parquet(table, processed / f"{name}.parquet")
+    for name, table in shared.items():
+        _write_atomic_parquet(table, table_path(processed, name))
+    for agreement_id, tables in per_agreement.items():
+        folder = processed / AGREEMENT_DIR / agreement_id
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, table in tables.items():
+            _write_atomic_parquet(table, table_path(processed, name, agreement_id))
     manifest = {
         "cache_key": key,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "code_version": version,
-        "agreement": agreement_id,
+        "agreements": records,
         "synthetic": is_synthetic(raw),
         "inputs": checksums,
         "rules": rules.as_dict(),
@@ -318,9 +448,17 @@ def build_processed(
         "coverage": _coverage_summary(survey_coverage),
         "respondents": int(len(respondents)),
         "waves": sorted(int(y) for y in respondents["year"].unique()),
-        "rows": {name: int(len(table)) for name, table in tables.items()},
+        "indicators": list(union.indicators),
+        "rows": {
+            **{name: int(len(table)) for name, table in shared.items()},
+            **{
+                f"{agreement_id}/{name}": int(len(table))
+                for agreement_id, tables in per_agreement.items()
+                for name, table in tables.items()
+            },
+        },
         "model_estimates": {
-            key: tables["model_estimates"].attrs.get(key)
+            key: shared["model_estimates"].attrs.get(key)
             for key in ("population", "fits", "skipped")
         },
         "timings": timings,
@@ -331,11 +469,27 @@ def build_processed(
     return BuildResult(processed, False, manifest, timings)
 
 
-def _model_estimates(raw: Path, published: pd.DataFrame, agreement, rules) -> pd.DataFrame:
-    """The Fay–Herriot companion estimates (:mod:`analyse.cube.smallarea`) of the kommune waves
-    from the baseline on, from the published estimates. The population table of the synthetic
-    delivery is the generator's; no population table ships for a real delivery yet, so there
-    the table is empty (and the manifest says so)."""
+def _empty_table() -> pd.DataFrame:
+    """An agreement table without rows (no indicator of that source): the key columns a brief
+    selects on, so reading it by area works."""
+    columns = ["indicator", "area_level", "area_code", "breakdown", "group", "year"]
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "year" else "str") for c in columns})
+
+
+def built_agreements(processed: str | Path) -> list[str]:
+    """Ids of the agreements whose tables are in a processed folder (from its manifest)."""
+    manifest = read_manifest(Path(processed)) or {}
+    return [record["id"] for record in manifest.get("agreements", [])]
+
+
+def _model_estimates(
+    raw: Path, published: pd.DataFrame, union, loaded: list, rules
+) -> pd.DataFrame:
+    """The Fay–Herriot companion estimates (:mod:`analyse.cube.smallarea`) of every indicator
+    of the build's agreements (``union``), once, for the kommune waves from each agreement's
+    baseline on, from the published estimates. The population table of the synthetic delivery
+    is the generator's; no population table ships for a real delivery yet, so there the table
+    is empty (and the manifest says so)."""
     from analyse.cube import smallarea
     from analyse.data import synth
 
@@ -343,9 +497,9 @@ def _model_estimates(raw: Path, published: pd.DataFrame, agreement, rules) -> pd
         table = smallarea.empty_table()
         table.attrs.update(population=None, fits=0, skipped=0)
         return table
-    years = [w for w in agreement.kommune_waves if w >= agreement.baseline_wave]
+    years = sorted({w for a in loaded for w in a.kommune_waves if w >= a.baseline_wave})
     table = smallarea.model_estimates(
-        published, agreement, synth.population_table(), rules=rules, years=years
+        published, union, synth.population_table(), rules=rules, years=years
     )
     table.attrs["population"] = "synthetic population tables (analyse.data.synth)"
     return table

@@ -115,6 +115,20 @@ def restrict(table: pd.DataFrame, coverage: pd.DataFrame, source: str = "survey"
     return out.reset_index(drop=True)
 
 
+def restrict_comparisons(table: pd.DataFrame, coverage: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a comparison table (an area, ``area_level``/``area_code``, against the rest
+    of a named parent, ``parent_level``/``parent_code``, in ``year``) whose area and parent are
+    both covered in that wave — e.g. a kommune against the rest of its sundhedsklynge: the rest
+    of a partly delivered klynge is not the rest of the klynge."""
+    keys = _covered_keys(coverage, "survey")
+    year = table["year"].astype("int64")
+    area = pd.MultiIndex.from_arrays([year, table["area_level"], table["area_code"].astype(str)])
+    parent = pd.MultiIndex.from_arrays(
+        [year, table["parent_level"], table["parent_code"].astype(str)]
+    )
+    return table[area.isin(keys) & parent.isin(keys)].reset_index(drop=True)
+
+
 def _parent_codes(table: pd.DataFrame, parent_level: str) -> np.ndarray:
     if parent_level == "land":
         return np.full(len(table), geography.COUNTRY_CODE, dtype=object)

@@ -220,6 +220,7 @@ def build(
     level: float = 0.95,
     progress: Callable[[str], None] | None = None,
     suppress: bool = True,
+    sums: bool = False,
     indicators: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Build the estimates cube from the canonical respondent table.
@@ -235,6 +236,8 @@ def build(
     level : confidence level.
     suppress : apply :func:`analyse.stats.disclosure.suppress` (always, except in tests that compare
         raw cells with the general engine).
+    sums : with ``suppress=False``, keep the per-cell linearisation sums (for
+        :func:`klynge_comparisons`); never published.
     indicators : ids of the survey indicators to estimate (default: all of the agreement's).
 
     Returns
@@ -294,13 +297,14 @@ def build(
     weight = respondents["weight"].to_numpy(float)
     age = respondents["age"].to_numpy(float)
     sex = respondents["sex"].astype(object).to_numpy()
+    labour_market = respondents["labour_market"].astype(object).to_numpy()
     pieces = []
     for indicator in agreement.indicators_by_source("survey"):
         if indicators is not None and indicator.id not in indicators:
             continue
         if progress:
             progress(indicator.id)
-        in_population = _population_mask(indicator, age, sex)
+        in_population = _population_mask(indicator, age, sex, labour_market)
         waves = set(agreement.comparable_waves(indicator.id, level="land"))
         in_waves = respondents["year"].isin(waves).to_numpy()
         y = respondents[indicator.variable].to_numpy(float).copy()
@@ -334,6 +338,8 @@ def build(
     cube["level"] = level
     cube = _sorted(cube, order, agreement)
     columns = list(CUBE_COLUMNS[:11]) + ["cases"] + list(CUBE_COLUMNS[11:]) + _COMPARISON_COLUMNS
+    if sums and not suppress:
+        return cube[columns + [c for c in _SUMS if c not in columns]]
     cube = cube[columns]
     if not suppress:
         return cube
@@ -348,9 +354,13 @@ def build(
     )
 
 
-def _population_mask(indicator: Indicator, age: np.ndarray, sex: np.ndarray) -> np.ndarray:
+def _population_mask(
+    indicator: Indicator, age: np.ndarray, sex: np.ndarray, labour_market: np.ndarray
+) -> np.ndarray:
     pop = indicator.population
     mask = age >= pop.age_min
+    if pop.labour_market:
+        mask &= np.isin(labour_market, pop.labour_market)
     if pop.age_max is not None:
         mask &= age <= pop.age_max
     if pop.sex != "all":
@@ -391,46 +401,158 @@ def _add_comparisons(
     parents = _parent_table()
     for parent_level, prefix in (("region", "vs_region"), ("land", "vs_land")):
         rel = parents[parents["parent_level"] == parent_level]
-        children = (
-            cells.reset_index(names="row")
-            .merge(rel, left_on=["area_level", "area_code"], right_on=["child_level", "child_code"])
-            .set_index("row")
-        )
+        children, diff, low, high, p = _versus_rest(cells, keyed, rel, quantile, df, rules)
         if children.empty:
             continue
-        parent_keys = pd.MultiIndex.from_arrays(
-            [
-                children["indicator"],
-                children["breakdown"],
-                children["year"],
-                children["parent_level"],
-                children["parent_code"],
-                children["group"],
-            ]
-        )
-        found = parent_keys.isin(keyed.index)
-        children = children[found]
-        parent_sums = keyed.loc[parent_keys[found]].to_numpy()
-        rest = pd.DataFrame(parent_sums - children[list(_SUMS)].to_numpy(), columns=list(_SUMS))
-        rest_est, rest_se = _ratio_from_sums(rest)
-        rest_n, rest_cases = rest["n"].to_numpy(), np.round(rest["cases"].to_numpy())
-        publishable = (
-            (rest_n >= rules.min_n)
-            & (rest_cases >= rules.min_cases)
-            & (rest_n - rest_cases >= rules.min_cases)
-        )
-        rest_est = np.where(publishable, rest_est, np.nan)
-        child_est, child_se = _ratio_from_sums(children[list(_SUMS)].reset_index(drop=True))
-        diff = child_est - rest_est
-        diff_se = np.sqrt(child_se**2 + rest_se**2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = 2 * stats.t.sf(np.abs(diff / diff_se), df)
         index = children.index
         out.loc[index, f"{prefix}_diff"] = diff
-        out.loc[index, f"{prefix}_ci_low"] = diff - quantile * diff_se
-        out.loc[index, f"{prefix}_ci_high"] = diff + quantile * diff_se
+        out.loc[index, f"{prefix}_ci_low"] = low
+        out.loc[index, f"{prefix}_ci_high"] = high
         out.loc[index, f"{prefix}_p"] = p
     return out
+
+
+def _versus_rest(
+    cells: pd.DataFrame,
+    keyed: pd.DataFrame,
+    links: pd.DataFrame,
+    quantile: float,
+    df: int,
+    rules: disclosure.Rules,
+):
+    """Each child cell against the rest of its parent (``links``: child → parent areas).
+
+    Returns the children's rows (indexed by their row in ``cells``; a child with two parents
+    appears twice) and the difference child − rest with its interval and p-value; the rest must
+    pass the disclosure rules (else NaN), as in :func:`_add_comparisons`.
+    """
+    children = (
+        cells.reset_index(names="row")
+        .merge(links, left_on=["area_level", "area_code"], right_on=["child_level", "child_code"])
+        .set_index("row")
+    )
+    if children.empty:
+        empty = np.array([])
+        return children, empty, empty, empty, empty
+    parent_keys = pd.MultiIndex.from_arrays(
+        [
+            children["indicator"],
+            children["breakdown"],
+            children["year"],
+            children["parent_level"],
+            children["parent_code"],
+            children["group"],
+        ]
+    )
+    found = parent_keys.isin(keyed.index)
+    children = children[found]
+    parent_sums = keyed.loc[parent_keys[found]].to_numpy()
+    rest = pd.DataFrame(parent_sums - children[list(_SUMS)].to_numpy(), columns=list(_SUMS))
+    rest_est, rest_se = _ratio_from_sums(rest)
+    rest_n, rest_cases = rest["n"].to_numpy(), np.round(rest["cases"].to_numpy())
+    publishable = (
+        (rest_n >= rules.min_n)
+        & (rest_cases >= rules.min_cases)
+        & (rest_n - rest_cases >= rules.min_cases)
+    )
+    rest_est = np.where(publishable, rest_est, np.nan)
+    child_est, child_se = _ratio_from_sums(children[list(_SUMS)].reset_index(drop=True))
+    diff = child_est - rest_est
+    diff_se = np.sqrt(child_se**2 + rest_se**2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = 2 * stats.t.sf(np.abs(diff / diff_se), df)
+    return children, diff, diff - quantile * diff_se, diff + quantile * diff_se, p
+
+
+KLYNGE_COMPARISON_COLUMNS = (
+    "indicator",
+    "year",
+    "area_level",
+    "area_code",
+    "breakdown",
+    "group",
+    "parent_level",
+    "parent_code",
+    "diff",
+    "ci_low",
+    "ci_high",
+    "p",
+    "level",
+)
+
+
+def klynge_comparisons(
+    respondents: pd.DataFrame,
+    agreement: Agreement,
+    cube: pd.DataFrame,
+    *,
+    rules: disclosure.Rules | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Each kommune against the rest of its sundhedsklynge (or klynger), every survey indicator
+    and kommune wave, total breakdown.
+
+    The same estimator as the cube's comparisons with the rest of the region
+    (:func:`build`, DESIGN.md §4): the rest is the klynge's strata minus the kommune's, so the
+    two samples are independent and the difference has se = √(se_kommune² + se_rest²), with t
+    on the design's df. A kommune in two klynger (København, Vejen) is compared with each. The
+    rest must pass the disclosure rules; where the kommune's own cell in ``cube`` (the suppressed
+    cube of :func:`build`) is hidden, so is its comparison.
+
+    Returns
+    -------
+    DataFrame with :data:`KLYNGE_COMPARISON_COLUMNS`: the kommune (``area_level``,
+    ``area_code``), the klynge (``parent_level``, ``parent_code``), ``diff`` (kommune − rest of
+    the klynge, 0–1 scale), ``ci_low``, ``ci_high``, ``p`` and ``level``. Rows where the
+    comparison cannot be shown are left out.
+    """
+    _check(respondents, agreement)
+    rules = rules or disclosure.Rules()
+    unsuppressed = build(
+        respondents,
+        agreement,
+        rules=rules,
+        levels=("sundhedsklynge", "kommune"),
+        breakdowns=("total",),
+        level=level,
+        suppress=False,
+        sums=True,
+    )
+    links = geography.membership("sundhedsklynge").rename(
+        columns={"area_code": "parent_code", "kommune_code": "child_code"}
+    )
+    links = links.assign(
+        child_level="kommune",
+        parent_level="sundhedsklynge",
+        child_code=links["child_code"].astype(str),
+    )[["child_level", "child_code", "parent_level", "parent_code"]]
+    keys = ["indicator", "breakdown", "year", "area_level", "area_code", "group"]
+    keyed = unsuppressed.set_index(keys)[list(_SUMS)]
+    df = int(unsuppressed["df"].iloc[0]) if len(unsuppressed) else 0
+    quantile = stats.t.ppf(0.5 + level / 2, df) if df else np.nan
+    children, diff, low, high, p = _versus_rest(unsuppressed, keyed, links, quantile, df, rules)
+    out = pd.DataFrame(
+        {
+            "indicator": children["indicator"].to_numpy(),
+            "year": children["year"].to_numpy(),
+            "area_level": "kommune",
+            "area_code": children["area_code"].to_numpy(),
+            "breakdown": children["breakdown"].to_numpy(),
+            "group": children["group"].to_numpy(),
+            "parent_level": children["parent_level"].to_numpy(),
+            "parent_code": children["parent_code"].to_numpy(),
+            "diff": diff,
+            "ci_low": low,
+            "ci_high": high,
+            "p": p,
+            "level": level,
+        }
+    )
+    shown = cube[(cube["breakdown"] == "total") & (cube["area_level"] == "kommune")]
+    shown = shown.loc[~shown["suppressed"].astype(bool), ["indicator", "year", "area_code"]]
+    out = out.merge(shown, on=["indicator", "year", "area_code"], how="inner")
+    out = out[out["diff"].notna()]
+    return out[list(KLYNGE_COMPARISON_COLUMNS)].reset_index(drop=True)
 
 
 @lru_cache(maxsize=1)

@@ -76,6 +76,8 @@ def _population_mask(respondents: pd.DataFrame, population: Any, age: str, sex: 
         mask &= (
             respondents[sex] == {"female": "Kvinder", "male": "Mænd"}[population.sex]
         ).to_numpy()
+    if getattr(population, "labour_market", ()):
+        mask &= respondents["labour_market"].isin(population.labour_market).to_numpy()
     return mask
 
 

@@ -75,12 +75,15 @@ MODEL_SUPPRESSED_NOTE = "for få svar i en eller flere af målingerne til at vis
 
 def _population(respondents: pd.DataFrame, ind: Indicator, sex_labels) -> np.ndarray:
     pop = ind.population
-    return stats_trend.population_mask(
+    mask = stats_trend.population_mask(
         respondents,
         age_min=pop.age_min,
         age_max=pop.age_max,
         sex=None if pop.sex == "all" else sex_labels[pop.sex],
     )
+    if pop.labour_market:  # e.g. the employed only
+        mask = mask & respondents["labour_market"].isin(pop.labour_market).to_numpy()
+    return mask
 
 
 def _finish(frame: pd.DataFrame, agreement: Agreement, confidence: float) -> pd.DataFrame:

@@ -30,6 +30,10 @@ high_stress, …                                the other indicators in INDICATO
 
 Indicators are float (1.0, 0.0, NaN) rather than nullable integers: the estimators average them
 directly and NaN is what ``svymean(..., na.rm = TRUE)`` drops.
+
+One unit of about 1,050 lines because every step of cleaning a file — missing codes, validation,
+recodes, the derivations and the quality aggregates — works on the same cleaned items in one
+pass; the derivations are the small functions at the top, each usable and tested on its own.
 """
 
 from __future__ import annotations
@@ -244,6 +248,56 @@ def physically_active(moderate, vigorous, *, minutes: float, vigorous_factor: fl
     return _indicator(total >= minutes, ~np.isnan(total))
 
 
+def _answer_in(answer, codes) -> np.ndarray:
+    """1 where the (cleaned) answer is one of ``codes``, 0 for any other answer, NaN if missing."""
+    answer = _values(answer)
+    return _indicator(np.isin(answer, np.asarray(codes, dtype=float)), ~np.isnan(answer))
+
+
+def unhealthy_diet(pattern, *, unhealthy_codes: list[int]) -> np.ndarray:
+    """Unhealthy diet: the kostmønster group "Usundt" (``unhealthy_codes``, 3).
+
+    The group is the lowest band of the Sundhedsprofil's diet score (fruit, vegetables, fish and
+    fat), delivered by the data provider as a category, as the SF-12 score is; missing when the
+    group is missing.
+    """
+    return _answer_in(pattern, unhealthy_codes)
+
+
+def good_self_rated_health(answer, *, good_codes: list[int]) -> np.ndarray:
+    """Good self-rated health: "Fremragende", "Vældig godt" or "Godt" (codes 1-3 of 5), as in
+    the national reports; "Mindre godt" and "Dårligt" count as 0 (SF-12/SF-36 item 1)."""
+    return _answer_in(answer, good_codes)
+
+
+def low_social_support(answer, *, low_codes: list[int]) -> np.ndarray:
+    """Low social support: "Nej, aldrig eller næsten aldrig" to having someone to talk to when
+    one has problems or needs support (danskernessundhed.dk "Aldrig nogen at tale med")."""
+    return _answer_in(answer, low_codes)
+
+
+def long_term_illness(answer, *, yes_codes: list[int]) -> np.ndarray:
+    """Long-term illness: "Ja" to a long-standing illness, after-effect of injury, disability
+    or other long-standing condition (at least six months)."""
+    return _answer_in(answer, yes_codes)
+
+
+def depressive_symptoms(answer, *, bothered_codes: list[int]) -> np.ndarray:
+    """Depressive symptoms: "Ja, meget generet" of feeling down, depressed or unhappy in the
+    last 14 days; "lidt generet" and "Nej" count as 0. A single symptom item, not a scale."""
+    return _answer_in(answer, bothered_codes)
+
+
+# The single-item indicators: derivation function and the name of its codes parameter.
+_SINGLE_ITEM = {
+    "unhealthy_diet": (unhealthy_diet, "unhealthy_codes"),
+    "good_self_rated_health": (good_self_rated_health, "good_codes"),
+    "low_social_support": (low_social_support, "low_codes"),
+    "long_term_illness": (long_term_illness, "yes_codes"),
+    "depressive_symptoms": (depressive_symptoms, "bothered_codes"),
+}
+
+
 def derive_indicators(
     items: Mapping[str, np.ndarray],
     n: int,
@@ -331,6 +385,11 @@ def derive_indicators(
         if have(p["moderate"], p["vigorous"])
         else missing.copy()
     )
+    for indicator, (function, codes) in _SINGLE_ITEM.items():
+        p = d[indicator]
+        out[indicator] = (
+            function(items[p["item"]], **{codes: p[codes]}) if have(p["item"]) else missing.copy()
+        )
     return out
 
 

@@ -58,6 +58,11 @@ DERIVATION_PARAMETERS = {
     "daily_smoking": ("item", "daily_code"),
     "other_nicotine_use": ("items", "use_codes"),
     "physically_active": ("moderate", "vigorous", "minutes", "vigorous_factor"),
+    "unhealthy_diet": ("item", "unhealthy_codes"),
+    "good_self_rated_health": ("item", "good_codes"),
+    "low_social_support": ("item", "low_codes"),
+    "long_term_illness": ("item", "yes_codes"),
+    "depressive_symptoms": ("item", "bothered_codes"),
 }
 # Derivation parameters that name codebook variables.
 ITEM_KEYS = {"item", "items", "reverse_items", "height", "weight", "moderate", "vigorous"}

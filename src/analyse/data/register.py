@@ -14,10 +14,12 @@ import pandas as pd
 
 from analyse.errors import DataValidationError
 from analyse.reference import geography
-from analyse.reference.catalogue import Agreement
+from analyse.reference.catalogue import Agreement, indicator_library
 
 REGISTER_COLUMNS = ("indikator", "aar", "kommunekode", "koen", "uddannelse", "taeller", "naevner")
 STATUS_COLUMNS = ("aar", "sundhedsklynge", "maalsaetning", "status", "tekst")
+#: Optional column of ``klyngestatus.csv``: the agreement a row answers.
+AGREEMENT_COLUMN = "aftale"
 TOTAL_LABEL = "I alt"
 
 
@@ -49,7 +51,7 @@ def _integers(table: pd.DataFrame, column: str, path: Path) -> pd.Series:
             "must be a whole number ≥ 0",
             file=str(path),
             column=column,
-            rows=np.flatnonzero(bad.to_numpy()) + 2,
+            rows=table.index[bad.to_numpy()].to_numpy() + 2,
             count=int(bad.sum()),
             hint="row numbers count the header as row 1",
         )
@@ -67,17 +69,22 @@ def read_register(path: str | Path, agreement: Agreement) -> pd.DataFrame:
     """
     path = Path(path)
     table = _read_table(path, REGISTER_COLUMNS, "register")
-    known = {ind.id for ind in agreement.indicators_by_source("register")}
+    wanted = {ind.id for ind in agreement.indicators_by_source("register")}
+    library = {i for i, ind in indicator_library().indicators.items() if ind.source == "register"}
+    known = wanted | library
     unknown = ~table["indikator"].isin(known)
     if unknown.any():
         raise DataValidationError(
             f"unknown register indicator(s) {sorted(table.loc[unknown, 'indikator'].unique())}; "
-            f"the agreement has {', '.join(sorted(known))}",
+            f"the indicator library and the agreement have {', '.join(sorted(known))}",
             file=str(path),
             column="indikator",
             rows=np.flatnonzero(unknown) + 2,
             count=int(unknown.sum()),
         )
+    # Indicators of the library that no agreement of this build follows are left out.
+    # Row numbers in messages stay those of the file (the index is kept).
+    table = table[table["indikator"].isin(wanted)]
     out = pd.DataFrame(
         {
             "indicator": table["indikator"],
@@ -95,7 +102,7 @@ def read_register(path: str | Path, agreement: Agreement) -> pd.DataFrame:
             "unknown kommune code",
             file=str(path),
             column="kommunekode",
-            rows=np.flatnonzero(bad_kommune) + 2,
+            rows=out.index[bad_kommune.to_numpy()].to_numpy() + 2,
             count=int(bad_kommune.sum()),
         )
     over = out["numerator"] > out["denominator"]
@@ -104,7 +111,7 @@ def read_register(path: str | Path, agreement: Agreement) -> pd.DataFrame:
             "numerator (taeller) is larger than denominator (naevner)",
             file=str(path),
             column="taeller",
-            rows=np.flatnonzero(over) + 2,
+            rows=out.index[over.to_numpy()].to_numpy() + 2,
             count=int(over.sum()),
         )
     dup = out.duplicated(["indicator", "year", "kommune_code", "sex", "education"], keep=False)
@@ -112,20 +119,27 @@ def read_register(path: str | Path, agreement: Agreement) -> pd.DataFrame:
         raise DataValidationError(
             "the same indicator × year × kommune × sex × education appears more than once",
             file=str(path),
-            rows=np.flatnonzero(dup) + 2,
+            rows=out.index[dup.to_numpy()].to_numpy() + 2,
             count=int(dup.sum()),
         )
-    return out
+    return out.reset_index(drop=True)
 
 
 def read_status(path: str | Path, agreement: Agreement) -> pd.DataFrame:
-    """Read and validate the klynge activity status (``klyngestatus.csv``).
+    """Read and validate the klynge activity status (``klyngestatus.csv``) of one agreement.
+
+    A file with the optional column ``aftale`` (agreement id) holds the status of several
+    agreements: only the rows of ``agreement`` are read and checked. Without it, every row is
+    the agreement's.
 
     Returns ``year``, ``sundhedsklynge`` (name), ``sundhedsklynge_code``, ``objective``,
     ``status`` (category id), ``status_label`` (Danish) and ``text``.
     """
     path = Path(path)
     table = _read_table(path, STATUS_COLUMNS, "klynge status")
+    if AGREEMENT_COLUMN in table.columns:
+        # Row numbers in messages must stay those of the file: keep the original index.
+        table = table[table[AGREEMENT_COLUMN].fillna("").str.strip() == agreement.id]
     klynger = geography.areas("sundhedsklynge")
     code_by_name = dict(zip(klynger["area_name"], klynger["area_code"], strict=True))
     problems = [
@@ -147,7 +161,7 @@ def read_status(path: str | Path, agreement: Agreement) -> pd.DataFrame:
                 rule,
                 file=str(path),
                 column=column,
-                rows=np.flatnonzero(mask) + 2,
+                rows=table.index[mask.to_numpy()].to_numpy() + 2,
                 count=int(mask.sum()),
             )
     return pd.DataFrame(

@@ -24,11 +24,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from analyse.cube import coverage
+from analyse.cube.build import table_path
 from analyse.errors import ParameterError
 from analyse.publish import overview, plots, report
 from analyse.publish.html import Html, esc, html_table
 from analyse.reference import geography
-from analyse.reference.catalogue import Agreement, Indicator, load_agreement
+from analyse.reference.catalogue import Agreement, Indicator, is_path, load_agreement
 from analyse.stats import disclosure
 from analyse.stats.rates import wilson_interval
 from analyse.stats.survey import proportion_interval
@@ -64,6 +65,12 @@ _AREA_TABLES = (
     "register_status",
     "register_trends",
 )
+#: Column headings and sentence names of the comparison areas, per level.
+_REST_OF = {
+    "sundhedsklynge": "Mod resten af klyngen",
+    "region": "Mod resten af regionen",
+    "land": "Mod resten af landet",
+}
 
 
 @dataclass
@@ -79,6 +86,8 @@ class Brief:
     level: float = 0.95
     waves: list[int] | None = None
     today: date = field(default_factory=date.today)
+    #: The areas the brief compares with, per the agreement: (level, code, name).
+    comparisons: list[tuple[str, str, str]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ loading
 
@@ -111,27 +120,54 @@ class Brief:
                 f"confidence_level must be between 0 and 1, got {confidence_level}"
             )
         agreement = load_agreement(agreement_id)
+        manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
+        built = [record.get("id") for record in manifest.get("agreements", [])]
+        if agreement.id not in built:
+            hint = f" --agreement {agreement.path}" if is_path(agreement_id) else ""
+            raise ParameterError(
+                f"the processed data in {processed} were built without the agreement "
+                f"{agreement.id!r} (they hold {', '.join(built) or 'none'}): run "
+                f"`analyse build{hint}`"
+            )
         area = geography.area(area_level, area_code)
-        region = None
-        if area_level in ("kommune", "sundhedsklynge"):
-            region = geography.area("region", str(int(area["region_code"])))
+        comparisons = [
+            (level, code, _comparison_name(level, code))
+            for level, code in agreement.comparison_areas(area_level, area["area_code"])
+        ]
+        region = next(
+            (geography.area("region", code) for level, code, _ in comparisons if level == "region"),
+            None,
+        )
         codes = {str(area["area_code"]), geography.COUNTRY_CODE}
-        if region is not None:
-            codes.add(str(region["area_code"]))
+        codes.update(code for _, code, _ in comparisons)
         tables = {}
         for name in _AREA_TABLES:
             tables[name] = pq.read_table(
-                processed / f"{name}.parquet", filters=[("area_code", "in", sorted(codes))]
+                table_path(processed, name, agreement.id),
+                filters=[("area_code", "in", sorted(codes))],
             ).to_pandas()
-        tables["activity_status"] = pd.read_parquet(processed / "activity_status.parquet")
-        manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
-        if (processed / "coverage.parquet").exists():
-            tables["coverage"] = pd.read_parquet(processed / "coverage.parquet")
+        tables["activity_status"] = pd.read_parquet(
+            table_path(processed, "activity_status", agreement.id)
+        )
+        tables["klynge_comparisons"] = pq.read_table(
+            table_path(processed, "klynge_comparisons"),
+            filters=[("area_code", "=", str(area["area_code"]))],
+        ).to_pandas()
+        if table_path(processed, "coverage").exists():
+            tables["coverage"] = pd.read_parquet(table_path(processed, "coverage"))
             coverage.check_covered(tables["coverage"], area_level, str(area["area_code"]))
         wave_list = _parse_waves(waves)
         _check_waves(wave_list, manifest.get("waves", []))
         brief = cls(
-            agreement, area, region, tables, manifest, processed, confidence_level, wave_list
+            agreement,
+            area,
+            region,
+            tables,
+            manifest,
+            processed,
+            confidence_level,
+            wave_list,
+            comparisons=comparisons,
         )
         brief._check_publishable()
         return brief
@@ -189,12 +225,45 @@ class Brief:
         return bool(self.manifest.get("synthetic"))
 
     def _areas_compared(self) -> list[tuple[str, str, str]]:
-        """(level, code, name) of the area, its region and Denmark, in that order."""
-        out = [(self.level_name, self.code, self.name)]
-        if self.region is not None:
-            out.append(("region", str(self.region["area_code"]), str(self.region["area_name"])))
-        if self.level_name != "land":
-            out.append(("land", geography.COUNTRY_CODE, geography.COUNTRY_NAME))
+        """(level, code, name) of the area and of the areas it is compared with (the
+        agreement's comparisons: its klynge, region and Denmark), in that order."""
+        return [(self.level_name, self.code, self.name), *self.comparisons]
+
+    def _versus(self, ind: Indicator, latest: pd.Series | None, level: str, code: str):
+        """(difference, p-value) of the area against the rest of a comparison area, or None.
+
+        Region and Denmark: the cube's ``vs_region``/``vs_land`` columns; a sundhedsklynge:
+        the kommune against the rest of the klynge (``klynge_comparisons``). Survey only.
+        """
+        if latest is None or ind.source != "survey":
+            return None
+        if level in ("region", "land"):
+            diff = latest.get(f"vs_{level}_diff")
+            return None if pd.isna(diff) else (diff, latest.get(f"vs_{level}_p"))
+        table = self.tables["klynge_comparisons"]
+        rows = table[
+            (table["indicator"] == ind.id)
+            & (table["year"] == latest["year"])
+            & (table["parent_code"] == code)
+        ]
+        if rows.empty or pd.isna(rows.iloc[0]["diff"]):
+            return None
+        return rows.iloc[0]["diff"], rows.iloc[0]["p"]
+
+    def _register_comparisons(self, ind: Indicator, latest: pd.Series) -> list[str]:
+        """ "Til sammenligning er andelen i Region Midtjylland 12,3 pct. i 2024.": the value of
+        each comparison area in the same year (register indicators, which are not tested)."""
+        out = []
+        for level, code, name in self.comparisons:
+            rows = self._estimates(ind, level, code)
+            rows = rows[rows["year"] == latest["year"]]
+            if rows.empty or bool(rows.iloc[0]["suppressed"]):
+                continue
+            where = name[0].lower() + name[1:] if name.lower().startswith("hele ") else name
+            out.append(
+                f"Til sammenligning er andelen i {where} "
+                f"{report.pct(rows.iloc[0]['estimate'])} i {int(latest['year'])}."
+            )
         return out
 
     def _estimates(
@@ -281,19 +350,25 @@ class Brief:
         status_years = sorted(self.tables["activity_status"]["year"].unique())
         if status_years:
             data_text += f" og sundhedsklyngernes status {status_years[0]}–{status_years[-1]}"
+        compared = report_join([name for _, _, name in self.comparisons])
         parts.append(
-            f'<p class="meta">Aftale: {esc(ag.title)} ({esc(ag.parties)}). Data: {esc(data_text)}. '
-            f"Basisår: {ag.baseline_wave} (registerdata: {ag.period_start - 1}). "
-            f"Udarbejdet {report.date_da(self.today)}.</p>"
+            f'<p class="meta">Aftale: {esc(ag.title)} ({esc(ag.parties)}), for '
+            f"{esc(ag.scope.name)}, {ag.period_start}–{ag.period_end}. Data: {esc(data_text)}. "
+            f"Basisår: {ag.baseline_wave}"
+            + (
+                f" (registerdata: {ag.period_start - 1})."
+                if ag.indicators_by_source("register")
+                else "."
+            )
+            + (f" Sammenlignet med {esc(compared)}." if compared else "")
+            + f" Udarbejdet {report.date_da(self.today)}.</p>"
         )
-        if (
-            self.area.get("region_code") is not pd.NA
-            and self.level_name != "land"
-            and int(self.area["region_code"]) != ag.region_code
-        ):
+        if ag.note:
+            parts.append(f'<p class="note">{esc(ag.note)}</p>')
+        if not ag.scope.contains(self.level_name, self.code):
             parts.append(
-                f'<p class="note">Sundhedsaftalen gælder {esc(geography.area("region", ag.region_code)["area_name"])}. '
-                f"Tallene for {esc(self.name)} vises, så de kan sammenlignes med aftalens mål.</p>"
+                f'<p class="note">Aftalen gælder {esc(ag.scope.name)}. Tallene for '
+                f"{esc(self.name)} vises, så de kan sammenlignes med aftalens mål.</p>"
             )
         parts.append(f"<p>{esc(ag.overall_vision['text'])}</p>")
         parts.append(self._contents())
@@ -317,9 +392,9 @@ class Brief:
     def _links(self) -> str:
         """Links to the agreement's overview, the index of all briefs and the brief's own data
         files (named like the brief: ``<file_stem>.csv``/``.xlsx`` in the same folder)."""
-        region = esc(geography.area("region", self.agreement.region_code)["area_name"])
+        scope = esc(self.agreement.scope.name)
         items = [
-            f'<a href="{overview.OVERVIEW_FILE}">Overblik over alle områder i {region}</a>',
+            f'<a href="{overview.OVERVIEW_FILE}">Overblik over alle områder i {scope}</a>',
             f'<a href="{overview.INDEX_FILE}">Alle områders briefs</a>',
             f'<a href="{esc(self.file_stem)}.csv">Tallene i denne brief (CSV)</a>',
             f'<a href="{esc(self.file_stem)}.xlsx">Tallene i denne brief (Excel)</a>',
@@ -358,8 +433,7 @@ class Brief:
             # A soft hyphen: the heading breaks cleanly in a narrow printed column.
             "Uddannelses&shy;forskel (D / SII)",
             "Uligheden",
-            "Mod resten af regionen",
-            "Mod resten af landet",
+            *[_REST_OF[c.level] for c in ag.comparisons],
         ]
         rows, classes = [], []
         for vision in ag.visions:
@@ -389,8 +463,8 @@ class Brief:
             f"{SIGN_NOTE} "
             f"{NOT_APPLICABLE} = ikke relevant: uddannelse opgøres for 25 år og derover, "
             "registerindikatorerne opdeles ikke efter uddannelse og testes ikke mod resten af "
-            "regionen eller landet (overblikket viser alle kommuners tal med intervaller), og en "
-            "region eller hele landet sammenlignes ikke med sig selv. "
+            "de områder, de sammenlignes med (overblikket viser alle kommuners tal med "
+            "intervaller), og et område sammenlignes ikke med sig selv eller et mindre område. "
             f"{esc(disclosure.footnote())}</p>"
         )
         caption = (
@@ -488,19 +562,19 @@ class Brief:
             status["status"] if status is not None else "kan ikke vurderes"
         )
         gap_text, gap_status = self._gap_cells(ind, latest)
-        # A region or Denmark is not compared with itself, and the register indicators are not
-        # tested against the rest: not applicable, not hidden.
-        compared = ind.source == "survey"
-        vs_region = (
-            self._vs_text(latest, "vs_region")
-            if self.region is not None and compared
-            else NOT_APPLICABLE
-        )
-        vs_land = (
-            self._vs_text(latest, "vs_land")
-            if self.level_name != "land" and compared
-            else NOT_APPLICABLE
-        )
+        # An area is not compared with itself or a smaller area, and the register indicators
+        # are not tested against the rest: not applicable, not hidden.
+        versus = []
+        for comparison in self.agreement.comparisons:
+            mine = [
+                (lv, code)
+                for lv, code, _ in self.comparisons
+                if lv == comparison.level and comparison.area in (None, code)
+            ]
+            if not mine or ind.source != "survey":
+                versus.append(NOT_APPLICABLE)
+                continue
+            versus.append("<br>".join(self._vs_text(ind, latest, lv, code) for lv, code in mine))
         return [
             label,
             latest_text,
@@ -510,8 +584,7 @@ class Brief:
             status_text,
             gap_text,
             gap_status,
-            vs_region,
-            vs_land,
+            *versus,
         ]
 
     def _gap_cells(self, ind: Indicator, latest: pd.Series | None) -> tuple[str, str]:
@@ -538,16 +611,12 @@ class Brief:
         )
         return f"{d} / {sii}", gap_word
 
-    def _parent_covered(self, source: str, prefix: str, year: int) -> bool:
-        """Whether the parent (region or Denmark) of a comparison is covered by the delivery in
+    def _parent_covered(self, source: str, level: str, code: str, year: int) -> bool:
+        """Whether a comparison area (klynge, region or Denmark) is covered by the delivery in
         that year (without a coverage table, from an older build: assumed)."""
         table = self.tables.get("coverage")
         if table is None:
             return True
-        if prefix == "vs_land":
-            level, code = "land", geography.COUNTRY_CODE
-        else:
-            level, code = "region", str(self.region["area_code"]) if self.region is not None else ""
         cache = self.__dict__.setdefault("_coverage_cache", {})
         if "covered" not in cache:  # (source, year, level, code) of every covered area, once
             rows = table[table["covered"]]
@@ -555,33 +624,30 @@ class Brief:
                 zip(rows["source"], rows["year"].astype(int), rows["area_level"],
                     rows["area_code"], strict=True)
             )  # fmt: skip
-        return (source, int(year), level, code) in cache["covered"]
+        return (source, int(year), level, str(code)) in cache["covered"]
 
-    def _uncovered_rest(self, ind: Indicator, latest: pd.Series, prefix: str) -> str:
-        """The sentence for a comparison whose parent the delivery does not cover ("" if it does)."""
-        if self._parent_covered(ind.source, prefix, int(latest["year"])):
+    def _uncovered_rest(
+        self, ind: Indicator, latest: pd.Series, level: str, code: str, name: str
+    ) -> str:
+        """The sentence for a comparison whose area the delivery does not cover ("" if it does)."""
+        if self._parent_covered(ind.source, level, code, int(latest["year"])):
             return ""
-        parent = "hele landet" if prefix == "vs_land" else str(self.region["area_name"])
-        rest = "resten af landet" if prefix == "vs_land" else f"resten af {parent}"
+        parent = "hele landet" if level == "land" else name
+        rest = "resten af landet" if level == "land" else f"resten af {name}"
         return (
             f"Sammenligningen mellem {self.name} og {rest} kan ikke laves: leverancen dækker ikke "
             f"{parent} i {int(latest['year'])}."
         )
 
-    def _vs_text(self, latest: pd.Series | None, prefix: str) -> str:
+    def _vs_text(self, ind: Indicator, latest: pd.Series | None, level: str, code: str) -> str:
         if latest is not None and not self._parent_covered(
-            "register" if latest.get("method") == "wilson" else "survey",
-            prefix,
-            int(latest["year"]),
+            ind.source, level, code, int(latest["year"])
         ):
             return "Ikke i data"
-        if (
-            latest is None
-            or f"{prefix}_diff" not in latest
-            or pd.isna(latest.get(f"{prefix}_diff"))
-        ):
+        versus = self._versus(ind, latest, level, code)
+        if versus is None:
             return "–"
-        diff, p = latest[f"{prefix}_diff"], latest[f"{prefix}_p"]
+        diff, p = versus
         if p >= 1 - self.level:
             return f"Som resten<br><span class='meta'>{report.pp(diff, unit=False)} pp</span>"
         word = "Højere" if diff > 0 else "Lavere"
@@ -625,9 +691,12 @@ class Brief:
             for objective in vision.objectives:
                 parts.append(f"<h3>{esc(objective.text)}</h3>")
                 parts.append(f'<p class="meta">Opfølgning: {esc(objective.follow_up)}</p>')
+                if objective.note:
+                    parts.append(f'<p class="meta">Valg af indikatorer: {esc(objective.note)}</p>')
                 for ind_id in objective.indicators:
                     indicators.append(self.agreement.indicator(ind_id))
                     parts.append(self._indicator_section(indicators[-1], gradient=False))
+                parts.append(self._context_section(objective.context_indicators))
                 if objective.status_question:
                     parts.append(self._activity_table(objective.id, objective.status_question))
             # The vision's two education figures side by side (in print and on a wide screen).
@@ -915,37 +984,51 @@ class Brief:
         )
 
     def _kommune_table(self, ind: Indicator) -> str:
+        """The latest value of the areas one level down, side by side: the kommuner of a
+        region or klynge (for a kommune: of the first area it is compared with), the
+        sundhedsklynger of Denmark; each against the rest of that area where it can be."""
         if self.level_name == "land":
+            parent_level, parent_code = "land", geography.COUNTRY_CODE
+        elif self.level_name in ("region", "sundhedsklynge"):
+            parent_level, parent_code = self.level_name, self.code
+        elif self.comparisons:
+            parent_level, parent_code = self.comparisons[0][:2]
+        else:
             return ""
-        region_code = int(self.region["area_code"]) if self.region is not None else int(self.code)
-        name = "register" if ind.source == "register" else "estimates"
-        kommuner = [str(k) for k in geography.members("region", region_code)]
+        child_level = "sundhedsklynge" if parent_level == "land" else "kommune"
         latest = self._latest(ind)
         if latest is None:
             return ""
+        if child_level == "kommune":
+            children = [str(k) for k in geography.members(parent_level, parent_code)]
+        else:
+            children = list(geography.areas("sundhedsklynge")["area_code"])
+        name = "register" if ind.source == "register" else "estimates"
         table = pq.read_table(
-            self.processed / f"{name}.parquet",
+            table_path(self.processed, name),
             filters=[
                 ("indicator", "=", ind.id),
-                ("area_level", "=", "kommune"),
+                ("area_level", "=", child_level),
                 ("breakdown", "=", "total"),
                 ("year", "=", int(latest["year"])),
             ],
         ).to_pandas()
-        table = _at_level(table[table["area_code"].isin(kommuner)], self.level)
+        table = _at_level(table[table["area_code"].isin(children)], self.level)
+        versus = self._children_versus(ind, table, parent_level, parent_code)
         body = []
         for r in sorted(
             table.itertuples(),
-            key=lambda r: report.danish_sort_key(geography.display_name("kommune", r.area_code)),
+            key=lambda r: report.danish_sort_key(geography.display_name(child_level, r.area_code)),
         ):
             hidden = bool(r.suppressed)
             vs = "–"
-            if hasattr(r, "vs_region_diff") and pd.notna(getattr(r, "vs_region_diff", np.nan)):
-                sig = r.vs_region_p < 1 - self.level
-                vs = ("Højere" if r.vs_region_diff > 0 else "Lavere") if sig else "Som resten"
+            if r.area_code in versus:
+                diff, p = versus[r.area_code]
+                sig = p < 1 - self.level
+                vs = ("Højere" if diff > 0 else "Lavere") if sig else "Som resten"
             body.append(
                 [
-                    esc(geography.display_name("kommune", r.area_code)),
+                    esc(geography.display_name(child_level, r.area_code)),
                     report.with_interval(
                         report.pct(r.estimate, suppressed=hidden),
                         report.ci(r.ci_low, r.ci_high, suppressed=hidden),
@@ -953,16 +1036,41 @@ class Brief:
                     vs,
                 ]
             )
-        return (
-            f"<h5>Kommunerne i {esc(geography.area('region', region_code)['area_name'])}, "
-            f"{int(latest['year'])}</h5>"
-            + html_table(
-                ["Kommune", "Andel", "Mod resten af regionen"],
-                body,
-                numeric={1},
-                caption=f"{esc(ind.label)} i kommunerne, {int(latest['year'])}",
-            )
+        heading = "Kommune" if child_level == "kommune" else "Sundhedsklynge"
+        where = (
+            "Sundhedsklyngerne"
+            if child_level == "sundhedsklynge"
+            else f"Kommunerne i {geography.display_name(parent_level, parent_code)}"
         )
+        rest = {"land": "landet", "region": "regionen", "sundhedsklynge": "klyngen"}[parent_level]
+        plural = "kommunerne" if child_level == "kommune" else "sundhedsklyngerne"
+        return f"<h5>{esc(where)}, {int(latest['year'])}</h5>" + html_table(
+            [heading, "Andel", f"Mod resten af {rest}"],
+            body,
+            numeric={1},
+            caption=f"{esc(ind.label)} i {plural}, {int(latest['year'])}",
+        )
+
+    def _children_versus(self, ind, table, parent_level, parent_code) -> dict:
+        """Difference and p-value of each child area against the rest of the parent (survey)."""
+        if ind.source != "survey" or table.empty:
+            return {}
+        if parent_level in ("region", "land"):
+            column = f"vs_{parent_level}"
+            shown = table[table[f"{column}_diff"].notna()]
+            return {
+                r.area_code: (getattr(r, f"{column}_diff"), getattr(r, f"{column}_p"))
+                for r in shown.itertuples()
+            }
+        rows = pq.read_table(
+            table_path(self.processed, "klynge_comparisons"),
+            filters=[
+                ("indicator", "=", ind.id),
+                ("parent_code", "=", parent_code),
+                ("year", "=", int(table["year"].iloc[0])),
+            ],
+        ).to_pandas()
+        return {r.area_code: (r.diff, r.p) for r in rows.itertuples()}
 
     def _gradient_dots(self, indicators: list[Indicator]) -> str:
         """The education gradient of the latest wave for the vision's 16+ survey indicators."""
@@ -1014,7 +1122,9 @@ class Brief:
             + "<p>"
             + " ".join(esc(s) for s in sentences)
             + "</p>"
-            + f'<p class="footnote">{esc(ind.definition)} {esc(ind.comparability)}</p>'
+            + f'<p class="footnote">{esc(ind.definition)} {esc(ind.comparability)}'
+            + (f" Valg af indikator: {esc(ind.note)}" if ind.note else "")
+            + "</p>"
             + "</div>"
         )
         figures = [self._trend_figure(ind)]
@@ -1029,6 +1139,57 @@ class Brief:
             f'<h4 id="{anchor}">{esc(_label_with_population(ind))}</h4>'
             + text
             + f"<div>{''.join(figures)}</div></section>"
+        )
+
+    def _change_without_status(self, ind: Indicator, latest: pd.Series) -> str:
+        """The change since the baseline in words, without judging the direction (context)."""
+        status = self._status_row(ind)
+        if status is None or pd.isna(status.get("year_from")):
+            return report.change_sentence(
+                ind,
+                self.name,
+                None,
+                None,
+                int(latest["year"]),
+                latest["estimate"],
+                suppressed=bool(latest["suppressed"]),
+            )
+        hidden = (
+            bool(latest["suppressed"])
+            or pd.isna(status.get("estimate_from"))
+            or pd.isna(status.get("estimate_to"))
+        )
+        return report.change_sentence(
+            ind,
+            self.name,
+            int(status["year_from"]),
+            status.get("estimate_from"),
+            int(status["year_to"]),
+            status.get("estimate_to"),
+            status.get("p_value"),
+            suppressed=hidden,
+            alpha=1 - self.level,
+            judge=False,
+        )
+
+    def _context_section(self, indicator_ids) -> str:
+        """The målsætning's context indicators: one line each (latest value and change), no
+        status: they show the background, not whether the målsætning is met."""
+        lines = []
+        for ind_id in indicator_ids:
+            ind = self.agreement.indicator(ind_id)
+            latest = self._latest(ind)
+            if latest is None:
+                text = f"{ind.label} er ikke målt for {self.name}."
+            else:
+                text = self._change_without_status(ind, latest)
+            lines.append(f"<li>{esc(_label_with_population(ind))}: {esc(text)}</li>")
+        if not lines:
+            return ""
+        return (
+            '<p class="meta">Baggrund (indgår ikke i status):</p><ul class="context">'
+            + "".join(lines)
+            + "</ul>"
         )
 
     def _sentences(self, ind: Indicator) -> list[str]:
@@ -1071,36 +1232,19 @@ class Brief:
                     alpha=float(status.get("alpha", 0.05)),
                 )
             )
-        if self.region is not None and ind.source == "register":
-            # The register indicators are not tested against the rest of the region: the
-            # region's value for comparison, not a "hidden" comparison.
-            region_rows = self._estimates(ind, "region", str(self.region["area_code"]))
-            region_rows = region_rows[region_rows["year"] == latest["year"]]
-            if not region_rows.empty and not bool(region_rows.iloc[0]["suppressed"]):
-                out.append(
-                    f"Til sammenligning er andelen i {self.region['area_name']} "
-                    f"{report.pct(region_rows.iloc[0]['estimate'])} i {int(latest['year'])}."
-                )
-        elif self.region is not None:
+        if ind.source == "register":
+            # The register indicators are not tested against the rest of an area: the
+            # comparison areas' values for comparison, not a "hidden" comparison.
+            out.extend(self._register_comparisons(ind, latest))
+        for level, code, name in self.comparisons if ind.source == "survey" else ():
+            versus = self._versus(ind, latest, level, code)
             out.append(
-                self._uncovered_rest(ind, latest, "vs_region")
+                self._uncovered_rest(ind, latest, level, code, name)
                 or report.comparison_sentence(
                     self.name,
-                    str(self.region["area_name"]),
-                    latest.get("vs_region_diff"),
-                    latest.get("vs_region_p"),
-                    bool(latest["suppressed"]),
-                    alpha=1 - self.level,
-                )
-            )
-        if self.level_name != "land" and ind.source == "survey":
-            out.append(
-                self._uncovered_rest(ind, latest, "vs_land")
-                or report.comparison_sentence(
-                    self.name,
-                    geography.COUNTRY_NAME,
-                    latest.get("vs_land_diff"),
-                    latest.get("vs_land_p"),
+                    name,
+                    None if versus is None else versus[0],
+                    None if versus is None else versus[1],
                     bool(latest["suppressed"]),
                     alpha=1 - self.level,
                 )
@@ -1118,6 +1262,16 @@ class Brief:
                     direction=ind.direction,
                     baseline_year=self.agreement.baseline_wave,
                     suppressed=row is None or pd.isna(row.get("d")),
+                )
+            )
+        if ind.source == "survey" and "labour_market" in ind.dimensions:
+            row = self._one("inequality", ind, dimension="labour_market", year=int(latest["year"]))
+            out.append(
+                report.labour_market_sentence(
+                    None if row is None else row.get("comparison_group"),
+                    None if row is None else row.get("reference_group"),
+                    None if row is None else row.get("d"),
+                    direction=ind.direction,
                 )
             )
         trend_row = self._one("register_trends" if ind.source == "register" else "trends", ind)
@@ -1227,7 +1381,7 @@ class Brief:
         if rows.empty:
             return (
                 '<p class="meta">Sundhedsklyngernes status opgøres for klyngerne i '
-                f"{esc(geography.area('region', self.agreement.region_code)['area_name'])}.</p>"
+                f"{esc(self.agreement.scope.name)}.</p>"
             )
         body = [
             [esc(r.sundhedsklynge), str(int(r.year)), esc(r.status_label), esc(r.text)]
@@ -1265,7 +1419,8 @@ class Brief:
     # The cells the brief shows, for analyse.publish.export (one selection for both).
 
     def compared_areas(self) -> list[tuple[str, str, str]]:
-        """(level, code, name) of the area, its region and Denmark, as in the trend figures."""
+        """(level, code, name) of the area and the areas it is compared with (the agreement's
+        comparisons: klynge, region, Denmark), as in the trend figures."""
         return self._areas_compared()
 
     def series(
@@ -1291,10 +1446,19 @@ class Brief:
         """The area's first row of an indicator in a processed table (trends, gap_change ...)."""
         return self._one(table, indicator)
 
-    def rest_not_covered(self, indicator: Indicator, latest: pd.Series, prefix: str) -> str:
-        """The sentence the brief prints when the delivery does not cover a comparison's parent
-        (``prefix`` ``vs_region`` or ``vs_land``); empty when it does."""
-        return self._uncovered_rest(indicator, latest, prefix)
+    def versus(
+        self, indicator: Indicator, latest: pd.Series | None, level: str, code: str
+    ) -> tuple | None:
+        """(difference, p-value) of the area against the rest of a comparison area, or None
+        (survey indicators; the comparison areas are :attr:`comparisons`)."""
+        return self._versus(indicator, latest, level, code)
+
+    def rest_not_covered(
+        self, indicator: Indicator, latest: pd.Series, level: str, code: str, name: str
+    ) -> str:
+        """The sentence the brief prints when the delivery does not cover a comparison area
+        (``level``, ``code``, ``name`` as in :attr:`comparisons`); empty when it does."""
+        return self._uncovered_rest(indicator, latest, level, code, name)
 
     def model_estimates(self) -> Html:
         """Model-based companion estimates beside the direct ones, only where those are
@@ -1321,7 +1485,7 @@ class Brief:
             "Usikkerheden er beregnet designbaseret (Taylor-linearisering med kommunerne som strata), "
             "som i R-pakken survey. Konfidensintervaller for andele er beregnet på logit-skala. "
             "Forskelle mellem år er testet som uafhængige stikprøver; et område sammenlignes med resten "
-            "af regionen eller landet.</p>"
+            "af de større områder, det ligger i (sundhedsklynge, region, landet).</p>"
             f"<p><strong>Status</strong> sammenligner seneste måling med basisåret "
             f"{self.agreement.baseline_wave} (registerdata: {self.agreement.period_start - 1}). "
             "<strong>Uddannelsesforskellen</strong> er opgjort for 25 år og derover: D er forskellen mellem "
@@ -1378,6 +1542,12 @@ def _at_level(table: pd.DataFrame, level: float) -> pd.DataFrame:
         out.loc[hidden, ["ci_low", "ci_high"]] = np.nan
     out["level"] = level
     return out
+
+
+def _comparison_name(level: str, code: str) -> str:
+    """How a comparison area is named in sentences: "Region Midtjylland", "Sundhedsklynge …",
+    "Hele landet"."""
+    return geography.display_name(level, code)
 
 
 def figure_data(

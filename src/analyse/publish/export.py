@@ -232,28 +232,25 @@ def _status_rows(brief: Brief, ind) -> list[dict]:
 
 def _comparison_rows(brief: Brief, ind, latest: pd.Series, alpha: float) -> list[dict]:
     rows = []
-    parents = []
     # Register indicators are not compared with other areas (the brief shows "i.r."): no rows.
-    if brief.region is not None and ind.source == "survey":
-        parents.append(("vs_region", f"resten af {brief.region['area_name']}"))
-    if brief.level_name != "land" and ind.source == "survey":
-        parents.append(("vs_land", "resten af landet"))
-    for prefix, rest in parents:
-        diff = latest.get(f"{prefix}_diff")
+    # The survey indicators against the rest of each of the agreement's comparison areas.
+    for level, code, name in brief.comparisons if ind.source == "survey" else ():
+        rest = "resten af landet" if level == "land" else f"resten af {name}"
         measure = f"Forskel til {rest}"
-        if brief.rest_not_covered(ind, latest, prefix):
+        if brief.rest_not_covered(ind, latest, level, code, name):
             rows.append(
                 _row(brief, brief.name, ind, measure, År=int(latest["year"]), Enhed=POINTS,
                      Vurdering="Ikke i data")
             )  # fmt: skip
             continue
-        if bool(latest["suppressed"]) or report.is_missing(diff):
+        versus = brief.versus(ind, latest, level, code)
+        if bool(latest["suppressed"]) or versus is None or report.is_missing(versus[0]):
             rows.append(
                 _row(brief, brief.name, ind, measure, År=int(latest["year"]),
                      Værdi=SUPPRESSED_MARK, Enhed=POINTS, Skjult=HIDDEN_TEXT)
             )  # fmt: skip
             continue
-        p = latest[f"{prefix}_p"]
+        diff, p = versus
         word = "Som resten" if p >= alpha else ("Højere" if diff > 0 else "Lavere")
         rows.append(
             _row(

@@ -1,11 +1,14 @@
-"""The agreement's overview: every area of the region × every indicator on one page.
+"""The agreement's overview: every area of the agreement's scope × every indicator on one page.
 
-The page the committee (Sundhedssamarbejdsudvalget) opens first: for the agreement's region,
-its sundhedsklynger and its kommuner, the direction status of each indicator (symbol and word)
-with the latest value, where an area is statistically sure worse or better than the rest of the
-region, and per indicator a dot chart of every kommune against the region with intervals (after
-the spine and "compare areas" charts of OHID's Fingertips and Public Health Scotland's ScotPHO
-profiles). It is built from the processed tables only, like the briefs.
+The page the committee (Sundhedssamarbejdsudvalget) opens first: for the agreement's scope
+(a region, its sundhedsklynger and its kommuner; a klynge and its kommuner; one kommune and
+the areas it is compared with; Denmark, its regions and its klynger), the direction status of
+each indicator (symbol and word) with the latest value, where an area is statistically sure
+worse or better than the rest of the scope's area (the region, the klynge, Denmark; for one
+kommune: the first area it is compared with), and per indicator a dot chart of every area one
+level down against that area with intervals (after the spine and "compare areas" charts of
+OHID's Fingertips and Public Health Scotland's ScotPHO profiles). It is built from the processed
+tables only, like the briefs.
 
 The status counts and the summary sentence ("3 bedre, 6 uændret, 2 dårligere og 1 kan ikke
 vurderes") are shared with the briefs (:mod:`analyse.publish.brief`).
@@ -21,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from analyse.cube.build import table_path
 from analyse.errors import ParameterError
 from analyse.publish import plots, report
 from analyse.publish.html import Html, esc, html_table
@@ -100,9 +104,11 @@ def area_statuses(
     indicators = status_indicators(agreement)
     frames = []
     for name in ("status", "register_status"):
-        path = processed / f"{name}.parquet"
+        path = table_path(processed, name, agreement.id)
         if not path.exists():
-            raise ParameterError(f"no {path.name} in {processed}: run `analyse build` first")
+            raise ParameterError(
+                f"no {name} table of {agreement.id} in {processed}: run `analyse build` first"
+            )
         if not codes:
             continue
         frames.append(
@@ -137,45 +143,77 @@ def area_statuses(
 
 #: Level of the tests behind "ringere/bedre end resten af regionen" (as the briefs').
 ALPHA = 0.05
-_LEVELS = ("region", "sundhedsklynge", "kommune")
-_COMPARISON_TEXT = {
-    "ringere": ("cmp-worse", "▼", "Ringere end resten af regionen"),
-    "bedre": ("cmp-better", "▲", "Bedre end resten af regionen"),
-}
+_LEVELS = ("land", "region", "sundhedsklynge", "kommune")
+#: "resten af …" per level of the area the rows are compared with.
+_REST = {"land": "landet", "region": "regionen", "sundhedsklynge": "klyngen"}
+
+
+def _comparison_text(reference_level: str) -> dict[str, tuple[str, str, str]]:
+    rest = _REST[reference_level]
+    return {
+        "ringere": ("cmp-worse", "▼", f"Ringere end resten af {rest}"),
+        "bedre": ("cmp-better", "▲", f"Bedre end resten af {rest}"),
+    }
 
 
 def overview_title(agreement: Agreement) -> str:
     """The overview's <title> and h1: "Region Syddanmark: overblik over Sundhedsaftalen …"."""
-    region = geography.area("region", agreement.region_code)["area_name"]
-    return f"{region}: overblik over {agreement.title}"
+    return f"{agreement.scope.name}: overblik over {agreement.title}"
 
 
 def _areas(agreement: Agreement) -> dict[str, list[str]]:
-    """The region's code, its klynger and its kommuner (codes as text), per level."""
-    region = str(agreement.region_code)
+    """The areas shown, per level (codes as text): the scope's areas and the areas inside them
+    (Denmark: its regions and klynger; a region: its klynger and kommuner; a klynge: its
+    kommuner); for a kommune, the kommune and the areas it is compared with."""
+    scope = agreement.scope
+    out: dict[str, list[str]] = {level: [] for level in _LEVELS}
+    if scope.level == "kommune":
+        out["kommune"] = [str(c) for c in scope.areas]
+        for level, code in agreement.comparison_areas("kommune", scope.areas[0]):
+            out[level].append(str(code))
+        return out
+    out[scope.level] = [str(c) for c in scope.areas]
     klynger = geography.areas("sundhedsklynge")
-    klynger = klynger[klynger["region_code"] == agreement.region_code]
-    return {
-        "region": [region],
-        "sundhedsklynge": list(klynger["area_code"]),
-        "kommune": [str(k) for k in geography.members("region", region)],
-    }
+    if scope.level == "land":
+        out["region"] = list(geography.areas("region")["area_code"])
+        out["sundhedsklynge"] = list(klynger["area_code"])
+        return out
+    if scope.level == "region":
+        out["sundhedsklynge"] = [
+            c for c in klynger["area_code"] if scope.contains("sundhedsklynge", c)
+        ]
+    out["kommune"] = [str(k) for k in scope.members]
+    return out
+
+
+def _reference(agreement: Agreement, areas: dict) -> tuple[str, str]:
+    """The area the rows are compared with ("resten af …"): the scope's (first) area; for a
+    kommune, the first area it is compared with."""
+    scope = agreement.scope
+    if scope.level != "kommune":
+        return scope.level, str(scope.areas[0])
+    for level in ("sundhedsklynge", "region", "land"):
+        if areas[level]:
+            return level, areas[level][0]
+    return "kommune", str(scope.areas[0])
 
 
 def _latest_values(processed: Path, agreement: Agreement, areas: dict) -> pd.DataFrame:
     """The latest value of every status-table indicator per area (whole population), with its
-    interval and, for survey indicators, the comparison with the rest of the region."""
+    interval and, for survey indicators, the comparison with the rest of the reference area
+    (:func:`_reference`)."""
     indicators = status_indicators(agreement)
+    ref_level, ref_code = _reference(agreement, areas)
+    versus = (
+        [f"vs_{ref_level}_diff", f"vs_{ref_level}_p"] if ref_level in ("region", "land") else []
+    )
     columns = ["indicator", "year", "area_level", "area_code", "estimate", "ci_low", "ci_high"]
+    codes = [c for level in _LEVELS for c in areas[level]]
     frames = []
-    for name, extra in (
-        ("estimates", ["suppressed", "vs_region_diff", "vs_region_p"]),
-        ("register", ["suppressed"]),
-    ):
-        path = processed / f"{name}.parquet"
+    for name, extra in (("estimates", ["suppressed", *versus]), ("register", ["suppressed"])):
+        path = table_path(processed, name)
         if not path.exists():
             raise ParameterError(f"no {path.name} in {processed}: run `analyse build` first")
-        codes = [c for level in _LEVELS for c in areas[level]]
         table = pq.read_table(
             path,
             columns=columns + extra,
@@ -200,6 +238,24 @@ def _latest_values(processed: Path, agreement: Agreement, areas: dict) -> pd.Dat
     values = values[values["year"] == latest].drop_duplicates(
         ["indicator", "area_level", "area_code"]
     )
+    values = values.rename(columns={c: c.replace(f"vs_{ref_level}", "vs") for c in versus})
+    if ref_level == "sundhedsklynge":  # the kommuner against the rest of their klynge
+        klynger = [c for c in areas["sundhedsklynge"]] or [ref_code]
+        rest = pq.read_table(
+            table_path(processed, "klynge_comparisons"),
+            columns=["indicator", "year", "area_code", "parent_code", "diff", "p"],
+            filters=[("parent_code", "in", klynger), ("indicator", "in", indicators)],
+        ).to_pandas()
+        rest = rest.drop_duplicates(["indicator", "year", "area_code"]).rename(
+            columns={"diff": "vs_diff", "p": "vs_p"}
+        )
+        values = values.merge(
+            rest.drop(columns="parent_code").assign(area_level="kommune"),
+            on=["indicator", "year", "area_level", "area_code"],
+            how="left",
+        )
+    below = _LEVELS.index(ref_level) if ref_level in _LEVELS else len(_LEVELS)
+    values["compared"] = [_LEVELS.index(lv) > below for lv in values["area_level"]]
     direction = {i: agreement.indicator(i).direction for i in indicators}
     values["comparison"] = [
         _comparison(r, direction[r.indicator]) for r in values.itertuples(index=False)
@@ -209,9 +265,9 @@ def _latest_values(processed: Path, agreement: Agreement, areas: dict) -> pd.Dat
 
 def _comparison(row, direction: str) -> str:
     """ "ringere", "bedre", "som resten" or "ikke testet" (direction-aware)."""
-    diff = getattr(row, "vs_region_diff", np.nan)
-    p_value = getattr(row, "vs_region_p", np.nan)
-    if row.area_level == "region" or report.is_missing(diff) or report.is_missing(p_value):
+    diff = getattr(row, "vs_diff", np.nan)
+    p_value = getattr(row, "vs_p", np.nan)
+    if not row.compared or report.is_missing(diff) or report.is_missing(p_value):
         return "ikke testet"
     if float(p_value) >= ALPHA or diff == 0:
         return "som resten"
@@ -300,8 +356,12 @@ def overview_html(
     status_of = {(r.area_level, r.area_code, r.indicator): r.status for r in statuses.itertuples()}
     values = _latest_values(processed, agreement, areas)
     value_of = {(r.area_level, r.area_code, r.indicator): r for r in values.itertuples()}
-    region_code = areas["region"][0]
-    region_name = geography.display_name("region", region_code)
+    top_level, top_code = agreement.scope.level, str(agreement.scope.areas[0])
+    ref = _reference(agreement, areas)
+    ref_name = geography.display_name(*ref)
+    rest = _REST.get(ref[0], "området")
+    child_level = "sundhedsklynge" if top_level == "land" else "kommune"
+    children = "Sundhedsklyngerne" if child_level == "sundhedsklynge" else "Kommunerne"
 
     parts = ['<a class="skip-link" href="#tabel">Gå til tabellen over alle områder</a>']
     if synthetic:
@@ -310,42 +370,60 @@ def overview_html(
             "beskriver ikke rigtige personer.</p>"
         )
     parts.append(f"<h1>{esc(overview_title(agreement))}</h1>")
-    region_counts = status_counts(
-        statuses.loc[statuses["area_level"] == "region", "status"].tolist()
+    top_counts = status_counts(
+        statuses.loc[
+            (statuses["area_level"] == top_level) & (statuses["area_code"] == top_code), "status"
+        ].tolist()
     )
     parts.append(
         '<p class="summary">'
         + esc(
             summary_sentence(
-                region_counts, baseline_year=agreement.baseline_wave, area_name=region_name
+                top_counts,
+                baseline_year=agreement.baseline_wave,
+                area_name=_in_name(geography.display_name(top_level, top_code)),
             )
         )
         + "</p>"
     )
+    shown = (
+        "området og de områder, det sammenlignes med"
+        if top_level == "kommune"
+        else ("området og hvert område i det")
+    )
     parts.append(
-        "<p>Siden viser for regionen, hver sundhedsklynge og hver kommune, hvordan aftalens "
-        "indikatorer har udviklet sig siden basisåret (status), det seneste tal, og hvor en "
-        "kommune eller klynge ligger statistisk sikkert dårligere eller bedre end resten af "
-        "regionen. Hvert områdes brief har tallene i detaljer.</p>"
+        f"<p>Siden viser for {esc(shown)}, hvordan aftalens indikatorer har udviklet sig "
+        "siden basisåret (status), det seneste tal, og hvor et område ligger statistisk "
+        f"sikkert dårligere eller bedre end resten af {esc(rest)}"
+        + (f" ({esc(ref_name)})" if ref[0] != "land" else "")
+        + ". Hvert områdes brief har tallene i detaljer.</p>"
     )
     parts.append(
         '<nav class="links" aria-label="Links"><ul>'
         f'<li><a href="{INDEX_FILE}">Alle områders briefs</a></li>'
-        f"<li>{_link('region', region_code, available)} (regionens brief)</li>"
+        f"<li>{_link(top_level, top_code, available)} (aftaleområdets brief)</li>"
+        f'<li><a href="../{INDEX_FILE}">Alle aftaler</a></li>'
         "</ul></nav>"
     )
     parts.append(
         '<nav class="toc" aria-labelledby="toc-title"><h2 id="toc-title">Indhold</h2><ol>'
         '<li><a href="#kort">Kort fortalt: hvor står det dårligst til?</a></li>'
         '<li><a href="#tabel">Status og seneste tal for alle områder</a></li>'
-        '<li><a href="#kommuner">Kommunerne på hver indikator</a></li>'
+        f'<li><a href="#kommuner">{children} på hver indikator</a></li>'
         '<li><a href="#metode">Sådan læses siden</a></li></ol></nav>'
     )
-    parts.append(_hot_spots(agreement, indicators, areas, status_of, value_of, available))
-    parts.append(_matrix(agreement, indicators, areas, status_of, value_of, available))
-    parts.append(_spines(agreement, indicators, areas, status_of, value_of, region_name))
-    parts.append(_method_note(agreement, manifest))
+    parts.append(_hot_spots(agreement, indicators, areas, status_of, value_of, available, ref))
+    parts.append(_matrix(agreement, indicators, areas, status_of, value_of, available, ref))
+    parts.append(
+        _spines(agreement, indicators, areas, status_of, value_of, ref, child_level, children)
+    )
+    parts.append(_method_note(agreement, manifest, ref))
     return Html("\n".join(parts))
+
+
+def _in_name(name: str) -> str:
+    """A name after "i": "Hele landet" is a phrase, not a proper noun ("i hele landet")."""
+    return name[0].lower() + name[1:] if name.lower().startswith("hele ") else name
 
 
 def _indicator_label(ind) -> str:
@@ -355,9 +433,10 @@ def _indicator_label(ind) -> str:
     return f"{ind.label}, {population}"
 
 
-def _hot_spots(agreement, indicators, areas, status_of, value_of, available) -> str:
-    """Per indicator: the areas that got worse since the baseline, and the kommuner and
-    klynger statistically sure worse than the rest of the region."""
+def _hot_spots(agreement, indicators, areas, status_of, value_of, available, ref) -> str:
+    """Per indicator: the areas that got worse since the baseline, and the areas statistically
+    sure worse than the rest of the reference area."""
+    rest = _REST.get(ref[0], "området")
     worse_rows, below_rows = [], []
     for ind in indicators:
         worse = [
@@ -368,7 +447,7 @@ def _hot_spots(agreement, indicators, areas, status_of, value_of, available) -> 
         ]
         below = [
             _link(level, code, available) + f" ({_value_text(value_of[(level, code, ind.id)])})"
-            for level in ("sundhedsklynge", "kommune")
+            for level in _LEVELS
             for code in _sorted(level, areas[level])
             if (level, code, ind.id) in value_of
             and value_of[(level, code, ind.id)].comparison == "ringere"
@@ -390,15 +469,14 @@ def _hot_spots(agreement, indicators, areas, status_of, value_of, available) -> 
         if worse_rows
         else "<p>Ingen indikator er statistisk sikkert blevet dårligere i noget område.</p>"
     )
-    out.append("<h3>Statistisk sikkert ringere end resten af regionen (seneste måling)</h3>")
+    out.append(f"<h3>Statistisk sikkert ringere end resten af {rest} (seneste måling)</h3>")
     out.append(
         f"<ul>{''.join(below_rows)}</ul>"
         if below_rows
-        else "<p>Ingen kommune eller klynge ligger statistisk sikkert ringere end resten af "
-        "regionen.</p>"
+        else f"<p>Intet område ligger statistisk sikkert ringere end resten af {rest}.</p>"
     )
     out.append(
-        '<p class="footnote">Registerindikatorerne testes ikke mod resten af regionen; deres '
+        f'<p class="footnote">Registerindikatorerne testes ikke mod resten af {rest}; deres '
         "tal står i tabellen og figurerne nedenfor.</p>"
     )
     return "\n".join(out)
@@ -408,22 +486,55 @@ def _sorted(level: str, codes: Sequence[str]) -> list[str]:
     return sorted(codes, key=lambda c: report.danish_sort_key(geography.display_name(level, c)))
 
 
-def _cell(status: str, row) -> str:
+def _cell(status: str, row, comparison_text: dict) -> str:
     # Block spans, not <br>: on a phone each piece is one row of the card's grid.
     text = report.status_html(status) + f'<span class="val">{_value_text(row)}</span>'
-    if row is not None and row.comparison in _COMPARISON_TEXT and not bool(row.suppressed):
-        css, symbol, words = _COMPARISON_TEXT[row.comparison]
+    if row is not None and row.comparison in comparison_text and not bool(row.suppressed):
+        css, symbol, words = comparison_text[row.comparison]
         text += f'<span class="cmp {css}"><span aria-hidden="true">{symbol}</span> {words}</span>'
     return text
 
 
-def _matrix(agreement, indicators, areas, status_of, value_of, available) -> str:
-    """Areas × indicators: status and latest value, grouped by klynge."""
+def _groups(agreement, areas) -> list[tuple[str | None, list[tuple[str, str]]]]:
+    """The matrix's rows as groups: (heading or None, [(level, code), ...]). Denmark then per
+    region its klynger; a region then per klynge its kommuner (a kommune in two klynger under
+    both); per klynge its kommuner; a kommune then the areas it is compared with."""
+    level = agreement.scope.level
+    members = geography.membership("sundhedsklynge")
+    if level == "kommune":
+        context = [(lv, c) for lv in ("sundhedsklynge", "region", "land") for c in areas[lv]]
+        groups = [(None, [("kommune", c) for c in areas["kommune"]])]
+        return groups + ([("Sammenlignes med", context)] if context else [])
+    groups = []
+    if level in ("land", "region"):
+        groups.append((None, [(level, c) for c in areas[level]]))
+    if level == "land":
+        klynger = geography.areas("sundhedsklynge")
+        for region in _sorted("region", areas["region"]):
+            mine = klynger.loc[klynger["region_code"] == int(region), "area_code"]
+            rows = [("region", region)] + [("sundhedsklynge", k) for k in _sorted(
+                "sundhedsklynge", [k for k in mine if k in areas["sundhedsklynge"]]
+            )]  # fmt: skip
+            groups.append((geography.display_name("region", region), rows))
+        return groups
+    for klynge in _sorted("sundhedsklynge", areas["sundhedsklynge"]):
+        kommuner = members.loc[members["area_code"] == klynge, "kommune_code"]
+        rows = [("sundhedsklynge", klynge)] + [
+            ("kommune", k)
+            for k in _sorted("kommune", [str(k) for k in kommuner])
+            if k in areas["kommune"]
+        ]
+        groups.append((geography.display_name("sundhedsklynge", klynge), rows))
+    return groups
+
+
+def _matrix(agreement, indicators, areas, status_of, value_of, available, ref) -> str:
+    """Areas × indicators: status and latest value, grouped (by klynge or by region)."""
+    top = agreement.scope.level
+    comparison_text = _comparison_text(ref[0]) if ref[0] in _REST else {}
     years = {}
     for ind in indicators:
-        found = [
-            int(r.year) for (lv, _c, i), r in value_of.items() if i == ind.id and lv == "region"
-        ]
+        found = [int(r.year) for (lv, _c, i), r in value_of.items() if i == ind.id and lv == top]
         years[ind.id] = max(found) if found else None
     # The catalogue's short labels: thirteen columns must fit a landscape A4 page.
     headers = ["Område", "Status i alt"] + [
@@ -441,30 +552,35 @@ def _matrix(agreement, indicators, areas, status_of, value_of, available) -> str
             _cell(
                 status_of.get((level, code, ind.id), "kan ikke vurderes"),
                 value_of.get((level, code, ind.id)),
+                comparison_text,
             )
             for ind in indicators
         ]
 
-    rows, classes = [row("region", areas["region"][0])], ["area-region"]
-    members = geography.membership("sundhedsklynge")
-    for klynge in _sorted("sundhedsklynge", areas["sundhedsklynge"]):
-        rows.append(esc(geography.display_name("sundhedsklynge", klynge)))
-        classes.append("klynge")
-        rows.append(row("sundhedsklynge", klynge))
-        classes.append("area-sundhedsklynge")
-        kommuner = members.loc[members["area_code"] == klynge, "kommune_code"]
-        for kommune in _sorted("kommune", [str(k) for k in kommuner]):
-            rows.append(row("kommune", kommune))
-            classes.append("area-kommune")
+    rows, classes = [], []
+    for heading, members in _groups(agreement, areas):
+        if heading is not None:
+            rows.append(esc(heading))
+            classes.append("klynge")
+        for level, code in members:
+            rows.append(row(level, code))
+            classes.append(f"area-{level}")
     caption = (
-        "Status siden basisåret og seneste tal for hver indikator: regionen, og for hver "
-        "sundhedsklynge klyngen og dens kommuner (en kommune i to klynger står under begge)"
+        "Status siden basisåret og seneste tal for hver indikator: "
+        + {
+            "land": "hele landet, og for hver region regionen og dens sundhedsklynger",
+            "region": "regionen, og for hver sundhedsklynge klyngen og dens kommuner (en "
+            "kommune i to klynger står under begge)",
+            "sundhedsklynge": "sundhedsklyngen og dens kommuner",
+            "kommune": "kommunen og de områder, den sammenlignes med",
+        }[top]
     )
+    rest = _REST.get(ref[0], "området")
     legend = (
         '<p class="footnote">Status: ✓ Bedre = statistisk sikker ændring i den ønskede retning '
         "siden basisåret; = Uændret = ingen statistisk sikker ændring; ✗ Dårligere = statistisk "
         "sikker ændring mod den ønskede retning; ○ Kan ikke vurderes = for få målinger eller for "
-        "få svar. ▼ Ringere / ▲ Bedre end resten af regionen: seneste måling, statistisk sikker "
+        f"få svar. ▼ Ringere / ▲ Bedre end resten af {rest}: seneste måling, statistisk sikker "
         "forskel i forhold til målsætningens retning (kun Sundhedsprofilens indikatorer). "
         f"Årstallet i kolonnens overskrift er seneste måling. {esc(disclosure.footnote())}</p>"
     )
@@ -482,26 +598,30 @@ def _matrix(agreement, indicators, areas, status_of, value_of, available) -> str
     )
 
 
-def _spines(agreement, indicators, areas, status_of, value_of, region_name) -> str:
-    """One dot chart per indicator: every kommune against the region, worst first."""
+def _spines(agreement, indicators, areas, status_of, value_of, ref, child_level, children) -> str:
+    """One dot chart per indicator: every area one level down against the reference area,
+    worst first."""
+    ref_level, ref_code = ref
+    ref_name = geography.display_name(ref_level, ref_code)
+    rest = _REST.get(ref_level, "området")
+    noun = "kommunes" if child_level == "kommune" else "sundhedsklynges"
     out = [
-        '<h2 id="kommuner">Kommunerne på hver indikator</h2>',
-        "<p>Hver kommunes seneste tal med 95 pct.-konfidensinterval, den dårligste øverst. "
-        f"Den lodrette linje er {esc(region_name)}, det grå bånd regionens interval. Formen "
-        "viser, om kommunen ligger statistisk sikkert ringere (▼) eller bedre (▲) end resten af "
-        "regionen; ◇ = ikke testet (registerindikatorer).</p>",
+        f'<h2 id="kommuner">{children} på hver indikator</h2>',
+        f"<p>Hver {noun} seneste tal med 95 pct.-konfidensinterval, den dårligste øverst. "
+        f"Den lodrette linje er {esc(ref_name)}, det grå bånd dens interval. Formen "
+        f"viser, om området ligger statistisk sikkert ringere (▼) eller bedre (▲) end resten af "
+        f"{rest}; ◇ = ikke testet (registerindikatorer).</p>",
         '<div class="figures spines">',
     ]
-    region_code = areas["region"][0]
     for ind in indicators:
-        rows = [value_of.get(("kommune", c, ind.id)) for c in areas["kommune"]]
+        rows = [value_of.get((child_level, c, ind.id)) for c in areas[child_level]]
         rows = [r for r in rows if r is not None]
         if not rows:
             continue
         frame = pd.DataFrame(
             {
                 "code": [r.area_code for r in rows],
-                "label": [geography.area("kommune", r.area_code)["area_name"] for r in rows],
+                "label": [geography.area(child_level, r.area_code)["area_name"] for r in rows],
                 "estimate": [r.estimate for r in rows],
                 "ci_low": [r.ci_low for r in rows],
                 "ci_high": [r.ci_high for r in rows],
@@ -516,10 +636,10 @@ def _spines(agreement, indicators, areas, status_of, value_of, region_name) -> s
         frame = frame.sort_values(
             ["shown", "estimate"], ascending=[False, worst_first], kind="stable"
         )
-        region = value_of.get(("region", region_code, ind.id))
+        parent = value_of.get((ref_level, ref_code, ind.id))
         reference = None
-        if region is not None and not bool(region.suppressed):
-            reference = (region_name, region.estimate, region.ci_low, region.ci_high)
+        if parent is not None and not bool(parent.suppressed):
+            reference = (ref_name, parent.estimate, parent.ci_low, parent.ci_high)
         year = int(max(r.year for r in rows))
         title = f"{_indicator_label(ind)}, {year}"
         fig = plots.area_dots(frame, title=title, reference=reference)
@@ -530,12 +650,12 @@ def _spines(agreement, indicators, areas, status_of, value_of, region_name) -> s
         )
         body = [
             [
-                esc(geography.display_name("kommune", r.code)),
-                _interval_text(value_of[("kommune", r.code, ind.id)]),
+                esc(geography.display_name(child_level, r.code)),
+                _interval_text(value_of[(child_level, r.code, ind.id)]),
                 esc(plots.COMPARISON_STYLES[r.comparison][0])
                 if not r.suppressed
                 else disclosure.SUPPRESSED_MARK,
-                report.status_html(status_of.get(("kommune", r.code, ind.id))),
+                report.status_html(status_of.get((child_level, r.code, ind.id))),
             ]
             for r in frame.itertuples()
         ]
@@ -543,14 +663,14 @@ def _spines(agreement, indicators, areas, status_of, value_of, region_name) -> s
             body.insert(
                 0,
                 [
-                    esc(region_name),
-                    _interval_text(region),
+                    esc(ref_name),
+                    _interval_text(parent),
                     "",
-                    report.status_html(status_of.get(("region", region_code, ind.id))),
+                    report.status_html(status_of.get((ref_level, ref_code, ind.id))),
                 ],
             )
         table = html_table(
-            ["Område", "Andel", "Mod resten af regionen", "Status"],
+            ["Område", "Andel", f"Mod resten af {rest}", "Status"],
             body,
             numeric={1},
             caption=f"Tallene bag figuren: {esc(title)}",
@@ -564,17 +684,18 @@ def _spines(agreement, indicators, areas, status_of, value_of, region_name) -> s
     return "\n".join(out)
 
 
-def _method_note(agreement, manifest: dict) -> str:
+def _method_note(agreement, manifest: dict, ref) -> str:
+    rest = _REST.get(ref[0], "området")
     return (
         '<h2 id="metode">Sådan læses siden</h2>'
         f"<p><strong>Status</strong> sammenligner seneste måling med basisåret "
         f"{agreement.baseline_wave} (registerdata: {agreement.period_start - 1}) med en test på "
         "5 pct.-niveau; ✓ Bedre og ✗ Dårligere er i forhold til målsætningens ønskede retning. "
-        "<strong>Ringere/bedre end resten af regionen</strong> sammenligner kommunen eller "
-        "klyngen med resten af regionen i seneste måling (5 pct.-niveau), også i forhold til "
-        "den ønskede retning. Intervallerne er 95 pct.-konfidensintervaller; Sundhedsprofilens "
-        "tal er vægtede og designbaserede, registertallene (Wilson-intervaller) dækker hele "
-        "befolkningen. Metoden står i hvert områdes brief.</p>"
+        f"<strong>Ringere/bedre end resten af {rest}</strong> sammenligner området med resten "
+        f"af {esc(geography.display_name(*ref))} i seneste måling (5 pct.-niveau), også i "
+        "forhold til den ønskede retning. Intervallerne er 95 pct.-konfidensintervaller; "
+        "Sundhedsprofilens tal er vægtede og designbaserede, registertallene "
+        "(Wilson-intervaller) dækker hele befolkningen. Metoden står i hvert områdes brief.</p>"
         f"<p class='meta'>Programversion {esc(manifest.get('code_version', ''))}; data beregnet "
         f"{esc(manifest.get('created', ''))}.</p>"
     )

@@ -144,6 +144,20 @@ INDICATOR_PHRASES: dict[str, str] = {
     "employment_somatic": " med somatisk sygdom, der er tilknyttet arbejdsmarkedet",
     "employment_mental": " med psykisk sygdom, der er tilknyttet arbejdsmarkedet",
     "youth_education_mental": " med psykiske lidelser, der har fuldført en ungdomsuddannelse",
+    "low_social_support": ", der aldrig eller næsten aldrig har nogen at tale med",
+    "depressive_symptoms": ", der er meget generet af nedtrykthed",
+    "high_stress_employed": " i beskæftigelse med højt stressniveau",
+    "daily_smoking_employed": " i beskæftigelse, der ryger dagligt",
+    "long_sick_leave": " i beskæftigelse med et sygedagpengeforløb på mere end 8 uger",
+    "preventable_admissions_65": " med en forebyggelig indlæggelse i året",
+    "chronic_disease": " med en registreret kronisk sygdom",
+}
+#: Indicators whose denominator is not the population (the whole subject is spelt out).
+INDICATOR_SUBJECTS: dict[str, str] = {
+    "readmission_65": (
+        "andelen af indlæggelser af borgere på 65 år og derover, der følges af en akut "
+        "genindlæggelse inden for 30 dage"
+    ),
 }
 # First words of catalogue short labels that are verbs (present tense): the label then reads as
 # a relative clause, "borgere, der ryger dagligt".
@@ -464,6 +478,9 @@ def indicator_subject(indicator: Indicator, *, clause_comma: bool = True) -> str
     followed by its verb: "andelen af borgere på 16 år og derover, der ryger dagligt, er …");
     leave it out when the subject ends the sentence.
     """
+    if indicator.id in INDICATOR_SUBJECTS:
+        subject = INDICATOR_SUBJECTS[indicator.id]
+        return subject + ("," if clause_comma and ", der " in subject else "")
     qualifier = _qualifier(indicator)
     subject = f"andelen af {population_phrase(indicator.population)}{qualifier}"
     if clause_comma and ", der " in qualifier:
@@ -504,6 +521,7 @@ def change_sentence(
     suppressed: bool = False,
     alpha: float = 0.05,
     decimals: int = 1,
+    judge: bool = True,
 ) -> str:
     """One or two Danish sentences on the change from the baseline to the latest wave.
 
@@ -528,7 +546,8 @@ def change_sentence(
     else ``p_value < alpha``. ``status`` (from :func:`analyse.stats.trend.status`) is optional; if
     given it must agree with the numbers, otherwise :class:`ParameterError` (a wiring error
     between tables must not produce a sentence that contradicts the status column).
-    ``area_name`` None leaves out "I <område>".
+    ``area_name`` None leaves out "I <område>". ``judge=False`` leaves out the judgement
+    against the desired direction (for a context indicator, which has no status).
     """
     area = _area_in(area_name)
     subject = indicator_subject(indicator)
@@ -601,7 +620,10 @@ def change_sentence(
                 if desired
                 else "Det er den modsatte retning af målsætningen."
             )
+            if not judge:
+                judgement = ""
             text = opening(f"er {verb} {period} (forskellen er statistisk sikker). {judgement}")
+            text = text.rstrip()
         else:
             expected = "uændret"
             text = opening(f"er {verb} {period}. Udviklingen er ikke statistisk sikker.")
@@ -725,6 +747,42 @@ def gap_sentence(
             "missing"
         )
     return " ".join(sentences)
+
+
+#: Labour-market groups (the codebook's labels) as a sentence names them.
+LABOUR_MARKET_PHRASES = {
+    "Beskæftiget": "beskæftigede",
+    "Arbejdsløs": "arbejdsløse",
+    "Under uddannelse": "borgere under uddannelse",
+    "Førtidspensionist": "førtidspensionister",
+    "Alderspensionist": "alderspensionister",
+    "Anden uden for arbejdsmarkedet": "andre uden for arbejdsmarkedet",
+}
+
+
+def labour_market_sentence(
+    worst: Any, best: Any, d: Any, *, direction: str, decimals: int = 1
+) -> str:
+    """The largest gap between labour-market groups (not ordered): worst- against best-off.
+
+    ``d`` is the inequality table's D for ``labour_market`` (0-1 scale, positive = ``worst`` is
+    worse off than ``best``). "Mellem grupperne på arbejdsmarkedet er forskellen størst mellem
+    førtidspensionister og beskæftigede: andelen er 12,3 procentpoint højere blandt
+    førtidspensionister." A missing D gives the suppression sentence.
+    """
+    if is_missing(d) or is_missing(worst) or is_missing(best):
+        return f"Forskellen mellem grupperne på arbejdsmarkedet kan ikke vises: der er {SUPPRESSED_TEXT}."
+    if direction not in ("increase", "decrease"):
+        raise ParameterError(f"direction must be increase/decrease, got {direction!r}")
+    low, high = (LABOUR_MARKET_PHRASES.get(str(g), str(g).lower()) for g in (worst, best))
+    value = _decimal(d, "gap")
+    size = pp(abs(value), decimals, sign=False)
+    worse_higher = (value > 0) == (direction == "decrease")
+    word = "højere" if worse_higher else "lavere"
+    return (
+        f"Mellem grupperne på arbejdsmarkedet er forskellen størst mellem {low} og {high}: "
+        f"andelen er {size} {word} blandt {low}."
+    )
 
 
 def projection_sentence(

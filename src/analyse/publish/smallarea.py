@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from analyse.cube.build import table_path
 from analyse.publish import report
 from analyse.publish.html import esc, html_table
 from analyse.stats import disclosure
@@ -25,13 +26,12 @@ MODEL_LABEL = (
 )
 #: ``Mål`` of the model-based rows in a brief's CSV/Excel export.
 MODEL_MEASURE = "Modelbaseret skøn"
-MODEL_FILE = "model_estimates.parquet"
 SECTION_ID = "modelskoen"
 
 
 def read_model_estimates(processed: Path, area_level: str, area_code: str) -> pd.DataFrame:
     """The area's rows of the model table (empty for a build without one, or a non-kommune)."""
-    path = Path(processed) / MODEL_FILE
+    path = table_path(processed, "model_estimates")
     if area_level != "kommune" or not path.exists():
         return pd.DataFrame()
     return pq.read_table(

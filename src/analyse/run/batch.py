@@ -12,6 +12,10 @@ Each brief's inputs (notebook, parameters, processed-data cache key, code versio
 rerun skips a brief whose hash is unchanged and whose HTML is still there. HTML is leak-checked
 by the worker and then written atomically (a brief with a finding is not written). A failing
 area is recorded and the others continue; the run ends with a summary and ``failed`` set.
+
+One unit of about 1,000 lines because the run's pieces share one state: the workers, the task
+list of every agreement, the per-brief keys and the run folders are built, used and recorded
+together (the pages themselves come from :mod:`analyse.publish`).
 """
 
 from __future__ import annotations
@@ -48,7 +52,13 @@ from analyse.publish import overview, report  # noqa: E402
 from analyse.publish.html import html_page  # noqa: E402
 from analyse.publish.leaks import check_outputs  # noqa: E402
 from analyse.reference import geography  # noqa: E402
-from analyse.reference.catalogue import load_agreement  # noqa: E402
+from analyse.reference.catalogue import (  # noqa: E402
+    DEFAULT_AGREEMENT,
+    Agreement,
+    is_path,
+    list_agreements,
+    load_agreements,
+)
 from analyse.run import pdf as pdf_print  # noqa: E402
 from analyse.stats import disclosure  # noqa: E402
 
@@ -137,12 +147,23 @@ class BatchResult:
         return text
 
 
-def select_areas(level: str = "all", codes: Sequence[str] | None = None) -> pd.DataFrame:
-    """The areas to render: one level or all, optionally only some codes (of that level)."""
+def select_areas(
+    level: str = "all", codes: Sequence[str] | None = None, agreement: Agreement | None = None
+) -> pd.DataFrame:
+    """The areas to render: one level or all, optionally only some codes (of that level).
+
+    With an ``agreement`` and no codes, only the areas of its scope (:meth:`Scope.brief_areas`:
+    the region, its klynger and kommuner; the klynge and its kommuner; the kommune; Denmark and
+    the klynger). Codes given explicitly are rendered even outside the scope (the brief then
+    says that the agreement covers another area).
+    """
     if level == "all":
         table = geography.all_areas()
     else:
         table = geography.areas(level)
+    if agreement is not None and not codes:
+        scope = agreement.scope.brief_areas()
+        table = table[table["slug"].isin(scope["slug"])]
     if codes:
         wanted = [str(c).strip() for c in codes]
         unknown = sorted(set(wanted) - set(table["area_code"]))
@@ -468,7 +489,7 @@ def _error_text(exc: Exception) -> str:
 
 def run_briefs(
     *,
-    agreement_id: str = "syddanmark-2024-2027",
+    agreement_id: str | Path = DEFAULT_AGREEMENT,
     level: str = "all",
     areas: Sequence[str] | None = None,
     workers: int = 2,
@@ -483,15 +504,18 @@ def run_briefs(
     progress: Callable[[str], None] | None = print,
     pdf: bool = False,
 ) -> BatchResult:
-    """Build (or reuse) the processed data and render the briefs in parallel.
+    """Build (or reuse) the processed data and render one agreement's briefs in parallel.
 
-    Writes ``<out>/<agreement>/<slug>.html`` per area with its numbers beside it as
-    ``<slug>.csv`` and ``<slug>.xlsx`` (:mod:`analyse.publish.export`), ``overview.html`` (the
-    agreement's region: every klynge and kommune × indicator, :mod:`analyse.publish.overview`),
-    ``index.html`` (grouped by region, linking the overview) and ``manifest.json`` (package
-    version, git commit, input checksums, codebook, parameters, timings, status per area). Every
-    file is leak-checked (:mod:`analyse.publish.leaks`) before it is kept. With ``pdf`` an A4 PDF
-    is printed beside every page with the machine's Chromium (:mod:`analyse.run.pdf`).
+    The agreement is a shipped id or the path of the user's own YAML file. Without ``areas``,
+    the briefs of its scope (see :func:`select_areas`). Writes ``<out>/<agreement>/<slug>.html``
+    per area with its numbers beside it as ``<slug>.csv`` and ``<slug>.xlsx``
+    (:mod:`analyse.publish.export`), ``overview.html`` (the agreement's scope: every area ×
+    indicator, :mod:`analyse.publish.overview`), ``index.html`` (grouped by region, linking the
+    overview and all agreements) and ``manifest.json`` (package version, git commit, input
+    checksums, codebook, parameters, timings, status per area), and the top-level
+    ``<out>/index.html`` of every agreement rendered there. Every file is leak-checked
+    (:mod:`analyse.publish.leaks`) before it is kept. With ``pdf`` an A4 PDF is printed beside
+    every page with the machine's Chromium (:mod:`analyse.run.pdf`).
 
     Only areas the delivery covers are rendered (:mod:`analyse.cube.coverage`): with
     ``level="all"`` the others are skipped and counted; asking for an uncovered area by level or
@@ -502,10 +526,59 @@ def run_briefs(
     Raises
     ------
     ParameterError
-        Unknown level or area codes, areas the delivery does not cover, a missing notebook,
-        ``workers < 1``; with ``pdf``, no Chromium (checked before anything is rendered).
+        Unknown agreement, level or area codes, areas the delivery does not cover, a missing
+        notebook, ``workers < 1``; with ``pdf``, no Chromium (checked before anything is
+        rendered).
     DataValidationError
-        When the raw delivery cannot be cleaned (from :func:`analyse.cube.build.build_processed`).
+        When the raw delivery or the agreement file is invalid (from
+        :func:`analyse.cube.build.build_processed` and :mod:`analyse.reference.catalogue`).
+    """
+    return run_agreements(
+        [agreement_id],
+        level=level,
+        areas=areas,
+        workers=workers,
+        out=out,
+        processed=processed,
+        raw=raw,
+        notebook=notebook,
+        force=force,
+        extra_parameters=extra_parameters,
+        rules=rules,
+        codebook=codebook,
+        progress=progress,
+        pdf=pdf,
+    )[0]
+
+
+def run_agreements(
+    agreements: Sequence[str | Path] | None = None,
+    *,
+    level: str = "all",
+    areas: Sequence[str] | None = None,
+    workers: int = 2,
+    out: str | Path = "reports",
+    processed: str | Path = "data/processed",
+    raw: str | Path = "data/raw",
+    notebook: str | Path = DEFAULT_NOTEBOOK,
+    force: bool = False,
+    extra_parameters: dict | None = None,
+    rules: disclosure.Rules | None = None,
+    codebook: str | Path | None = None,
+    progress: Callable[[str], None] | None = print,
+    pdf: bool = False,
+) -> list[BatchResult]:
+    """Render the briefs of several agreements (default: every shipped one) in one run.
+
+    The processed data are built once for all of them (:func:`build_processed`), the briefs of
+    all agreements share one pool of warm workers, and each agreement gets its folder with
+    briefs, exports, overview, index and manifest as in :func:`run_briefs`;
+    ``<out>/index.html`` lists every agreement.
+
+    Raises
+    ------
+    ParameterError, DataValidationError
+        As :func:`run_briefs`.
     """
     from analyse.run.paths import project_path
 
@@ -521,132 +594,166 @@ def run_briefs(
         raise ParameterError(f"workers must be at least 1, got {workers}")
     if pdf:
         pdf_print.find_chromium()  # no Chromium: say so now, not after the whole run
-    agreement = load_agreement(agreement_id)
-    selection = select_areas(level, areas)
+    wanted = list(agreements) if agreements else list_agreements()
+    loaded = load_agreements(wanted)
+    selections = [select_areas(level, areas, agreement) for agreement in loaded]
+    chosen = list_agreements() + [Path(a) for a in wanted if is_path(a)]
     build = cube_build.build_processed(
-        raw, processed, agreement_id=agreement_id, rules=rules, codebook=codebook, progress=say
+        raw, processed, agreements=chosen, rules=rules, codebook=codebook, progress=say
     )
     processed = Path(processed).resolve()
-    selection = _covered_selection(selection, processed, level, areas, say)
     raw_names = _raw_names(codebook)
-    run_dir = Path(out) / agreement_id
-    run_dir.mkdir(parents=True, exist_ok=True)
-    previous = _read_run_manifest(run_dir)
     version = cube_build.code_version()
     notebook_bytes = notebook.read_bytes()
 
-    tasks, results = [], {}
-    for row in selection.itertuples(index=False):
-        parameters = {
-            "agreement_id": agreement_id,
-            "area_level": row.area_level,
-            "area_code": str(row.area_code),
-            "processed_dir": str(processed),
-            **(extra_parameters or {}),
-        }
-        key = _area_key(notebook_bytes, parameters, build.manifest["cache_key"], version)
-        html_path = run_dir / f"{row.slug}.html"
-        result = AreaResult(
-            row.area_level, str(row.area_code), row.area_name, row.slug, "pending", key=key
+    runs, tasks = [], []
+    for requested, agreement, selection in zip(wanted, loaded, selections, strict=True):
+        selection = _covered_selection(
+            selection,
+            processed,
+            level,
+            areas,
+            say,
+            agreement_id=agreement.id if len(loaded) > 1 else "",
         )
-        results[row.slug] = result
-        old = previous.get("areas", {}).get(row.slug, {})
-        if (
-            not force
-            and old.get("key") == key
-            and old.get("status") in ("ok", "skipped")
-            and html_path.exists()
-            and all(p.exists() for p in _export_paths(html_path))
-        ):
-            result.status = "skipped"
-            continue
-        tasks.append(
-            {
-                "slug": row.slug,
-                "parameters": parameters,
-                "html": str(html_path),
-                "title": agreement.title,
-                "area_name": row.area_name,
-                "raw_names": raw_names,
+        run_dir = Path(out) / agreement.id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        previous = _read_run_manifest(run_dir)
+        results = {}
+        # A user's file is passed by its absolute path, a shipped agreement by its id.
+        reference = str(Path(requested).resolve()) if is_path(requested) else agreement.id
+        for row in selection.itertuples(index=False):
+            parameters = {
+                "agreement_id": reference,
+                "area_level": row.area_level,
+                "area_code": str(row.area_code),
+                "processed_dir": str(processed),
+                **(extra_parameters or {}),
             }
-        )
+            key = _area_key(notebook_bytes, parameters, build.manifest["cache_key"], version)
+            html_path = run_dir / f"{row.slug}.html"
+            result = AreaResult(
+                row.area_level, str(row.area_code), row.area_name, row.slug, "pending", key=key
+            )
+            results[row.slug] = result
+            old = previous.get("areas", {}).get(row.slug, {})
+            if (
+                not force
+                and old.get("key") == key
+                and old.get("status") in ("ok", "skipped")
+                and html_path.exists()
+                and all(p.exists() for p in _export_paths(html_path))
+            ):
+                result.status = "skipped"
+                continue
+            tasks.append(
+                {
+                    "slug": f"{agreement.id}/{row.slug}",
+                    "parameters": parameters,
+                    "html": str(html_path),
+                    "title": agreement.title,
+                    "area_name": row.area_name,
+                    "raw_names": raw_names,
+                }
+            )
+        runs.append((agreement, run_dir, previous, results))
 
+    total = sum(len(r[3]) for r in runs)
     say(
-        f"Briefs: {len(tasks)} to render, {len(results) - len(tasks)} unchanged, {workers} worker(s)."
+        f"Briefs: {len(tasks)} to render, {total - len(tasks)} unchanged, {workers} worker(s), "
+        f"{len(runs)} aftale(r)."
     )
     if tasks:
-        _run_tasks(tasks, results, notebook, workers, say)
+        by_slug = {
+            f"{agreement.id}/{slug}": result
+            for agreement, _, _, results in runs
+            for slug, result in results.items()
+        }
+        _run_tasks(tasks, by_slug, notebook, workers, say)
 
-    available = {path.stem for path in run_dir.glob("*.html") if path.name not in _RUN_PAGES} - {
-        r.slug for r in results.values() if r.status == "failed"
-    }
-    leaks = _write_overview(run_dir, processed, agreement, available, build.manifest)
-    index_text = _index_html(
-        agreement, results.values(), synthetic=build.manifest.get("synthetic", False)
-    )
-    _write_atomic(
-        run_dir / overview.INDEX_FILE,
-        html_page(INDEX_TITLE.format(title=agreement.title), index_text),
-    )
     elapsed = time.perf_counter() - started
-    manifest = {
-        "run": datetime.now(UTC).isoformat(timespec="seconds"),
-        "package_version": analyse.__version__,
-        "code_version": version,
-        "git_commit": _git_commit(),
-        "agreement": agreement_id,
-        "notebook": notebook.name,
-        "inputs": build.manifest.get("inputs", {}),
-        "data_cache_key": build.manifest["cache_key"],
-        "synthetic": build.manifest.get("synthetic", False),
-        "rules": build.manifest.get("rules", {}),
-        "codebook": build.manifest.get("codebook", {}),
-        "weights": [w for w in build.manifest.get("weights", []) if w.get("problems")],
-        "parameters": {
-            "level": level,
-            "areas": list(areas or []),
-            "workers": workers,
-            **(extra_parameters or {}),
-        },
-        "seconds": round(elapsed, 1),
-        "areas": {
-            r.slug: {
-                "level": r.area_level,
-                "code": r.area_code,
-                "name": r.area_name,
-                "status": r.status,
-                "key": r.key,
-                "seconds": round(r.seconds, 2),
-                "error": r.error,
-                "timings": {k: round(v, 3) for k, v in r.timings.items()},
-            }
-            for r in results.values()
-        },
-    }
-    # Keep the records of areas that were not part of this run.
-    for slug, record in previous.get("areas", {}).items():
-        manifest["areas"].setdefault(slug, record)
+    batches = []
+    for agreement, run_dir, previous, results in runs:
+        available = {
+            path.stem for path in run_dir.glob("*.html") if path.name not in _RUN_PAGES
+        } - {r.slug for r in results.values() if r.status == "failed"}
+        leaks = _write_overview(run_dir, processed, agreement, available, build.manifest)
+        index_text = _index_html(
+            agreement, results.values(), synthetic=build.manifest.get("synthetic", False)
+        )
+        _write_atomic(
+            run_dir / overview.INDEX_FILE,
+            html_page(INDEX_TITLE.format(title=agreement.title), index_text),
+        )
+        manifest = {
+            "run": datetime.now(UTC).isoformat(timespec="seconds"),
+            "package_version": analyse.__version__,
+            "code_version": version,
+            "git_commit": _git_commit(),
+            "agreement": agreement.id,
+            "agreement_title": agreement.title,
+            "scope": agreement.scope.name,
+            "notebook": notebook.name,
+            "inputs": build.manifest.get("inputs", {}),
+            "data_cache_key": build.manifest["cache_key"],
+            "synthetic": build.manifest.get("synthetic", False),
+            "rules": build.manifest.get("rules", {}),
+            "codebook": build.manifest.get("codebook", {}),
+            "weights": [w for w in build.manifest.get("weights", []) if w.get("problems")],
+            "parameters": {
+                "level": level,
+                "areas": list(areas or []),
+                "workers": workers,
+                **(extra_parameters or {}),
+            },
+            "seconds": round(elapsed, 1),
+            "areas": {
+                r.slug: {
+                    "level": r.area_level,
+                    "code": r.area_code,
+                    "name": r.area_name,
+                    "status": r.status,
+                    "key": r.key,
+                    "seconds": round(r.seconds, 2),
+                    "error": r.error,
+                    "timings": {k: round(v, 3) for k, v in r.timings.items()},
+                }
+                for r in results.values()
+            },
+        }
+        # Keep the records of areas that were not part of this run.
+        for slug, record in previous.get("areas", {}).items():
+            manifest["areas"].setdefault(slug, record)
+        _write_atomic(
+            run_dir / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+        )
+        # Each brief was leak-checked by its worker before it was written (a skipped brief when
+        # it was rendered: its key includes the code version, hence the codebook and the
+        # check's rules); the run's own files are checked here.
+        leaks += _leak_check(
+            [run_dir / overview.INDEX_FILE, run_dir / "manifest.json"], names=raw_names
+        )
+        batches.append(BatchResult(run_dir, list(results.values()), elapsed, leaks=leaks))
+    top = Path(out) / overview.INDEX_FILE
     _write_atomic(
-        run_dir / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+        top,
+        html_page("Opfølgning på aftalerne — briefs", _overview_html(Path(out))),
     )
-
-    # Each brief was leak-checked by its worker before it was written (a skipped brief when it
-    # was rendered: its key includes the code version, hence the codebook and the check's
-    # rules); the run's own files are checked here.
-    leaks += _leak_check(
-        [run_dir / overview.INDEX_FILE, run_dir / "manifest.json"], names=raw_names
-    )
-    batch = BatchResult(run_dir, list(results.values()), elapsed, leaks=leaks)
+    top_leaks = _leak_check([top], names=raw_names)
+    for batch in batches:
+        batch.leaks += top_leaks
     if pdf:
-        pages = [run_dir / f"{r.slug}.html" for r in results.values() if r.status != "failed"]
-        pages += [p for p in (batch.index, batch.overview) if p.exists()]
-        say(f"PDFs: printing {len(pages)} page(s) with Chromium ...")
-        try:
-            batch.pdfs = pdf_print.write_pdfs(pages, workers=workers)
-        except RuntimeError as exc:
-            batch.pdf_error = str(exc)
-    say(batch.summary())
-    return batch
+        for batch in batches:
+            pages = [batch.out / f"{r.slug}.html" for r in batch.results if r.status != "failed"]
+            pages += [p for p in (batch.index, batch.overview) if p.exists()]
+            say(f"PDFs: printing {len(pages)} page(s) of {batch.out.name} with Chromium ...")
+            try:
+                batch.pdfs = pdf_print.write_pdfs(pages, workers=workers)
+            except RuntimeError as exc:
+                batch.pdf_error = str(exc)
+    for batch in batches:
+        say(f"{batch.out.name}: {batch.summary()}")
+    return batches
 
 
 #: The run's own pages (not briefs) and the index's <title> (its h1 says the same in other
@@ -660,7 +767,7 @@ def _write_overview(run_dir: Path, processed: Path, agreement, available, manife
     check's findings (the page is then not written)."""
     body = overview.overview_html(
         processed,
-        agreement.id,
+        agreement.path or agreement.id,  # a user's agreement by its file
         available=available,
         synthetic=bool(manifest.get("synthetic", False)),
     )
@@ -750,12 +857,47 @@ def _leak_check(paths, *, raw_names: bool = True, names: list[str] | None = None
     return check_outputs(paths, raw_variable_names=names)
 
 
-def _covered_selection(selection: pd.DataFrame, processed: Path, level, areas, say) -> pd.DataFrame:
+def _overview_html(out: Path) -> str:
+    """The top-level index: one entry per agreement rendered under ``out`` (from the run
+    manifests of its folders), with the scope, the number of briefs and a link."""
+    entries = []
+    for folder in sorted(p for p in out.iterdir() if p.is_dir()):
+        manifest = _read_run_manifest(folder)
+        if not manifest or not (folder / "index.html").exists():
+            continue
+        areas = manifest.get("areas", {}).values()
+        ok = sum(a.get("status") in ("ok", "skipped") for a in areas)
+        failed = sum(a.get("status") == "failed" for a in areas)
+        title = html.escape(manifest.get("agreement_title", folder.name))
+        scope = html.escape(manifest.get("scope", ""))
+        count = f"{ok} brief{'' if ok == 1 else 's'}" + (f", {failed} fejlede" if failed else "")
+        summary = (
+            f' (<a href="{html.escape(folder.name)}/{overview.OVERVIEW_FILE}">overblik</a>)'
+            if (folder / overview.OVERVIEW_FILE).exists()
+            else ""
+        )
+        entries.append(
+            f'<li><a href="{html.escape(folder.name)}/index.html">{title}</a>'
+            f"{' — ' + scope if scope else ''} ({count}){summary}</li>"
+        )
+    synthetic = any(_read_run_manifest(p).get("synthetic") for p in out.iterdir() if p.is_dir())
+    parts = ["<h1>Opfølgning på aftalerne</h1>"]
+    if synthetic:
+        parts.append('<p class="synthetic">Syntetiske data — tallene er ikke rigtige.</p>')
+    parts.append("<ul>" + "".join(entries) + "</ul>" if entries else "<p>Ingen briefs endnu.</p>")
+    return "\n".join(parts)
+
+
+def _covered_selection(
+    selection: pd.DataFrame, processed: Path, level, areas, say, *, agreement_id: str = ""
+) -> pd.DataFrame:
     """The selected areas the delivery covers; refuses areas asked for by name or level that it
-    does not cover (a land brief from a regional delivery)."""
+    does not cover (a land brief from a regional delivery). With ``agreement_id`` (a run of
+    several agreements), an agreement whose scope the delivery does not cover gets no briefs
+    instead of stopping the others."""
     from analyse.cube import coverage
 
-    path = processed / "coverage.parquet"
+    path = cube_build.table_path(processed, "coverage")
     if not path.exists():
         return selection
     table = pd.read_parquet(path)
@@ -781,6 +923,9 @@ def _covered_selection(selection: pd.DataFrame, processed: Path, level, areas, s
         + " (see `analyse check`)."
     )
     kept = selection[covered].reset_index(drop=True)
+    if kept.empty and agreement_id:
+        say(f"{agreement_id}: the delivery covers none of its areas, so no briefs.")
+        return kept
     if kept.empty:
         raise ParameterError(
             f"the delivery covers no {level} area: "
@@ -808,17 +953,18 @@ def _index_html(agreement, results, *, synthetic: bool) -> str:
             return f'<li class="failed">{name}{status_text["failed"]}</li>'
         return f'<li><a href="{row.slug}.html">{name}</a></li>'
 
-    region = geography.area("region", agreement.region_code)["area_name"]
+    scope = html.escape(agreement.scope.name)
     parts = ['<a class="skip-link" href="#omraader">Gå til listen over områder</a>']
     if synthetic:
         parts.append('<p class="synthetic">Syntetiske data — tallene er ikke rigtige.</p>')
     parts += [
         f"<h1>{html.escape(agreement.title)}: briefs for alle områder</h1>",
-        f"<p>{html.escape(agreement.parties)}. Vælg hele landet, en region, en sundhedsklynge "
-        "eller en kommune.</p>",
-        f'<p class="summary"><a href="{overview.OVERVIEW_FILE}">Overblik over alle kommuner og '
-        f"sundhedsklynger i {html.escape(region)}</a>: status og seneste tal for hver "
-        "indikator på én side.</p>",
+        f"<p>{html.escape(agreement.parties)}. Aftalen gælder {scope}, "
+        f"{agreement.period_start}–{agreement.period_end}. Vælg et område.</p>",
+        f'<p class="summary"><a href="{overview.OVERVIEW_FILE}">Overblik over alle områder i '
+        f"{scope}</a>: status og seneste tal for hver indikator på én side.</p>",
+        f'<nav class="links" aria-label="Links"><ul><li><a href="../{overview.INDEX_FILE}">'
+        "Alle aftaler</a></li></ul></nav>",
     ]
     sections, nav = [], []
     land = [link(r) for r in areas[areas["area_level"] == "land"].itertuples()]

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from analyse import __version__
-from analyse.errors import AnalyseError
+from analyse.errors import AnalyseError, ParameterError
+from analyse.reference.catalogue import DEFAULT_AGREEMENT
 
 # Many small matrix products (thousands of small model fits): BLAS threads cost more than they
 # give on two cores, so use one unless the user says otherwise. Set before numpy is imported.
@@ -45,7 +46,10 @@ def _cmd_catalogue(args: argparse.Namespace) -> int:
             print(agreement_id)
         return 0
     agreement = load_agreement(args.agreement)
-    print(f"{agreement.title} — {agreement.parties} (baseline {agreement.baseline_wave})")
+    print(
+        f"{agreement.title} — {agreement.parties} ({agreement.scope.name}, "
+        f"{agreement.period_start}-{agreement.period_end}, baseline {agreement.baseline_wave})"
+    )
     for vision in agreement.visions:
         print(f"\n* {vision.title}")
         for obj in vision.objectives:
@@ -86,7 +90,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     result = cube_build.build_processed(
         args.raw,
         args.processed,
-        agreement_id=args.agreement,
+        agreements=cube_build.build_agreements(args.agreement),
         rules=Rules(min_n=args.min_n),
         codebook=args.codebook,
         force=args.force,
@@ -101,8 +105,10 @@ def _cmd_briefs(args: argparse.Namespace) -> int:
     from analyse.run import batch
     from analyse.stats.disclosure import Rules
 
-    result = batch.run_briefs(
-        agreement_id=args.agreement,
+    # Areas by code belong to one agreement: the one given, else the default (Syddanmark's).
+    agreement = args.agreement or (DEFAULT_AGREEMENT if args.area else None)
+    results = batch.run_agreements(
+        [agreement] if agreement else None,
         level=args.level,
         areas=args.area,
         workers=args.workers,
@@ -115,8 +121,8 @@ def _cmd_briefs(args: argparse.Namespace) -> int:
         pdf=args.pdf,
         codebook=args.codebook,
     )
-    print(f"Index: {result.index.resolve()}")
-    return 0 if result.ok else 1
+    print(f"Index: {(Path(args.out) / 'index.html').resolve()}")
+    return 0 if all(r.ok for r in results) else 1
 
 
 def _raw_is_empty(raw: Path) -> bool:
@@ -139,8 +145,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         synth.write_delivery(out=raw, seed=synth.DEFAULT_SEED, scale=1.0, progress=True)
     else:
         print(f"Using the raw delivery in {raw}.")
-    result = batch.run_briefs(
-        agreement_id=args.agreement,
+    results = batch.run_agreements(
+        [args.agreement] if args.agreement else None,
         level="all",
         workers=args.workers,
         out=args.out,
@@ -149,8 +155,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
         rules=Rules(min_n=args.min_n),
         codebook=args.codebook,
     )
-    print(f"Open the briefs: {result.index.resolve()}")
-    return 0 if result.ok else 1
+    print(f"Open the briefs: {(Path(args.out) / 'index.html').resolve()}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _cmd_agreement_new(args: argparse.Namespace) -> int:
+    from analyse.run import agreements
+
+    path = agreements.write_skeleton(
+        args.out, scope=args.scope, areas=args.area, agreement_id=args.id, force=args.force
+    )
+    print(f"Wrote {path}: fill in the målsætninger, then `analyse agreement check {path}`.")
+    return 0
+
+
+def _cmd_agreement_check(args: argparse.Namespace) -> int:
+    from analyse.run import agreements
+
+    report = agreements.check_agreement(args.path, processed=args.processed, raw=args.raw)
+    print(report.text())
+    return 0 if report.ok else 2
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -230,7 +254,6 @@ def _coverage_text(respondents) -> str:
 
 def _cmd_codebook_init(args: argparse.Namespace) -> int:
     from analyse.data.codebook_draft import draft_codebook
-    from analyse.errors import ParameterError
 
     out = Path(args.out)
     if out.exists() and not args.force:
@@ -279,7 +302,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def common(p, out=True):
-        p.add_argument("--agreement", default="syddanmark-2024-2027", help="agreement id")
+        p.add_argument(
+            "--agreement",
+            default=None,
+            help="a shipped agreement id or the path of your own agreement .yml "
+            "(default: every shipped agreement)",
+        )
         p.add_argument("--raw", default=str(DEFAULT_RAW), help="raw delivery (default: data/raw)")
         p.add_argument(
             "--processed", default=str(DEFAULT_PROCESSED), help="processed data (the cube)"
@@ -397,9 +425,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_areas)
 
     p = sub.add_parser("catalogue", help="show an agreement's visions, målsætninger and indicators")
-    p.add_argument("--agreement", default="syddanmark-2024-2027")
+    p.add_argument(
+        "--agreement", default="syddanmark-2024-2027", help="a shipped id or a path to a .yml"
+    )
     p.add_argument("--list", action="store_true", help="list the agreements that ship")
     p.set_defaults(func=_cmd_catalogue)
+
+    p = sub.add_parser("agreement", help="your own agreement: a skeleton, and its check")
+    agreement_sub = p.add_subparsers(
+        dest="agreement_command", metavar="AGREEMENT_COMMAND", required=True
+    )
+    p = agreement_sub.add_parser(
+        "new", help="write a commented skeleton listing the available indicators"
+    )
+    p.add_argument(
+        "--scope",
+        required=True,
+        choices=("land", "region", "sundhedsklynge", "kommune"),
+        help="what the agreement covers",
+    )
+    p.add_argument(
+        "--area", nargs="+", required=True, help="area code(s) of the scope (see `analyse areas`)"
+    )
+    p.add_argument("--out", required=True, help="the .yml file to write")
+    p.add_argument("--id", default=None, help="the agreement's id (default: from the file name)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=_cmd_agreement_new)
+    p = agreement_sub.add_parser(
+        "check", help="validate an agreement file (and, if built, against the data)"
+    )
+    p.add_argument("path", help="the agreement .yml")
+    p.add_argument(
+        "--processed",
+        default=str(DEFAULT_PROCESSED),
+        help="processed data to check the waves against (skipped if absent)",
+    )
+    p.add_argument(
+        "--raw",
+        default=str(DEFAULT_RAW),
+        help="raw delivery to check the register indicators against (skipped if absent)",
+    )
+    p.set_defaults(func=_cmd_agreement_check)
 
     p = sub.add_parser(
         "check", help="check a survey delivery: data-quality summary per wave and kommune"

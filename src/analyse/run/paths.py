@@ -18,6 +18,8 @@ import os
 import re
 from pathlib import Path
 
+from analyse.reference.catalogue import is_path
+
 ENVIRONMENT_VARIABLE = "ANALYSE_PROJECT"
 _PROJECT_NAME = re.compile(r'^name\s*=\s*"analyse"\s*$', re.MULTILINE)
 
@@ -54,3 +56,16 @@ def project_path(path: str | Path) -> Path:
     """
     path = Path(path).expanduser()
     return path if path.is_absolute() else project_root() / path
+
+
+def project_agreement(agreement_id: str | Path) -> str:
+    """A shipped agreement's id unchanged; the path of a user's agreement file like
+    :func:`project_path`.
+
+    ``project_agreement("mit.yml")`` is the project folder's ``mit.yml`` whether the kernel runs
+    in the project folder, in ``notebooks/`` or anywhere else; ``"syddanmark-2024-2027"`` stays
+    the id of the shipped agreement.
+    """
+    if is_path(agreement_id):
+        return str(project_path(agreement_id))
+    return str(agreement_id)

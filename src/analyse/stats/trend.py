@@ -559,6 +559,9 @@ def _wave_estimates(y, w, wave, k, codes, index):
     return estimate, se
 
 
+NO_VARIATION_NOTE = "ingen eller alle svarpersoner har udfaldet, så der kan ikke laves en model"
+
+
 def _fit_microdata(
     ctx: _Context,
     index: np.ndarray,
@@ -588,6 +591,8 @@ def _fit_microdata(
         start = start[keep] if start.size == keep.size else None
     y = ctx.y[index]
     w = ctx.weights[index]
+    if y.min() == y.max():  # nobody or everybody has the outcome: no logistic fit exists
+        return result | empty_result(NO_VARIATION_NOTE)
     try:
         fit = _logistic_subset(x, y, ctx.weights, ctx.codes, index, start)
     except np.linalg.LinAlgError:
@@ -637,6 +642,8 @@ def _fit_microdata(
     w_latest = w[latest]
     p_latest = special.expit(x_latest @ beta)
     margin = float(w_latest @ p_latest / w_latest.sum())
+    if not 0 < margin < 1:  # a separated fit: the projection is degenerate
+        return result | empty_result(NO_VARIATION_NOTE)
     grad_margin = (w_latest * p_latest * (1 - p_latest)) @ x_latest / w_latest.sum()
     link_se2 = float(grad_margin @ vcov @ grad_margin) / (margin * (1 - margin)) ** 2
 
