@@ -47,6 +47,13 @@ brief.header()
 brief.status_table()
 
 # %% [markdown]
+# Hvor en måling er skjult eller meget usikker (små kommuner, unge), vises et modelbaseret skøn
+# ved siden af — altid mærket; status, ændringer og udvikling bygger kun på målingerne.
+
+# %%
+brief.model_estimates()
+
+# %% [markdown]
 # Afsnittene nedenfor gennemgår visionerne én for én. Teksterne er skrevet ud fra tallene;
 # figurerne viser området og de områder, det sammenlignes med, over tid med usikkerhed, og forskellen
 # mellem uddannelsesgrupper i den seneste måling.

@@ -83,6 +83,9 @@ def test_rules_defaults():
         "min_cases": 5,
         "count_base": 10,
         "min_weighted_population": 50,
+        "model_max_cv": 0.20,
+        "model_max_half_width": 0.10,
+        "model_min_areas": 20,
     }
 
 
@@ -97,6 +100,11 @@ def test_rules_defaults():
         {"min_weighted_population": -1},
         {"min_weighted_population": float("nan")},
         {"min_n": 4, "count_base": 10},  # a count of 4 would be shown as 0
+        {"model_max_cv": -0.1},
+        {"model_max_cv": float("inf")},
+        {"model_max_half_width": -0.01},
+        {"model_min_areas": 1},
+        {"model_min_areas": 2.5},
     ],
 )
 def test_rules_invalid_values_raise_parameter_error(kwargs):

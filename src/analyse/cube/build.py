@@ -9,6 +9,9 @@ once per distinct baseline and period and written per agreement:
 
 ==================================  ==========================================================
 ``estimates.parquet``               survey indicator × wave × area × breakdown (suppressed)
+``model_estimates.parquet``         model-based (Fay–Herriot) companion estimates per kommune
+                                    cell, from the published estimates only
+                                    (:mod:`analyse.cube.smallarea`)
 ``klynge_comparisons.parquet``      each kommune against the rest of its sundhedsklynge
 ``inequality.parquet``              education and labour-market inequality per cell
 ``register.parquet``                register indicators per year × area × breakdown (suppressed)
@@ -64,6 +67,7 @@ STATUS_FILE = "klyngestatus.csv"
 #: Tables computed once for all agreements (top level of the processed folder).
 SHARED_TABLES = (
     "estimates",
+    "model_estimates",
     "klynge_comparisons",
     "inequality",
     "register",
@@ -322,6 +326,11 @@ def build_processed(
             estimates.build(respondents, union, rules=rules), survey_coverage
         ),
     )
+    shared["model_estimates"] = step(
+        "model_estimates",
+        "modelbaserede skøn for små grupper",
+        lambda: _model_estimates(raw, shared["estimates"], union, loaded, rules),
+    )
     shared["klynge_comparisons"] = step(
         "klynge_comparisons",
         "kommunerne mod resten af deres sundhedsklynge",
@@ -448,6 +457,10 @@ def build_processed(
                 for name, table in tables.items()
             },
         },
+        "model_estimates": {
+            key: shared["model_estimates"].attrs.get(key)
+            for key in ("population", "fits", "skipped")
+        },
         "timings": timings,
     }
     _write_atomic_text(
@@ -467,6 +480,29 @@ def built_agreements(processed: str | Path) -> list[str]:
     """Ids of the agreements whose tables are in a processed folder (from its manifest)."""
     manifest = read_manifest(Path(processed)) or {}
     return [record["id"] for record in manifest.get("agreements", [])]
+
+
+def _model_estimates(
+    raw: Path, published: pd.DataFrame, union, loaded: list, rules
+) -> pd.DataFrame:
+    """The Fay–Herriot companion estimates (:mod:`analyse.cube.smallarea`) of every indicator
+    of the build's agreements (``union``), once, for the kommune waves from each agreement's
+    baseline on, from the published estimates. The population table of the synthetic delivery
+    is the generator's; no population table ships for a real delivery yet, so there the table
+    is empty (and the manifest says so)."""
+    from analyse.cube import smallarea
+    from analyse.data import synth
+
+    if not is_synthetic(raw):
+        table = smallarea.empty_table()
+        table.attrs.update(population=None, fits=0, skipped=0)
+        return table
+    years = sorted({w for a in loaded for w in a.kommune_waves if w >= a.baseline_wave})
+    table = smallarea.model_estimates(
+        published, union, synth.population_table(), rules=rules, years=years
+    )
+    table.attrs["population"] = "synthetic population tables (analyse.data.synth)"
+    return table
 
 
 def _load_survey(raw: Path, book, codebook, previous: dict | None):

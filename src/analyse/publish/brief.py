@@ -1465,6 +1465,14 @@ class Brief:
         (``level``, ``code``, ``name`` as in :attr:`comparisons`); empty when it does."""
         return self._uncovered_rest(indicator, latest, level, code, name)
 
+    def model_estimates(self) -> Html:
+        """Model-based companion estimates beside the direct ones, only where those are
+        suppressed or imprecise, always labelled (:mod:`analyse.publish.smallarea`); empty
+        outside a kommune's brief or where nothing is shown."""
+        from analyse.publish import smallarea
+
+        return Html(smallarea.model_section(self))
+
     def methods(self) -> Html:
         """Definitions, weighting, CI method, suppression rule and provenance."""
         rules = self.manifest.get("rules", {})

@@ -175,7 +175,30 @@ def published_values(brief: Brief) -> pd.DataFrame:
         rows += _comparison_rows(brief, ind, latest, alpha)
         rows += _inequality_rows(brief, ind, year, education)
         rows += _projection_rows(brief, ind)
+    rows += _model_rows(brief)
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _model_rows(brief: Brief) -> list[dict]:
+    """The model-based estimates the brief shows (:mod:`analyse.publish.smallarea`), each
+    with its label in ``Vurdering``."""
+    from analyse.publish import smallarea
+
+    rows = []
+    for ind, _direct, model in smallarea.shown_model_estimates(brief):
+        fields = _share_fields({**model, "suppressed": False, "n": None})
+        rows.append(
+            _row(
+                brief,
+                brief.name,
+                ind,
+                smallarea.MODEL_MEASURE,
+                År=int(model["year"]),
+                Vurdering=smallarea.MODEL_LABEL,
+                **fields,
+            )
+        )
+    return rows
 
 
 def _status_rows(brief: Brief, ind) -> list[dict]:

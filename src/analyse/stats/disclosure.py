@@ -85,6 +85,16 @@ class Rules:
         inhabitants), where calibration weights are close to 1–5, so a weighted count under 50
         is little more than a head count of a few dozen neighbours and its relative standard
         error is very large anyway.
+    model_max_cv, model_max_half_width
+        A model-based companion estimate (:mod:`analyse.cube.smallarea`) is shown beside a
+        direct estimate only where the direct one is suppressed or imprecise: its coefficient
+        of variation se / estimate is above ``model_max_cv`` (default 0.20: the direct 95 %
+        interval is then wider than about ±40 % of the estimate), or the half-width of its
+        interval is above ``model_max_half_width`` (default 0.10, i.e. 10 percentage points; the
+        CV alone misses imprecise shares near 50 %, e.g. 51,5 pct. (38,3–64,5)).
+    model_min_areas
+        No model-based estimate is published from a fit with fewer shown kommuner than this
+        (suppressed cells never enter a fit). Default 20.
 
     Raises
     ------
@@ -97,9 +107,17 @@ class Rules:
     min_cases: int = 5
     count_base: int = 10
     min_weighted_population: float = 50
+    model_max_cv: float = 0.20
+    model_max_half_width: float = 0.10
+    model_min_areas: int = 20
 
     def __post_init__(self) -> None:
-        for name, lowest in (("min_n", 1), ("min_cases", 0), ("count_base", 1)):
+        for name, lowest in (
+            ("min_n", 1),
+            ("min_cases", 0),
+            ("count_base", 1),
+            ("model_min_areas", 2),
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer):
                 raise ParameterError(f"Rules.{name} must be a whole number, got {value!r}")
@@ -116,6 +134,15 @@ class Rules:
                 "Rules.min_weighted_population must be a finite number ≥ 0, got "
                 f"{self.min_weighted_population!r}"
             )
+        for name in ("model_max_cv", "model_max_half_width"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, Real)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ParameterError(f"Rules.{name} must be a finite number ≥ 0, got {value!r}")
         if 2 * self.min_n < self.count_base:
             # Otherwise a shown count of min_n respondents would be rounded to 0, which reads as
             # "nobody" and is wrong.

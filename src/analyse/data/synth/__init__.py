@@ -52,6 +52,7 @@ from analyse.data.synth.population import (
     WAVES,
     Population,
     build_population,
+    population_table,
 )
 from analyse.data.synth.register import register_tables, status_reports
 from analyse.data.synth.sample import Wave, generate_wave, rake
@@ -93,6 +94,7 @@ __all__ = [
     "make_items",
     "national_mask",
     "national_targets",
+    "population_table",
     "published_kommune_targets",
     "rake",
     "register_tables",

@@ -187,3 +187,36 @@ def build_population() -> Population:
         herkomst=her,
         urbanity=urban,
     )
+
+
+def population_table() -> pd.DataFrame:
+    """The synthetic 16+ population per kommune × sex × age group × education (long format).
+
+    The population tables of the synthetic delivery, in the format that
+    :func:`analyse.cube.smallarea.model_estimates` reads for its composition covariates (for a
+    real delivery: DST FOLK1A and HFUDD). Education is the codebook's grouping (all ages).
+
+    Returns
+    -------
+    DataFrame with ``kommune_code`` (int), ``sex`` (Mænd/Kvinder), ``age_group``
+    (16-24 … 75+), ``education`` and ``population`` (persons, not rounded).
+    """
+    from analyse.data.codebook import load_codebook
+
+    pop = build_population()
+    book = load_codebook()
+    edu_labels = np.array(book.recodes["education"].labels, dtype=object)
+    edu_group = np.array([0, 1, 1, 2, 3, 4])[pop.edu]
+    cell = pd.DataFrame(
+        {
+            "sex": np.array(book.recodes["sex"].labels, dtype=object)[pop.sex],
+            "age_group": np.array(AGE_GROUPS, dtype=object)[pop.age],
+            "education": edu_labels[edu_group],
+        }
+    )
+    frames = []
+    for k, code in enumerate(pop.kommune_codes):
+        frames.append(cell.assign(kommune_code=int(code), population=pop.counts[k]))
+    long = pd.concat(frames, ignore_index=True)
+    keys = ["kommune_code", "sex", "age_group", "education"]
+    return long.groupby(keys, sort=True, as_index=False)["population"].sum()
