@@ -53,6 +53,7 @@ from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import analyse
@@ -87,6 +88,10 @@ AGREEMENT_TABLES = (
 )
 TABLES = SHARED_TABLES + AGREEMENT_TABLES
 AGREEMENT_DIR = "agreements"
+#: Internal tables (full precision, never published or shared): ``internal/``.
+INTERNAL_DIR = "internal"
+#: Every published cell's true value, weight and primary flag, for ``analyse audit``.
+INTERNAL_CELLS = "protection_cells.parquet"
 
 
 @dataclass
@@ -288,7 +293,7 @@ def build_processed(
         say(f"Genbruger de beregnede tabeller i {processed} (uændrede data, aftaler og kode).")
         return BuildResult(processed, True, manifest)
 
-    from analyse.cube import changes, coverage, estimates, inequality, register, trends
+    from analyse.cube import changes, coverage, estimates, inequality, protection, register, trends
     from analyse.cube import progress as progress_assessment
     from analyse.data import clean
     from analyse.data import register as register_data
@@ -319,13 +324,35 @@ def build_processed(
         respondents, national_years=set(respondents.loc[national, "year"].astype(int))
     )
     shared: dict[str, pd.DataFrame] = {}
-    shared["estimates"] = step(
+    survey_raw = step(
         "estimates",
         "estimater for alle indikatorer, bølger og områder",
         lambda: coverage.restrict(
-            estimates.build(respondents, union, rules=rules), survey_coverage
+            estimates.build(respondents, union, rules=rules, suppress=False), survey_coverage
         ),
     )
+    register_table = register_data.read_register(raw / REGISTER_FILE, union)
+    register_coverage = coverage.coverage_table(register_table, source="register")
+    register_raw = step(
+        "register",
+        "registerindikatorer",
+        lambda: coverage.restrict(
+            register.register_estimates(register_table, rules=rules, suppress=False),
+            register_coverage,
+            "register",
+        ),
+    )
+    published, protection_record, internal_cells = step(
+        "protection",
+        "diskretionering på tværs af alle tabeller (lineær programmering)",
+        lambda: _protect(survey_raw, register_raw, register_table, register_coverage, rules),
+    )
+    say(
+        f"  {protection_record['primary']} primært skjulte celler, "
+        f"{protection_record['hidden_by_linked_protection']} skjult ekstra på tværs af tabellerne, "
+        f"{protection_record['exposed']} afsløret"
+    )
+    shared["estimates"] = published["estimates"]
     shared["model_estimates"] = step(
         "model_estimates",
         "modelbaserede skøn for små grupper",
@@ -334,27 +361,34 @@ def build_processed(
     shared["klynge_comparisons"] = step(
         "klynge_comparisons",
         "kommunerne mod resten af deres sundhedsklynge",
-        lambda: coverage.restrict_comparisons(
-            estimates.klynge_comparisons(respondents, union, shared["estimates"], rules=rules),
-            survey_coverage,
+        lambda: protection.round_published(
+            protection.hide_klynge_comparisons(
+                coverage.restrict_comparisons(
+                    estimates.klynge_comparisons(
+                        respondents, union, shared["estimates"], rules=rules
+                    ),
+                    survey_coverage,
+                ),
+                shared["estimates"],
+            ),
+            rules,
         ),
     )
     shared["inequality"] = step(
         "inequality",
         "social ulighed",
-        lambda: coverage.restrict(
-            inequality.inequality_for_cube(respondents, union, rules=rules), survey_coverage
+        lambda: protection.round_published(
+            protection.withhold_inequality(
+                coverage.restrict(
+                    inequality.inequality_for_cube(respondents, union, rules=rules),
+                    survey_coverage,
+                ),
+                shared["estimates"],
+            ),
+            rules,
         ),
     )
-    register_table = register_data.read_register(raw / REGISTER_FILE, union)
-    register_coverage = coverage.coverage_table(register_table, source="register")
-    shared["register"] = step(
-        "register",
-        "registerindikatorer",
-        lambda: coverage.restrict(
-            register.register_estimates(register_table, rules=rules), register_coverage, "register"
-        ),
-    )
+    shared["register"] = published["register"]
     shared["quality"] = report.by_wave()
     shared["coverage"] = pd.concat([survey_coverage, register_coverage], ignore_index=True)
 
@@ -388,9 +422,15 @@ def build_processed(
             tables["gap_change"] = step(
                 "gap_change",
                 "ændring i uddannelsesforskellen",
-                lambda group=group: coverage.restrict_gap_change(
-                    inequality.gap_change_for_cube(respondents, group, rules=rules),
-                    survey_coverage,
+                lambda group=group: protection.round_published(
+                    protection.withhold_gap_change(
+                        coverage.restrict_gap_change(
+                            inequality.gap_change_for_cube(respondents, group, rules=rules),
+                            survey_coverage,
+                        ),
+                        shared["inequality"],
+                    ),
+                    rules,
                 ),
             )
         if register_cells.empty:  # an agreement with survey indicators only
@@ -423,6 +463,8 @@ def build_processed(
             per_agreement[agreement.id] = own
 
     processed.mkdir(parents=True, exist_ok=True)
+    (processed / INTERNAL_DIR).mkdir(exist_ok=True)
+    _write_atomic_parquet(internal_cells, processed / INTERNAL_DIR / INTERNAL_CELLS)
     for name, table in shared.items():
         _write_atomic_parquet(table, table_path(processed, name))
     for agreement_id, tables in per_agreement.items():
@@ -461,12 +503,54 @@ def build_processed(
             key: shared["model_estimates"].attrs.get(key)
             for key in ("population", "fits", "skipped")
         },
+        "protection": protection_record,
         "timings": timings,
     }
     _write_atomic_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", processed / MANIFEST
     )
     return BuildResult(processed, False, manifest, timings)
+
+
+def _protect(survey_cells, register_cells, register_table, register_coverage, rules):
+    """Per-table rules, then the linked protection over all relations, then rounding.
+
+    Returns the published ``estimates`` and ``register`` tables, the manifest record of the
+    protection and the internal cell table (true values, for ``analyse audit``).
+    """
+    from analyse.cube import coverage, estimates, protection, register
+
+    survey_published = estimates.suppress_cube(survey_cells, rules)
+    register_published = coverage.restrict(
+        register.register_estimates(register_table, rules=rules), register_coverage, "register"
+    )
+    cells = protection.cell_frame(
+        survey_cells,
+        register_cells,
+        survey_published=survey_published,
+        register_published=register_published,
+        rules=rules,
+    )
+    before = np.concatenate(
+        [
+            survey_published["suppressed"].to_numpy(bool),
+            register_published["suppressed"].to_numpy(bool),
+        ]
+    )
+    result = protection.protect_cube(cells, before, rules=rules)
+    k = len(survey_published)
+    survey_published = protection.hide(survey_published, result.added[:k])
+    register_published = protection.hide(register_published, result.added[k:])
+    survey_published = protection.round_published(
+        protection.hide_comparisons(survey_published), rules
+    )
+    register_published = protection.round_published(register_published, rules)
+    internal = cells.assign(hidden=result.hidden)
+    return (
+        {"estimates": survey_published, "register": register_published},
+        result.summary,
+        internal,
+    )
 
 
 def _empty_table() -> pd.DataFrame:

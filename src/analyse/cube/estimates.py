@@ -343,6 +343,14 @@ def build(
     cube = cube[columns]
     if not suppress:
         return cube
+    return suppress_cube(cube, rules)
+
+
+def suppress_cube(cube: pd.DataFrame, rules: disclosure.Rules | None = None) -> pd.DataFrame:
+    """The per-table disclosure rules of :func:`analyse.stats.disclosure.suppress` applied to an
+    unsuppressed cube of :func:`build` (``suppress=False``): primary suppression, complementary
+    suppression within breakdowns, crossed margins and the area hierarchy, rounded counts. The
+    linked protection over all relations at once follows in :mod:`analyse.cube.protection`."""
     return disclosure.suppress(
         cube,
         rules,

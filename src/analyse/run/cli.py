@@ -305,6 +305,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from analyse.publish import audit
+
+    report = audit.audit(args.path, processed=args.processed, families=not args.quick)
+    print(report.text())
+    examples = report.details.get("exposed_examples")
+    if examples is not None:
+        print("Afslørede celler (de første):")
+        print(examples.to_string(index=False))
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="analyse",
@@ -438,6 +450,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--confidence-level", type=float, default=0.95, help="level of the shares' intervals"
     )
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser(
+        "audit",
+        help="attack what a run published (LP over all relations, rounding, counts); "
+        "non-zero exit if a suppressed cell can be narrowed",
+    )
+    p.add_argument("path", help="a run folder (reports/) or a processed folder")
+    p.add_argument(
+        "--processed",
+        default=None,
+        help="the run's processed data (default: PATH if it is one, else data/processed)",
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="attack all relations together only, not per family"
+    )
+    p.set_defaults(func=_cmd_audit)
 
     p = sub.add_parser("areas", help="list the areas a brief can be made for")
     p.add_argument(

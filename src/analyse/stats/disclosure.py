@@ -95,6 +95,13 @@ class Rules:
     model_min_areas
         No model-based estimate is published from a fit with fewer shown kommuner than this
         (suppressed cells never enter a fit). Default 20.
+    protection_width
+        Interval protection of a primary-suppressed survey share (:mod:`analyse.cube.protection`):
+        an attacker who solves every published relation at once (linear programming over the
+        published, rounded values) must not be able to narrow the share to less than ± this
+        around its true value (within 0–1). Default 0.05 (5 percentage points). Register cells
+        are protected on the count scale instead: no hidden count can be pinned down to better
+        than ± ``count_base / 2`` persons.
 
     Raises
     ------
@@ -110,6 +117,7 @@ class Rules:
     model_max_cv: float = 0.20
     model_max_half_width: float = 0.10
     model_min_areas: int = 20
+    protection_width: float = 0.05
 
     def __post_init__(self) -> None:
         for name, lowest in (
@@ -134,7 +142,7 @@ class Rules:
                 "Rules.min_weighted_population must be a finite number ≥ 0, got "
                 f"{self.min_weighted_population!r}"
             )
-        for name in ("model_max_cv", "model_max_half_width"):
+        for name in ("model_max_cv", "model_max_half_width", "protection_width"):
             value = getattr(self, name)
             if (
                 isinstance(value, bool)

@@ -1,0 +1,169 @@
+"""Linked protection of the cube (analyse.cube.protection) and the audit (analyse.publish.audit).
+
+The constructed cases are small enough to check by hand; the LP attacker itself is tested in
+tests/test_protection.py.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analyse.cube import protection
+from analyse.stats import disclosure
+
+#: Region R with kommuner k1..k4; klynge A = k1 + k2 + k3, klynge B = k3 + k4 (k3 in both, as
+#: Vejen and København are).
+HIERARCHY = pd.DataFrame(
+    {
+        "parent_level": ["sundhedsklynge"] * 5 + ["region"] * 4,
+        "parent_code": ["A", "A", "A", "B", "B", "R", "R", "R", "R"],
+        "child_level": ["kommune"] * 9,
+        "child_code": ["k1", "k2", "k3", "k3", "k4", "k1", "k2", "k3", "k4"],
+    }
+)
+
+
+def _cells(values: dict[str, float], weights: dict[str, float], primary=()) -> pd.DataFrame:
+    """Total cells of one indicator × wave: kommuner, klynger and the region (weighted sums)."""
+    rows = []
+    for code, value in values.items():
+        rows.append((code, "kommune", value, weights[code]))
+    for parent, kids in (("A", ["k1", "k2", "k3"]), ("B", ["k3", "k4"]), ("R", list(values))):
+        w = sum(weights[k] for k in kids)
+        p = sum(weights[k] * values[k] for k in kids) / w
+        rows.append((parent, "region" if parent == "R" else "sundhedsklynge", p, w))
+    frame = pd.DataFrame(rows, columns=["area_code", "area_level", "value", "weight"])
+    return frame.assign(
+        indicator="x",
+        year=2021,
+        breakdown="total",
+        group="I alt",
+        source="survey",
+        primary=frame["area_code"].isin(primary),
+        protect=0.05,
+        remainder=False,
+    )
+
+
+VALUES = {"k1": 0.20, "k2": 0.30, "k3": 0.12, "k4": 0.40}
+WEIGHTS = {"k1": 1000.0, "k2": 1500.0, "k3": 300.0, "k4": 900.0}
+
+
+def test_area_relations_hold_for_the_true_values_with_a_kommune_in_two_klynger():
+    problem = protection.relations(_cells(VALUES, WEIGHTS), HIERARCHY)
+    # Three area relations: A, B and R, each parent minus its weighted kommuner.
+    assert list(problem.families) == ["areas"] * 3
+    value = problem.frame["value"].to_numpy()
+    assert np.abs(problem.relations @ value).max() < 1e-12
+    # Relation of klynge B, scaled by its weight 1200: p_B − (300 p_k3 + 900 p_k4) / 1200 = 0.
+    frame = problem.frame.reset_index(drop=True)
+    b = frame.index[frame["area_code"] == "B"][0]
+    row = problem.relations[[r for r in range(3) if problem.relations[r, b] != 0][0]].toarray()[0]
+    k3 = frame.index[frame["area_code"] == "k3"][0]
+    k4 = frame.index[frame["area_code"] == "k4"][0]
+    assert row[b] == 1.0
+    assert row[k3] == pytest.approx(-300 / 1200)
+    assert row[k4] == pytest.approx(-900 / 1200)
+
+
+def test_the_per_table_rule_leaves_k3_exposed_and_the_linked_protection_does_not():
+    """k3 (primary) hidden with k4 in klynge B and k2 in klynge A, as the per-relation rule does
+    (each relation has two hidden cells). But R − A = k4 (shown region and klynge give k4), then
+    B gives k3 exactly: the LP attacker pins k3. The linked protection hides more."""
+    from analyse.stats import protection as lp
+
+    cells = _cells(VALUES, WEIGHTS, primary=("k3",))
+    problem = protection.relations(cells, HIERARCHY)
+    frame = problem.frame
+    hidden = frame["area_code"].isin(["k3", "k4", "k2"]).to_numpy()
+    true = frame["value"].to_numpy()
+    shown = np.round(true, 3)
+    lower, upper = lp.bounds(
+        hidden, shown - 0.0005, shown + 0.0005, np.zeros(len(true)), np.ones(len(true))
+    )
+    need = np.where(frame["primary"], 0.05, 0.0)
+    before = lp.audit(
+        true, lower, upper, problem.relations, hidden, need, need, np.zeros(len(true)), np.ones(len(true))
+    )
+    assert before["exposed"].sum() == 1
+    after = protection.protect_cube(
+        cells, hidden[: len(cells)], rules=disclosure.Rules(), hierarchy=HIERARCHY
+    )
+    assert after.summary["exposed"] == 0
+    assert after.added.any()
+
+
+def test_groups_without_every_respondent_get_an_unpublished_remainder():
+    # Total of 100 (weight) with 30 % ; groups "a" (40, 25 %) and "b" (50, 30 %): 10 respondents
+    # (weight) in no shown group with share (30 − 10 − 15) / 10 = 50 %.
+    frame = pd.DataFrame(
+        {
+            "indicator": "x",
+            "year": 2021,
+            "area_level": "kommune",
+            "area_code": "k1",
+            "breakdown": ["total", "education", "education"],
+            "group": ["I alt", "a", "b"],
+            "source": "survey",
+            "value": [0.30, 0.25, 0.30],
+            "weight": [100.0, 40.0, 50.0],
+            "primary": False,
+            "protect": 0.05,
+            "remainder": False,
+        }
+    )
+    problem = protection.relations(frame, HIERARCHY.iloc[:0])
+    assert problem.frame["remainder"].sum() == 1
+    value = protection._remainder_values(problem)
+    assert value[-1] == pytest.approx(0.5)
+    assert np.abs(problem.relations @ value).max() < 1e-12
+
+
+def test_twin_cells_are_linked_by_an_equality():
+    base = _cells(VALUES, WEIGHTS).query("area_code == 'k1'")
+    twin = base.assign(indicator="x_16_24")
+    problem = protection.relations(pd.concat([base, twin], ignore_index=True), HIERARCHY.iloc[:0])
+    assert list(problem.families) == ["twins"]
+    assert sorted(problem.relations.toarray()[0]) == [-1.0, 1.0]
+
+
+def test_inequality_is_withheld_where_a_group_is_hidden():
+    estimates = pd.DataFrame(
+        {
+            "indicator": "x",
+            "year": 2021,
+            "area_level": "kommune",
+            "area_code": ["k1", "k1", "k2", "k2"],
+            "breakdown": "education",
+            "group": ["a", "b", "a", "b"],
+            "suppressed": [False, True, False, False],
+        }
+    )
+    inequality = pd.DataFrame(
+        {
+            "indicator": "x",
+            "year": 2021,
+            "area_level": "kommune",
+            "area_code": ["k1", "k2"],
+            "dimension": "education",
+            "n": [400, 500],
+            "d": [0.1, 0.2],
+            "sii": [0.15, 0.25],
+            "reason": ["", ""],
+        }
+    )
+    out = protection.withhold_inequality(inequality, estimates)
+    assert np.isnan(out.loc[0, "d"]) and np.isnan(out.loc[0, "sii"])
+    assert out.loc[0, "reason"].startswith("vises ikke")
+    assert out.loc[1, "d"] == 0.2 and out.loc[1, "reason"] == ""
+
+
+def test_round_published_rounds_shares_and_counts():
+    table = pd.DataFrame(
+        {"estimate": [0.123449, 0.12351], "se": [0.0123456, 0.01], "n": [1234, 25], "year": [2021, 2021]}
+    )
+    out = protection.round_published(table)
+    assert out["estimate"].tolist() == [0.123, 0.124]
+    assert out["se"].tolist() == [0.0123, 0.01]
+    assert out["n"].tolist() == [1230, 30]  # half up: 25 → 30
+    assert out["year"].tolist() == [2021, 2021]
