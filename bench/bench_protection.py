@@ -10,7 +10,8 @@ one big problem, as the agreements' indicators are.
 
 Prints the time of the singleton rule, of :func:`protect`, of an exact :func:`audit` of the
 result with HiGHS (highspy, one warm-started model per component), and of the same attacker
-LPs with ``scipy.optimize.linprog(method="highs")`` per target (on a subset, extrapolated).
+LPs with ``scipy.optimize.linprog(method="highs")`` per target (on a subset). Audits run with
+the full attacker (shown cells as LP variables) and the relaxed one (shown cells as constants).
 
     PYTHONPATH=src python bench/bench_protection.py --tables 50 --primary 0.2
 """
@@ -72,7 +73,7 @@ def table(rng: np.random.Generator, offset: int):
     return p.ravel(), n.ravel(), (np.array(rows), np.array(cols), np.array(vals), r)
 
 
-def problem(tables: int, primary_share: float, seed: int):
+def problem(tables: int, primary_share: float, seed: int, anywhere: bool = False):
     rng = np.random.default_rng(seed)
     trues, sizes, rs, cs, vs, offset, row0 = [], [], [], [], [], 0, 0
     for _ in range(tables):
@@ -91,7 +92,10 @@ def problem(tables: int, primary_share: float, seed: int):
         local % (N_GROUPS + N_SUPER + 1) < N_GROUPS
     )
     share_of_interior = primary_share * per_table / (N_KOMMUNER * N_GROUPS)
-    primary = interior & (rng.random(offset) < share_of_interior)
+    if anywhere:  # aggregates too: large linked components
+        primary = rng.random(offset) < primary_share
+    else:
+        primary = interior & (rng.random(offset) < share_of_interior)
     return true, size, matrix, primary
 
 
@@ -125,10 +129,13 @@ def main() -> None:
     parser.add_argument("--primary", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--linprog-targets", type=int, default=200)
+    parser.add_argument(
+        "--anywhere", action="store_true", help="draw primary cells among all cells"
+    )
     args = parser.parse_args()
 
     tick = time.perf_counter()
-    true, size, matrix, primary = problem(args.tables, args.primary, args.seed)
+    true, size, matrix, primary = problem(args.tables, args.primary, args.seed, args.anywhere)
     m = true.size
     shown = np.round(true, 3)
     shown_lower, shown_upper = shown - 0.0005, shown + 0.0005
@@ -163,26 +170,29 @@ def main() -> None:
     hidden = result.hidden
     lower, upper = bounds(hidden, shown_lower, shown_upper, natural_lower, natural_upper)
 
-    for exact in (True, False):
-        tick = time.perf_counter()
-        frame = audit(
-            true,
-            shown_lower,
-            shown_upper,
-            matrix,
-            hidden,
-            protection,
-            protection,
-            natural_lower,
-            natural_upper,
-            exact=exact,
-        )
-        a = frame.attrs
-        print(
-            f"audit exact={exact}: {time.perf_counter() - tick:.1f} s for {a['targets']:,} "
-            f"targets; {a['components']:,} LP components (largest {a['largest_component']:,} "
-            f"hidden cells), {a['lp_solves']:,} LP solves, exposed {a['exposed']}"
-        )
+    for full in (True, False):
+        for exact in (True, False):
+            tick = time.perf_counter()
+            frame = audit(
+                true,
+                shown_lower,
+                shown_upper,
+                matrix,
+                hidden,
+                protection,
+                protection,
+                natural_lower,
+                natural_upper,
+                exact=exact,
+                shown_in_lp=full,
+            )
+            a = frame.attrs
+            print(
+                f"audit shown_in_lp={full} exact={exact}: {time.perf_counter() - tick:.1f} s for "
+                f"{a['targets']:,} targets; {a['components']:,} LP components (largest "
+                f"{a['largest_component']:,} variables), {a['lp_solves']:,} LP solves, "
+                f"exposed {a['exposed']}"
+            )
 
     # The singleton rule alone, audited: how much it leaves exposed.
     tick = time.perf_counter()
@@ -205,10 +215,11 @@ def main() -> None:
         f"({time.perf_counter() - tick:.1f} s)"
     )
 
-    # highspy (warm-started per component) vs scipy linprog per target, same targets.
+    # highspy (warm-started per component) vs scipy linprog per target, same targets, both
+    # with the relaxed attacker (shown cells as constants).
     targets = np.flatnonzero(primary)[: args.linprog_targets]
     tick = time.perf_counter()
-    res = _engine(matrix, lower, upper, hidden, targets, tolerance=1e-9)
+    res = _engine(matrix, lower, upper, hidden, targets, tolerance=1e-9, shown_in_lp=False)
     t_highs = time.perf_counter() - tick
     first = np.flatnonzero(primary)[: args.linprog_targets]
     block = first < 2014  # stay in the first table, so linprog solves one table per target
@@ -222,10 +233,10 @@ def main() -> None:
         targets,
     )
     t_linprog = time.perf_counter() - tick
-    lo_h, hi_h = attack(lower, upper, matrix, hidden, targets)
+    lo_h, hi_h = attack(lower, upper, matrix, hidden, targets, shown_in_lp=False)
     agree = np.allclose(t_lo, lo_h, atol=1e-6) and np.allclose(t_hi, hi_h, atol=1e-6)
     print(
-        f"attacker LPs: highspy engine {t_highs / max(res.low.size, 1) * 1e3:.2f} ms per target "
+        f"relaxed attacker LPs: highspy engine {t_highs / max(res.low.size, 1) * 1e3:.2f} ms per target "
         f"({res.low.size} targets, {res.stats['lp_solves']} solves); scipy linprog "
         f"{t_linprog / max(targets.size, 1) * 1e3:.1f} ms per target ({targets.size} targets, "
         f"2 solves each); results agree: {agree}"
