@@ -418,3 +418,38 @@ def test_attack_agrees_with_one_scipy_linprog_per_bound():
     relaxed_low, relaxed_high = attack(lower, upper, relations, hidden, shown_in_lp=False)
     assert (relaxed_low <= low + 1e-9).all() and (relaxed_high >= high - 1e-9).all()
     assert (relaxed_high - relaxed_low > high - low + 1e-5).any()
+
+
+def test_candidates_are_respected_and_a_pinned_cell_is_reported_unprotectable():
+    # Klynge B may not be hidden: protect must find another way (k2 or klynge A).
+    primary = np.zeros(7, dtype=bool)
+    primary[2] = True
+    candidates = np.ones(7, dtype=bool)
+    candidates[5] = False
+    fixed = run_protect(
+        KLYNGE_TRUE,
+        KLYNGE_RELATIONS,
+        primary,
+        5.0,
+        KLYNGE_TRUE,
+        natural=(0, 1000),
+        candidates=candidates,
+    )
+    assert not fixed.hidden[5]
+    assert not fixed.audit["exposed"].any()
+    assert fixed.timings["outside_candidates"] == 0
+
+    # a + b = 0 with both in 0..1 pins a at 0 whatever is hidden: reported, not looped on.
+    rounds = []
+    pinned = run_protect(
+        np.zeros(2),
+        relations_from([{0: 1, 1: 1}], 2),
+        np.array([True, False]),
+        0.05,
+        np.ones(2),
+        progress=lambda *args: rounds.append(args),
+    )
+    assert pinned.hidden.tolist() == [True, True]
+    assert pinned.audit["exposed"].tolist() == [True]
+    assert pinned.audit.attrs["unprotectable"] == [0]
+    assert rounds[0] == (0, 1, 2)  # (round, exposed, hidden) after the singleton rule
