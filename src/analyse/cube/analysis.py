@@ -391,7 +391,10 @@ def estimates(
     columns = CROSSED.get(name, columns)
     if indicator.source != "survey":
         return _register_estimates(processed, indicator_id, area_level, area_code, name, wave_list)
-    from_cube = name in CUBE_BREAKDOWNS and not microdata and not internal
+    from analyse.cube.estimates import PUBLISHED_LEVELS
+
+    published = area_level in PUBLISHED_LEVELS.get(name, (area_level,))
+    from_cube = name in CUBE_BREAKDOWNS and published and not microdata and not internal
     if from_cube:
         table = _read(processed, "estimates")
         rows = _area_rows(table, indicator_id, area_level, area_code)
@@ -407,8 +410,9 @@ def estimates(
         return rows[ESTIMATE_COLUMNS].reset_index(drop=True)
     if respondents is None:
         raise ParameterError(
-            f"the cube has no breakdown {name!r} (it has {', '.join(CUBE_BREAKDOWNS)}); "
-            "pass the respondents (microdata) to estimate it"
+            f"the cube has no breakdown {name!r} for a {area_level} (it has "
+            f"{', '.join(CUBE_BREAKDOWNS)}; sex × age for regions and Denmark only); pass the "
+            "respondents (microdata) to estimate it"
         )
     return _microdata_estimates(
         processed,

@@ -327,8 +327,10 @@ def build_processed(
     survey_raw = step(
         "estimates",
         "estimater for alle indikatorer, bølger og områder",
-        lambda: coverage.restrict(
-            estimates.build(respondents, union, rules=rules, suppress=False), survey_coverage
+        lambda: estimates.published_rows(
+            coverage.restrict(
+                estimates.build(respondents, union, rules=rules, suppress=False), survey_coverage
+            )
         ),
     )
     register_table = register_data.read_register(raw / REGISTER_FILE, union)

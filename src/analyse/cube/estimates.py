@@ -346,6 +346,23 @@ def build(
     return suppress_cube(cube, rules)
 
 
+#: Breakdowns published only at some area levels. Sex × age in a kommune or sundhedsklynge rests
+#: on a handful of respondents per cell, and protecting its cells against the sex and age margins
+#: and the area sums together (:mod:`analyse.cube.protection`) would hide a large part of the
+#: kommuner's sex and age tables that the briefs show; the briefs do not show sex × age, so the
+#: cube publishes it for regions and Denmark only (table redesign, Hundepool et al. 2012, §4.2).
+#: Notebooks estimate it for a kommune from the microdata (internal work).
+PUBLISHED_LEVELS: dict[str, tuple[str, ...]] = {"sex_age": ("region", "land")}
+
+
+def published_rows(cube: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a cube that are published (:data:`PUBLISHED_LEVELS`)."""
+    keep = np.ones(len(cube), dtype=bool)
+    for breakdown, levels in PUBLISHED_LEVELS.items():
+        keep &= ~((cube["breakdown"] == breakdown) & ~cube["area_level"].isin(levels)).to_numpy()
+    return cube[keep].reset_index(drop=True)
+
+
 def suppress_cube(cube: pd.DataFrame, rules: disclosure.Rules | None = None) -> pd.DataFrame:
     """The per-table disclosure rules of :func:`analyse.stats.disclosure.suppress` applied to an
     unsuppressed cube of :func:`build` (``suppress=False``): primary suppression, complementary

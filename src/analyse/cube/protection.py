@@ -280,6 +280,36 @@ def relations(cells: pd.DataFrame, hierarchy: pd.DataFrame | None = None) -> Cel
     return Cells(frame, matrix, np.asarray(family, dtype=object), skipped)
 
 
+def _candidates(frame: pd.DataFrame) -> np.ndarray:
+    """Cells the linked protection may hide: group cells of kommuner and sundhedsklynger (not
+    totals, not regions or Denmark — the numbers a reader looks for first), never remainders.
+    Where no such cell can protect an exposed one, the engine takes the nearest shown cell
+    anyway (counted in the manifest)."""
+    return (
+        ~frame["remainder"].to_numpy(bool)
+        & (frame["breakdown"] != TOTAL_BREAKDOWN).to_numpy()
+        & frame["area_level"].isin(["kommune", "sundhedsklynge"]).to_numpy()
+    )
+
+
+def blocks(frame: pd.DataFrame) -> np.ndarray:
+    """Local blocks for the LP certificates: per source × indicator × wave, the cells of one
+    region (the region, its sundhedsklynger and kommuner). A kommune or klynge cell can usually
+    be balanced inside its region without touching Denmark or the other regions. Denmark's cells
+    have no block (−1): the whole component's LPs settle them."""
+    regions = _parent_codes(frame)["region"]
+    key = pd.DataFrame(
+        {
+            "source": frame["source"].to_numpy(),
+            "indicator": frame["indicator"].to_numpy(),
+            "year": frame["year"].to_numpy(),
+            "region": regions,
+        }
+    )
+    ids = key.groupby(list(key.columns), sort=False, dropna=False).ngroup().to_numpy()
+    return np.where(pd.isna(regions), -1, ids).astype(np.int64)
+
+
 def _area_key(level: str, code: pd.Series, cells: pd.DataFrame) -> pd.Series:
     """The key of an area relation: parent area × breakdown × group."""
     return level + ":" + code.astype(str) + "|" + cells["breakdown"] + "|" + cells["group"]
@@ -351,9 +381,11 @@ def protect_cube(
         protect,
         protect,
         cost,
-        candidates=~is_rest,
+        candidates=_candidates(frame),
         always_hidden=is_rest | start_hidden,
         progress=progress,
+        blocks=blocks(frame),
+        local=frame["area_level"].isin(["kommune", "sundhedsklynge"]).to_numpy(),
     )
     hidden = result.hidden[:published]
     audit = result.audit

@@ -171,6 +171,7 @@ def audit(
             "example": _example(published[(primary & ~hidden)[:n_cells]]),
         }
     )
+    block_of = protection.blocks(frame)
     rows = []
     subsets = [*sorted(set(problem.families)), "all"] if families else ["all"]
     worst = None
@@ -179,7 +180,10 @@ def audit(
         if family != "all":
             keep = problem.families == family
         relations = problem.relations[np.flatnonzero(keep)]
-        result = lp.audit(true, lower, upper, relations, hidden, need, need, zeros, ones)
+        result = lp.audit(
+            true, lower, upper, relations, hidden, need, need, zeros, ones,
+            exact=False, blocks=block_of,
+        )  # fmt: skip
         exposed = int(result["exposed"].sum()) if len(result) else 0
         rows.append(
             {

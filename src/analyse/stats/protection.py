@@ -187,6 +187,7 @@ def _engine(
     need_low: np.ndarray | None = None,
     need_high: np.ndarray | None = None,
     shown_in_lp: bool = True,
+    witness_only: bool = False,
 ) -> _Intervals:
     """Minimise and maximise every target cell over the attacker's feasible set.
 
@@ -306,6 +307,7 @@ def _engine(
                 exact_high,
                 None if not decide else need_low,
                 None if not decide else need_high,
+                witness_only=witness_only and decide,
             )
     stats = {
         "components": int((comp_size > 1).sum()),
@@ -362,8 +364,14 @@ def _solve_component(
     exact_high,
     need_low,
     need_high,
+    *,
+    witness_only: bool = False,
 ) -> int:
-    """Fill ``low``/``high`` for the targets of one component; returns the number of solves."""
+    """Fill ``low``/``high`` for the targets of one component; returns the number of solves.
+
+    ``witness_only`` (yes/no question only): a target that the capped witnesses do not settle
+    is reported with its witness values (so as exposed) instead of getting LPs of its own — the
+    safe side for :func:`protect`, which then hides more around it."""
     cells = np.sort(cells)
     block = sparse.csc_matrix(sub_a[rows][:, cells])
     n = cells.size
@@ -439,6 +447,25 @@ def _solve_component(
         run(cost, None, maximise)
         h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
 
+    if need_low is not None and t_cells.size > 2:
+        solves += _capped_witnesses(
+            block,
+            row_lo[rows],
+            row_hi[rows],
+            c_lo,
+            c_hi,
+            pos,
+            need_low[t_index],
+            need_high[t_index],
+            seen_low,
+            seen_high,
+        )
+
+        if witness_only:
+            low[t_index] = seen_low
+            high[t_index] = seen_high
+            return solves
+
     with np.errstate(invalid="ignore"):
         tol_lo = 1e-12 * np.fmax(1.0, np.where(np.isfinite(c_lo[pos]), np.abs(c_lo[pos]), 0.0))
         tol_hi = 1e-12 * np.fmax(1.0, np.where(np.isfinite(c_hi[pos]), np.abs(c_hi[pos]), 0.0))
@@ -462,6 +489,148 @@ def _solve_component(
         else:
             high[out], exact_high[out] = run(None, col, maximise), True
     return solves
+
+
+def _capped_witnesses(
+    block, row_lo, row_hi, c_lo, c_hi, pos, need_low, need_high, seen_low, seen_high, rounds=8
+) -> int:
+    """Witness tables that bring as many targets as possible to their required bounds at once.
+
+    For the yes/no question only. Maximising the plain sum of the targets drives some far up and
+    leaves others down; maximising ``Σ min(x_j, need_high_j)`` (an extra variable ``z_j ≤ x_j``
+    with upper bound ``need_high_j`` per target) asks for a feasible table in which as many
+    targets as the relations allow reach their required upper bound together — in a table where
+    most cells are hidden, one or two solves settle nearly all of them. The same downwards with
+    ``z_j ≥ x_j``, ``z_j ≥ need_low_j``. Repeated on the targets still open while a solve settles
+    any; the rest get their own LPs. Updates ``seen_low``/``seen_high`` in place.
+    """
+    n, t = block.shape[1], pos.size
+    n_rows = block.shape[0]
+    link = sparse.csc_matrix(
+        (
+            np.concatenate([np.ones(t), -np.ones(t)]),
+            (np.concatenate([np.arange(t), np.arange(t)]), np.concatenate([n + np.arange(t), pos])),
+        ),
+        shape=(t, n + t),
+    )
+    matrix = sparse.vstack(
+        [sparse.hstack([block, sparse.csc_matrix((n_rows, t))]), link], format="csc"
+    )
+    inf = highspy.kHighsInf
+
+    def finite(values, fill):
+        return np.where(np.isfinite(values), values, fill)
+
+    solves = 0
+    for up in (True, False):
+        h = _new_highs()
+        lp = highspy.HighsLp()
+        lp.num_col_ = n + t
+        lp.num_row_ = n_rows + t
+        target_lo, target_hi = c_lo[pos], c_hi[pos]
+        if up:
+            z_lo, z_hi = target_lo, np.minimum(need_high, target_hi)
+            link_lo, link_hi = np.full(t, -inf), np.zeros(t)
+        else:
+            z_lo, z_hi = np.maximum(need_low, target_lo), target_hi
+            link_lo, link_hi = np.zeros(t), np.full(t, inf)
+        lp.col_cost_ = np.zeros(n + t)
+        lp.col_lower_ = finite(np.concatenate([c_lo, z_lo]), -inf)
+        lp.col_upper_ = finite(np.concatenate([c_hi, z_hi]), inf)
+        lp.row_lower_ = np.concatenate([finite(row_lo, -inf), link_lo])
+        lp.row_upper_ = np.concatenate([finite(row_hi, inf), link_hi])
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+        lp.a_matrix_.value_ = matrix.data
+        lp.a_matrix_.num_col_ = n + t
+        lp.a_matrix_.num_row_ = n_rows + t
+        h.passModel(lp)
+        # A fresh model with a new objective: the dual simplex from scratch is about twice as
+        # fast here as the primal one the per-target solves use.
+        h.setOptionValue("simplex_strategy", 1)
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize if up else highspy.ObjSense.kMinimize)
+        for _ in range(rounds):
+            open_ = seen_high < need_high if up else seen_low > need_low
+            if not open_.any():
+                break
+            cost = np.zeros(n + t)
+            cost[n + np.flatnonzero(open_)] = 1.0
+            h.changeColsCost(n + t, np.arange(n + t, dtype=np.int32), cost)
+            h.run()
+            solves += 1
+            if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                break  # the per-target LPs that follow decide (and report) properly
+            x = np.asarray(h.getSolution().col_value)[:n][pos]
+            np.minimum(seen_low, x, out=seen_low)
+            np.maximum(seen_high, x, out=seen_high)
+            still = seen_high < need_high if up else seen_low > need_low
+            if still.sum() >= open_.sum():
+                break
+    return solves
+
+
+def _block_witnesses(
+    matrix: sparse.csr_matrix,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    hidden: np.ndarray,
+    true: np.ndarray,
+    blocks: np.ndarray,
+    targets: np.ndarray,
+    need_low: np.ndarray,
+    need_high: np.ndarray,
+    tolerance: float,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Witnesses from small local LPs: the hidden cells of one block move, everything else stays
+    at its true value.
+
+    A feasible solution of such an LP, completed with the true values outside the block, is a
+    feasible table of the whole problem (every shown cell at its true value lies in its shown
+    interval, every relation holds), so the values it gives the block's targets are sound
+    witnesses — an inner approximation of the attacker's interval. Blocks are chosen by the
+    caller so that a cell can usually be balanced inside its own (e.g. the kommuner of a
+    sundhedsklynge and the klynge in one wave of one indicator); targets without a block
+    (``blocks < 0``) or not settled here need the component's LPs. Returns the lowest and highest
+    witness per target and the number of LP solves.
+    """
+    seen_low = np.full(targets.size, np.inf)
+    seen_high = np.full(targets.size, -np.inf)
+    tol = _row_tolerance(matrix, lower, upper, tolerance)
+    target_block = blocks[targets]
+    solves = 0
+    csc = sparse.csc_matrix(matrix)
+    for block in np.unique(target_block[target_block >= 0]):
+        cells = np.flatnonzero((blocks == block) & hidden)
+        which = np.flatnonzero(target_block == block)
+        sub = csc[:, cells]
+        rows = np.flatnonzero(np.diff(sparse.csr_matrix(sub).indptr) > 0)
+        if rows.size == 0:
+            seen_low[which] = lower[targets[which]]
+            seen_high[which] = upper[targets[which]]
+            continue
+        inside = np.zeros(matrix.shape[1], dtype=bool)
+        inside[cells] = True
+        rest = matrix[rows] @ np.where(inside, 0.0, true)
+        low_t = np.full(which.size, np.inf)
+        high_t = np.full(which.size, -np.inf)
+        pos = np.searchsorted(cells, targets[which])
+        solves += _capped_witnesses(
+            sparse.csc_matrix(matrix[rows][:, cells]),
+            -tol[rows] - rest,
+            tol[rows] - rest,
+            lower[cells],
+            upper[cells],
+            pos,
+            need_low[which],
+            need_high[which],
+            low_t,
+            high_t,
+        )
+        # The true table itself is a witness too.
+        seen_low[which] = np.minimum(low_t, true[targets[which]])
+        seen_high[which] = np.maximum(high_t, true[targets[which]])
+    return seen_low, seen_high, solves
 
 
 def attack(lower, upper, relations, hidden, targets=None, *, tolerance=1e-9, shown_in_lp=True):
@@ -608,8 +777,12 @@ def audit(
     tolerance=1e-9,
     exact=True,
     shown_in_lp=True,
+    blocks=None,
 ):
     """Check every hidden cell that needs protection against the attacker's LPs.
+
+    With ``exact=False`` and ``blocks`` (see :func:`protect`), small local LPs certify most
+    targets first; the rest get the component's LPs, so the verdict is the same.
 
     Parameters
     ----------
@@ -663,17 +836,44 @@ def audit(
         natural_lower[targets],
         natural_upper[targets],
     )
-    result = _engine(
+    open_ = np.ones(targets.size, dtype=bool)
+    if blocks is not None and not exact:
+        block_of = _vector("blocks", blocks, m, dtype=np.int64)
+        started = time.perf_counter()
+        low, high, solves = _block_witnesses(
+            matrix, att_lower, att_upper, hidden, true, block_of, targets,
+            req_low + eps, req_high - eps, tolerance,
+        )  # fmt: skip
+        open_ = (low > req_low + eps) | (high < req_high - eps)
+        local_seconds = time.perf_counter() - started
+    rest = _engine(
         matrix,
         att_lower,
         att_upper,
         hidden,
-        targets,
+        targets[open_],
         tolerance=tolerance,
-        need_low=None if exact else req_low + eps,
-        need_high=None if exact else req_high - eps,
+        need_low=None if exact else (req_low + eps)[open_],
+        need_high=None if exact else (req_high - eps)[open_],
         shown_in_lp=shown_in_lp,
     )
+    if open_.all():
+        result = rest
+    else:
+        low[open_], high[open_] = rest.low, rest.high
+        result = _Intervals(
+            low,
+            high,
+            np.zeros(targets.size, dtype=bool),
+            np.zeros(targets.size, dtype=bool),
+            rest.component,
+            {
+                **rest.stats,
+                "lp_solves": rest.stats["lp_solves"] + solves,
+                "seconds": rest.stats["seconds"] + local_seconds,
+                "settled_locally": int((~open_).sum()),
+            },
+        )
     frame = _audit_frame(targets, true[targets], result, req_low, req_high, eps)
     frame.attrs.update(
         {"targets": int(targets.size), "exposed": int(frame["exposed"].sum()), **result.stats}
@@ -841,8 +1041,18 @@ def protect(
     progress: Callable[[int, int, int], None] | None = None,
     tolerance=1e-9,
     shown_in_lp=True,
+    blocks=None,
+    local=None,
 ) -> ProtectResult:
     """Choose complementary cells so that every protected hidden cell passes :func:`audit`.
+
+    ``blocks`` (optional, int per cell, −1 for none): groups of cells within which a target can
+    usually be balanced (:func:`_block_witnesses`); small local LPs certify most targets before
+    the component's LPs see the rest. A certificate is always a feasible table of the whole
+    problem, so blocks change the speed and possibly the number of complementary cells, never
+    the safety of the result. ``local`` (bool per cell, default ``blocks >= 0``): targets that
+    the rounds before the final audit may treat as exposed when their block does not settle
+    them (cheap, may hide a little more); the others always get the component's LPs.
 
     Parameters
     ----------
@@ -909,6 +1119,11 @@ def protect(
         if always_hidden is None
         else _vector("always_hidden", always_hidden, m, dtype=bool)
     )
+    block_of = None if blocks is None else _vector("blocks", blocks, m, dtype=np.int64)
+    if local is None:
+        local_of = np.zeros(m, dtype=bool) if block_of is None else block_of >= 0
+    else:
+        local_of = _vector("local", local, m, dtype=bool)
     allowed = ~primary if candidates is None else _vector("candidates", candidates, m, dtype=bool)
     allowed = allowed & ~primary & ~always
     if max_rounds < 0:
@@ -943,26 +1158,74 @@ def protect(
         true, protect_below, protect_above, natural_lower, natural_upper
     )
 
-    def run_audit(targets: np.ndarray, full: bool) -> tuple[_Intervals, np.ndarray]:
+    def run_audit(
+        targets: np.ndarray, full: bool, local_only: bool = False
+    ) -> tuple[_Intervals, np.ndarray]:
         lower, upper = bounds(hidden, shown_lower, shown_upper, natural_lower, natural_upper)
-        result = _engine(
-            matrix,
-            lower,
-            upper,
-            hidden,
-            targets,
-            tolerance=tolerance,
-            need_low=req_low_all[targets] + eps_all[targets],
-            need_high=req_high_all[targets] - eps_all[targets],
-            shown_in_lp=full,
+        need_low = req_low_all[targets] + eps_all[targets]
+        need_high = req_high_all[targets] - eps_all[targets]
+        low = np.full(targets.size, np.inf)
+        high = np.full(targets.size, -np.inf)
+        stats = {"seconds": 0.0, "lp_solves": 0}
+        open_ = np.ones(targets.size, dtype=bool)
+        if block_of is not None:
+            tick = time.perf_counter()
+            low, high, solves = _block_witnesses(
+                matrix, lower, upper, hidden, true, block_of, targets, need_low, need_high,
+                tolerance,
+            )
+            open_ = (low > need_low) | (high < need_high)
+            stats = {"seconds": time.perf_counter() - tick, "lp_solves": solves}
+            if os.environ.get("DEBUGP"):
+                print("blocks", targets.size, int(open_.sum()), round(stats["seconds"], 2), solves, flush=True)
+                if open_.sum() < 30:
+                    print("open", targets[open_].tolist(), low[open_] - need_low[open_], need_high[open_] - high[open_])
+        if local_only:
+            # Rounds: a locally decidable target that its block cannot settle counts as exposed
+            # (the safe side); the others go to the component's LPs.
+            open_ = open_ & ~local_of[targets]
+        if open_.any():
+            rest = _engine(
+                matrix,
+                lower,
+                upper,
+                hidden,
+                targets[open_],
+                tolerance=tolerance,
+                need_low=need_low[open_],
+                need_high=need_high[open_],
+                shown_in_lp=full,
+                witness_only=True,
+            )
+            low[open_] = np.minimum(low[open_], rest.low)
+            high[open_] = np.maximum(high[open_], rest.high)
+            stats = {
+                **rest.stats,
+                "seconds": stats["seconds"] + rest.stats["seconds"],
+                "lp_solves": stats["lp_solves"] + rest.stats["lp_solves"],
+            }
+        result = _Intervals(
+            low,
+            high,
+            np.zeros(targets.size, dtype=bool),
+            np.zeros(targets.size, dtype=bool),
+            np.full(m, -1),
+            stats,
         )
-        exposed = (result.low > req_low_all[targets] + eps_all[targets]) | (
-            result.high < req_high_all[targets] - eps_all[targets]
-        )
+        exposed = (result.low > need_low) | (result.high < need_high)
+        if local_only:
+            exposed |= local_of[targets] & ((low > need_low) | (high < need_high))
         timings["audit"] = timings.get("audit", 0.0) + result.stats["seconds"]
         timings["lp_solves"] = timings.get("lp_solves", 0) + result.stats["lp_solves"]
         return result, exposed
 
+    if block_of is not None:
+        return _protect_by_lp(
+            matrix, true, shown_lower, shown_upper, natural_lower, natural_upper, primary,
+            always, has_protection, hidden, allowed, cost, block_of, local_of, req_low_all,
+            req_high_all, eps_all, tolerance, shown_in_lp, max_rounds, progress, timings,
+            started, run_audit,
+        )  # fmt: skip
     rounds = 0
     outside = 0
     # The relaxed attacker first (shown cells as constants: small LPs, fast); what it exposes,
@@ -970,7 +1233,7 @@ def protect(
     full = False
     attempts = np.zeros(m, dtype=int)
     targets = np.flatnonzero(hidden & has_protection)
-    result, exposed = run_audit(targets, full)
+    result, exposed = run_audit(targets, full, local_only=block_of is not None and int(os.environ.get("LR", "100")) >= 0)
     if progress is not None:
         progress(rounds, int(exposed.sum()), int(hidden.sum()))
     pending = targets[exposed]
@@ -1013,7 +1276,7 @@ def protect(
             # A new cell alone in some relation is recovered exactly there and helps nobody:
             # the singleton rule gives it a partner at once.
             hidden = _singleton_rule(pattern, hidden, free, allowed, cost)
-            result, exposed = run_audit(pending, full)
+            result, exposed = run_audit(pending, full, local_only=block_of is not None and rounds <= int(os.environ.get("LR", "100")))
             if progress is not None:
                 progress(rounds, int(exposed.sum()), int(hidden.sum()))
             pending = pending[exposed]
@@ -1048,3 +1311,191 @@ def protect(
         rounds=rounds,
         timings=timings,
     )
+
+
+def _protect_by_lp(
+    matrix, true, shown_lower, shown_upper, natural_lower, natural_upper, primary, always,
+    has_protection, hidden, allowed, cost, block_of, local_of, req_low_all, req_high_all,
+    eps_all, tolerance, shown_in_lp, max_rounds, progress, timings, started, run_audit,
+) -> ProtectResult:  # fmt: skip
+    """Complementary cells chosen by linear programming, block by block.
+
+    For the exposed targets of a block (the cells of one region in one table; Denmark's and
+    the regions' cells: their whole table), one LP per direction finds a table in which every
+    such target reaches its required bound while the shown cells move as little as possible
+    outside their shown intervals (cost per unit of change: the cell's ``cost``; cells outside
+    ``candidates`` cost 10⁴ times more). The shown cells that had to move are hidden: the LP's
+    table is then a feasible table of the attacker, i.e. a certificate for every target it
+    brought to its bound (Fischetti & Salazar-González's separation of the cell suppression
+    problem, Hundepool et al. 2012, §4.4, solved here as a heuristic per block). Targets the LP
+    could not bring there (a slack variable with a large penalty) try again in the next round
+    on the whole table. A final audit of all targets confirms the pattern.
+    """
+    m = true.shape[0]
+    # Whole tables: connected components of the relation graph over all cells.
+    pattern = sparse.csr_matrix(
+        (np.ones(matrix.nnz), matrix.indices, matrix.indptr), shape=matrix.shape
+    )
+    r = matrix.shape[0]
+    graph = sparse.bmat([[None, pattern.T], [pattern, None]], format="csr")
+    _, labels = csgraph.connected_components(graph, directed=False)
+    table_of = labels[:m]
+    csc = sparse.csc_matrix(matrix)
+    rounds = 0
+    outside = 0
+    targets = np.flatnonzero(hidden & has_protection)
+    result, exposed = run_audit(targets, False, local_only=False)
+    if progress is not None:
+        progress(rounds, int(exposed.sum()), int(hidden.sum()))
+    pending = targets[exposed]
+    whole = np.zeros(m, dtype=bool)  # targets that go to the whole table next time
+    confirmed = False
+    while True:
+        while pending.size and rounds < max_rounds:
+            rounds += 1
+            groups = np.where(
+                (block_of[pending] >= 0) & ~whole[pending] & local_of[pending],
+                block_of[pending],
+                -1 - table_of[pending],
+            )
+            unsettled = []
+            for group in np.unique(groups):
+                which = pending[groups == group]
+                cells = (
+                    np.flatnonzero(block_of == group)
+                    if group >= 0
+                    else np.flatnonzero(table_of == -1 - group)
+                )
+                for up in (True, False):
+                    new, failed = _complement_lp(
+                        csc, r, true, shown_lower, shown_upper, natural_lower, natural_upper,
+                        hidden, cells, which, req_low_all[which] + eps_all[which],
+                        req_high_all[which] - eps_all[which], cost, allowed, tolerance, up,
+                    )  # fmt: skip
+                    outside += int((~allowed[new]).sum())
+                    hidden[new] = True
+                    unsettled.append(which[failed])
+            stuck = np.unique(np.concatenate(unsettled)) if unsettled else np.array([], int)
+            whole[stuck] = True
+            if progress is not None:
+                progress(rounds, int(stuck.size), int(hidden.sum()))
+            pending = stuck
+        # Confirm on all targets with the full attacker.
+        targets = np.flatnonzero(hidden & has_protection)
+        result, exposed = run_audit(targets, shown_in_lp, local_only=False)
+        pending = targets[exposed]
+        if not pending.size or rounds >= max_rounds or confirmed:
+            break
+        confirmed = True
+        whole[pending] = True
+    req_low, req_high, eps = req_low_all[targets], req_high_all[targets], eps_all[targets]
+    frame = _audit_frame(targets, true[targets], result, req_low, req_high, eps)
+    frame.attrs.update(
+        {
+            "targets": int(targets.size),
+            "exposed": int(frame["exposed"].sum()),
+            "unprotectable": frame.loc[frame["exposed"], "cell"].tolist(),
+            **result.stats,
+        }
+    )
+    timings["outside_candidates"] = outside
+    timings["total"] = time.perf_counter() - started
+    return ProtectResult(
+        hidden=hidden,
+        complementary=hidden & ~primary & ~always,
+        audit=frame,
+        rounds=rounds,
+        timings=timings,
+    )
+
+
+def _complement_lp(
+    csc, n_rows, true, shown_lower, shown_upper, natural_lower, natural_upper, hidden, cells,
+    targets, need_low, need_high, cost, allowed, tolerance, up,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """One direction of :func:`_protect_by_lp` for the targets of one block.
+
+    Returns the shown cells to hide and a mask of the targets the LP could not certify.
+    """
+    cells = np.sort(cells)
+    sub = csc[:, cells]
+    rows = np.flatnonzero(np.diff(sparse.csr_matrix(sub).indptr) > 0)
+    if rows.size == 0:
+        return np.array([], dtype=int), np.zeros(targets.size, dtype=bool)
+    block = sparse.csr_matrix(sub)[rows]
+    inside = np.zeros(true.shape[0], dtype=bool)
+    inside[cells] = True
+    full_rows = sparse.csr_matrix(csc)[rows] if False else None  # noqa: F841 (clarity)
+    rest = (csc[:, ~inside].T[:, rows].T @ true[~inside]) if (~inside).any() else 0.0
+    scale = np.fmax(np.abs(true), 1.0)
+    tol = tolerance * (abs(block) @ scale[cells]) + tolerance
+    n = cells.size
+    shown = ~hidden[cells]
+    s_idx = np.flatnonzero(shown)
+    k = s_idx.size
+    pos = np.searchsorted(cells, targets)
+    t = targets.size
+    # Variables: x (n), d (k: deviation of shown cells outside their interval), s (t: slack).
+    base = np.where(np.isfinite(cost[cells]), cost[cells], 0.0)
+    unit = np.fmax(base, 1e-9)
+    c_d = unit[s_idx] * np.where(allowed[cells][s_idx], 1.0, 1e4)
+    penalty = 1e6 * (c_d.max() if k else 1.0) + 1e6
+    col_cost = np.concatenate([np.zeros(n), c_d, np.full(t, penalty)])
+    col_lower = np.concatenate([natural_lower[cells], np.zeros(k), np.zeros(t)])
+    col_upper = np.concatenate([natural_upper[cells], np.full(k, highspy.kHighsInf), np.full(t, highspy.kHighsInf)])
+    # Rows: relations; d_j - x_j >= -upper_j; d_j + x_j >= lower_j; x_t +/- s_t vs need.
+    eye_k = sparse.csr_matrix((np.ones(k), (np.arange(k), s_idx)), shape=(k, n))
+    eye_t = sparse.csr_matrix((np.ones(t), (np.arange(t), pos)), shape=(t, n))
+    blocks_ = [
+        [block, None, None],
+        [-eye_k, sparse.identity(k), None],
+        [eye_k, sparse.identity(k), None],
+        [eye_t, None, sparse.identity(t) if up else -sparse.identity(t)],
+    ]
+    shapes = [(rows.size, k, t), (k, k, t), (k, k, t), (t, k, t)]
+    full_blocks = []
+    for row, (height, kk, tt) in zip(blocks_, shapes, strict=True):
+        full_blocks.append(
+            [
+                row[0],
+                row[1] if row[1] is not None else sparse.csr_matrix((height, kk)),
+                row[2] if row[2] is not None else sparse.csr_matrix((height, tt)),
+            ]
+        )
+    a = sparse.bmat(full_blocks, format="csc")
+    inf = highspy.kHighsInf
+    lo_shown = np.where(np.isnan(shown_lower[cells][s_idx]), natural_lower[cells][s_idx], shown_lower[cells][s_idx])
+    hi_shown = np.where(np.isnan(shown_upper[cells][s_idx]), natural_upper[cells][s_idx], shown_upper[cells][s_idx])
+    if up:
+        t_lo, t_hi = need_high, np.full(t, inf)
+    else:
+        t_lo, t_hi = np.full(t, -inf), need_low
+    row_lower = np.concatenate([-tol - rest, -hi_shown, lo_shown, t_lo])
+    row_upper = np.concatenate([tol - rest, np.full(k, inf), np.full(k, inf), t_hi])
+    h = _new_highs()
+    h.setOptionValue("simplex_strategy", 1)
+    h.setOptionValue("presolve", "on")
+    lp = highspy.HighsLp()
+    lp.num_col_ = n + k + t
+    lp.num_row_ = a.shape[0]
+    lp.col_cost_ = col_cost
+    lp.col_lower_ = col_lower
+    lp.col_upper_ = col_upper
+    lp.row_lower_ = row_lower
+    lp.row_upper_ = row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data
+    lp.a_matrix_.num_col_ = n + k + t
+    lp.a_matrix_.num_row_ = a.shape[0]
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return np.array([], dtype=int), np.ones(t, dtype=bool)
+    solution = np.asarray(h.getSolution().col_value)
+    d = solution[n : n + k]
+    slack = solution[n + k :]
+    moved = cells[s_idx[d > 1e-9]]
+    failed = slack > 1e-9
+    return moved, failed
