@@ -863,9 +863,10 @@ def run_agreements(
                 path.stem for path in run_dir.glob("*.html") if path.name not in _RUN_PAGES
             } - {r.slug for r in results.values() if r.status == "failed"}
             leaks = []
-            # Interrupted: the overview (seconds of work) is left as it was, if there is one;
-            # the rerun writes it. The index and manifest below are always written.
-            if signals.received is None or not (run_dir / overview.OVERVIEW_FILE).exists():
+            # Interrupted: the overview (seconds of work per agreement) is left as it was (the
+            # index links it only if there is one); the rerun writes it. The index and the
+            # manifest below are always written.
+            if signals.received is None:
                 leaks = _write_overview(run_dir, processed, agreement, available, build.manifest)
             records = _area_records(results.values(), previous)
             listed = _listed_results(run_dir, records)
@@ -874,6 +875,7 @@ def run_agreements(
                 listed,
                 synthetic=build.manifest.get("synthetic", False),
                 pages=_notebook_pages(run_dir, listed),
+                summary=(run_dir / overview.OVERVIEW_FILE).exists(),
             )
             _write_atomic(
                 run_dir / overview.INDEX_FILE,
@@ -1219,7 +1221,9 @@ def _covered_selection(
     return kept
 
 
-def _index_html(agreement, results, *, synthetic: bool, pages: dict | None = None) -> str:
+def _index_html(
+    agreement, results, *, synthetic: bool, pages: dict | None = None, summary: bool = True
+) -> str:
     """Links to all briefs, grouped: Denmark, then per region its region, klynger and kommuner
     (each in Danish alphabetical order: æ, ø, å and aa last)."""
     by_slug = {r.slug: r for r in results}
@@ -1245,8 +1249,13 @@ def _index_html(agreement, results, *, synthetic: bool, pages: dict | None = Non
         f"<h1>{html.escape(agreement.title)}: briefs for alle områder</h1>",
         f"<p>{html.escape(agreement.parties)}. Aftalen gælder {scope}, "
         f"{agreement.period_start}–{agreement.period_end}. Vælg et område.</p>",
-        f'<p class="summary"><a href="{overview.OVERVIEW_FILE}">Overblik over alle områder i '
-        f"{scope}</a>: status og seneste tal for hver indikator på én side.</p>",
+    ]
+    if summary:  # the overview page (not yet written when the first run was interrupted)
+        parts.append(
+            f'<p class="summary"><a href="{overview.OVERVIEW_FILE}">Overblik over alle områder i '
+            f"{scope}</a>: status og seneste tal for hver indikator på én side.</p>"
+        )
+    parts += [
         f'<nav class="links" aria-label="Links"><ul><li><a href="../{overview.INDEX_FILE}">'
         "Alle aftaler</a></li></ul></nav>",
     ]
