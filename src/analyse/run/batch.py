@@ -13,6 +13,14 @@ rerun skips a brief whose hash is unchanged and whose HTML is still there. HTML 
 by the worker and then written atomically (a brief with a finding is not written). A failing
 area is recorded and the others continue; the run ends with a summary and ``failed`` set.
 
+A run can be stopped and resumed: on SIGINT (Ctrl-C) or SIGTERM the workers and their kernels
+are stopped within seconds, each agreement's manifest and index are written with the briefs
+that finished, and :class:`~analyse.errors.Interrupted` is raised (the command exits with 130
+or 143); the rerun renders only the rest. Workers and kernels ask Linux to be signalled when
+their parent dies (``PR_SET_PDEATHSIG``), so none outlives a killed run, and a worker whose
+parent is gone writes no brief. The folder's index lists every finished brief of its manifest,
+not only this run's.
+
 One unit of about 1,000 lines because the run's pieces share one state: the workers, the task
 list of every agreement, the per-brief keys and the run folders are built, used and recorded
 together (the pages themselves come from :mod:`analyse.publish`).
@@ -1096,7 +1104,8 @@ def _stop_workers(processes, result_queue, record, grace: float = STOP_GRACE) ->
     for process in processes:
         if process.is_alive():
             process.kill()
-        process.join(timeout=1)
+        if process.pid is not None:  # started (the signal may come while they are started)
+            process.join(timeout=1)
     _drain(result_queue, record, timeout=0.05)
 
 
