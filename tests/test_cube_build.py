@@ -247,6 +247,71 @@ def test_build_processed_force_rebuilds(small_raw, small_processed, processed_co
     assert leftovers(processed_copy) == []
 
 
+class _Rebuilding(Exception):
+    """Raised by the first step of a rebuild (see the test below)."""
+
+
+def test_build_processed_records_table_checksums_and_rebuilds_a_changed_table(
+    small_raw, small_processed, processed_copy, monkeypatch
+):
+    folder = small_processed.processed
+    recorded = small_processed.manifest["tables"]
+    # One SHA-256 per table file: 7 shared tables + 8 tables for each of the 5 agreements.
+    built = [record["id"] for record in small_processed.manifest["agreements"]]
+    expected = {f"{t}.parquet" for t in cube_build.SHARED_TABLES} | {
+        f"agreements/{a}/{t}.parquet" for a in built for t in cube_build.AGREEMENT_TABLES
+    }
+    assert set(recorded) == expected and len(expected) == 7 + 8 * 5
+    assert all(recorded[name] == sha256(folder / name) for name in expected)
+
+    # Untouched: reused (the checksums are verified, nothing is rewritten).
+    before = stamps(processed_copy)
+    assert cube_build.build_processed(small_raw, processed_copy).reused is True
+    assert stamps(processed_copy) == before
+
+    # The decision to rebuild is what is tested here (a rebuild itself: the tests above); the
+    # first step of a rebuild, reading the delivery, stops it.
+    def first_step(*_args, **_kwargs):
+        raise _Rebuilding
+
+    monkeypatch.setattr(cube_build, "_load_survey", first_step)
+
+    # Eight bytes of the estimates overwritten: rebuilt, and the message names the table.
+    estimates = processed_copy / "estimates.parquet"
+    damaged = bytearray(estimates.read_bytes())
+    damaged[100:108] = b"\x00" * 8 if damaged[100:108] != b"\x00" * 8 else b"\xff" * 8
+    estimates.write_bytes(bytes(damaged))
+    messages: list[str] = []
+    with pytest.raises(_Rebuilding):
+        cube_build.build_processed(small_raw, processed_copy, progress=messages.append)
+    assert messages[0] == (
+        "Tabellen estimates.parquet er ændret eller beskadiget siden byggeriet – bygger igen."
+    )
+
+    # An agreement's table, changed to another valid table: rebuilt too.
+    shutil.copy(folder / "estimates.parquet", estimates)
+    status = cube_build.table_path(processed_copy, "status", SYDDANMARK)
+    table = pd.read_parquet(status)
+    table.iloc[:1].to_parquet(status, index=False)
+    messages.clear()
+    with pytest.raises(_Rebuilding):
+        cube_build.build_processed(small_raw, processed_copy, progress=messages.append)
+    assert messages[0] == (
+        f"Tabellen agreements/{SYDDANMARK}/status.parquet er ændret eller beskadiget siden "
+        "byggeriet – bygger igen."
+    )
+
+    # A manifest from before the checksums were recorded: rebuilt once.
+    shutil.copy(small_processed.path("status", SYDDANMARK), status)
+    manifest = json.loads((processed_copy / cube_build.MANIFEST).read_text(encoding="utf-8"))
+    del manifest["tables"]
+    (processed_copy / cube_build.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    messages.clear()
+    with pytest.raises(_Rebuilding):
+        cube_build.build_processed(small_raw, processed_copy, progress=messages.append)
+    assert "ingen kontrolsummer" in messages[0]
+
+
 def test_build_processed_missing_raw_folder_raises(tmp_path):
     processed = tmp_path / "processed"
     with pytest.raises(DataValidationError, match="does not exist"):

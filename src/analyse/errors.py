@@ -68,3 +68,19 @@ def example_rows(rows: Iterable[int], limit: int = 5) -> list[int]:
         if len(out) == limit:
             break
     return out
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run was stopped by a signal (SIGINT: Ctrl-C, or SIGTERM); what finished was recorded.
+
+    A ``KeyboardInterrupt`` so that code catching ``Exception`` does not swallow it.
+    ``exit_code`` is the shell's convention, 128 + the signal number (130, 143).
+    """
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        self.signum = int(signum)
+        self.exit_code = 128 + self.signum
+        self.signal_name = signal.Signals(self.signum).name
+        super().__init__(self.signal_name)

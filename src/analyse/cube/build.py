@@ -36,7 +36,8 @@ once per distinct baseline and period and written per agreement:
 
 The cache key is the SHA-256 of every raw file, the code (all package files), the agreements
 (a user's agreement file by its content), the codebook (its files, including what it extends)
-and the options; when it matches the manifest, nothing is recomputed. Every column of every
+and the options; when it matches the manifest and every table file still has the SHA-256 the
+manifest records for it (``tables``), nothing is recomputed. Every column of every
 table is described in ``docs/data_dictionary.md``. Files are written atomically (temporary
 file, then rename), so an interrupted build never leaves a half-written table behind.
 """
@@ -290,8 +291,11 @@ def build_processed(
         and manifest.get("cache_key") == key
         and all(table_path(processed, t, a.id).exists() for t in TABLES for a in loaded)
     ):
-        say(f"Genbruger de beregnede tabeller i {processed} (uændrede data, aftaler og kode).")
-        return BuildResult(processed, True, manifest)
+        changed = _changed_table(processed, manifest)
+        if changed is None:
+            say(f"Genbruger de beregnede tabeller i {processed} (uændrede data, aftaler og kode).")
+            return BuildResult(processed, True, manifest)
+        say(changed)
 
     from analyse.cube import changes, coverage, estimates, inequality, protection, register, trends
     from analyse.cube import progress as progress_assessment
@@ -507,6 +511,7 @@ def build_processed(
         },
         "protection": protection_record,
         "timings": timings,
+        "tables": _table_checksums(processed, loaded),
     }
     _write_atomic_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", processed / MANIFEST
@@ -553,6 +558,36 @@ def _protect(survey_cells, register_cells, register_table, register_coverage, ru
         result.summary,
         internal,
     )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _table_checksums(processed: Path, loaded: list) -> dict[str, str]:
+    """SHA-256 of every table file of the build, by its path relative to ``processed``
+    (POSIX separators): the manifest's ``tables``, checked before the tables are reused."""
+    paths = {table_path(processed, t, a.id) for t in TABLES for a in loaded}
+    paths.add(processed / INTERNAL_DIR / INTERNAL_CELLS)
+    return {p.relative_to(processed).as_posix(): _sha256(p) for p in sorted(paths)}
+
+
+def _changed_table(processed: Path, manifest: dict) -> str | None:
+    """Why the tables may not be reused although the cache key matches: the first table file
+    whose content no longer matches the manifest's checksum (changed, damaged or missing), or a
+    manifest without checksums (written before they were recorded); None when all match."""
+    recorded = manifest.get("tables")
+    if not recorded:
+        return "Manifestet har ingen kontrolsummer for tabellerne – bygger igen."
+    for name, checksum in recorded.items():
+        path = processed / name
+        if not path.is_file() or _sha256(path) != checksum:
+            return f"Tabellen {name} er ændret eller beskadiget siden byggeriet – bygger igen."
+    return None
 
 
 def _empty_table() -> pd.DataFrame:

@@ -13,6 +13,14 @@ rerun skips a brief whose hash is unchanged and whose HTML is still there. HTML 
 by the worker and then written atomically (a brief with a finding is not written). A failing
 area is recorded and the others continue; the run ends with a summary and ``failed`` set.
 
+A run can be stopped and resumed: on SIGINT (Ctrl-C) or SIGTERM the workers and their kernels
+are stopped within seconds, each agreement's manifest and index are written with the briefs
+that finished, and :class:`~analyse.errors.Interrupted` is raised (the command exits with 130
+or 143); the rerun renders only the rest. Workers and kernels ask Linux to be signalled when
+their parent dies (``PR_SET_PDEATHSIG``), so none outlives a killed run, and a worker whose
+parent is gone writes no brief. The folder's index lists every finished brief of its manifest,
+not only this run's.
+
 One unit of about 1,000 lines because the run's pieces share one state: the workers, the task
 list of every agreement, the per-brief keys and the run folders are built, used and recorded
 together (the pages themselves come from :mod:`analyse.publish`).
@@ -26,8 +34,10 @@ import json
 import multiprocessing as mp
 import os
 import queue
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +57,7 @@ import pandas as pd  # noqa: E402
 
 import analyse  # noqa: E402
 from analyse.cube import build as cube_build  # noqa: E402
-from analyse.errors import ParameterError  # noqa: E402
+from analyse.errors import Interrupted, ParameterError  # noqa: E402
 from analyse.publish import overview, report  # noqa: E402
 from analyse.publish.html import html_page  # noqa: E402
 from analyse.publish.leaks import check_outputs  # noqa: E402
@@ -94,7 +104,7 @@ class AreaResult:
     area_code: str
     area_name: str
     slug: str
-    status: str  # "ok", "skipped", "failed"
+    status: str  # "ok", "skipped", "failed"; "interrupted" (the run was stopped before it)
     seconds: float = 0.0
     error: str = ""
     key: str = ""
@@ -131,11 +141,14 @@ class BatchResult:
         return self.out / overview.OVERVIEW_FILE
 
     def summary(self) -> str:
-        counts = {s: sum(r.status == s for r in self.results) for s in ("ok", "skipped", "failed")}
+        statuses = ("ok", "skipped", "failed", "interrupted")
+        counts = {s: sum(r.status == s for r in self.results) for s in statuses}
         text = (
             f"{len(self.results)} briefs: {counts['ok']} rendered, {counts['skipped']} unchanged "
             f"(skipped), {counts['failed']} failed, in {self.seconds:.1f} s."
         )
+        if counts["interrupted"]:
+            text += f" {counts['interrupted']} not rendered (the run was interrupted)."
         for r in self.failed:
             text += f"\n  FAILED {r.area_level} {r.area_code} ({r.area_name}): {r.error}"
         for finding in self.leaks:
@@ -259,7 +272,9 @@ class _Renderer:
         self.km = self._kernel_manager_class(
             kernel_name=KERNEL_NAME, transport="ipc", ip=os.path.join(self._socket_dir, "kernel")
         )
-        self.km.start_kernel(cwd=self.cwd, env={**os.environ, "MPLBACKEND": "Agg"})
+        self.km.start_kernel(
+            cwd=self.cwd, env={**os.environ, "MPLBACKEND": "Agg"}, preexec_fn=_kernel_preexec
+        )
         # One client for the kernel's lifetime, used by the warm-up and then by every brief in
         # turn (never two at once). Connecting a client costs ≈ 0.2 s (it waits for the output
         # channel to fall quiet); nbclient ignores replies to other requests, so nothing of a
@@ -275,6 +290,28 @@ class _Renderer:
     def restart(self) -> None:
         self.shutdown()
         self._start()
+
+    def kill(self) -> None:
+        """Stop the kernel at once (SIGKILL to its process group; jupyter_client starts each
+        kernel in a session of its own), for a worker that is being stopped."""
+        provisioner = getattr(self.km, "provisioner", None)
+        pid = getattr(provisioner, "pid", None)
+        if pid:
+            try:
+                os.killpg(getattr(provisioner, "pgid", None) or pid, signal.SIGKILL)
+            except OSError:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        if self.km is not None:
+            try:
+                self.km.cleanup_connection_file()
+            except Exception:  # noqa: BLE001 - best effort while stopping
+                pass
+        import shutil
+
+        shutil.rmtree(getattr(self, "_socket_dir", ""), ignore_errors=True)
 
     def shutdown(self) -> None:
         if self.kc is not None:
@@ -297,7 +334,6 @@ class _Renderer:
 
         With ``export_dir``, the brief's numbers are then written there as CSV and Excel by
         the same kernel, from the notebook's own ``brief`` (:func:`_write_exports`)."""
-        from nbclient import NotebookClient
         from nbconvert import HTMLExporter
         from papermill.iorw import load_notebook_node
         from papermill.parameterize import parameterize_notebook
@@ -319,7 +355,7 @@ class _Renderer:
         reset_cell = nbformat.v4.new_code_cell(RESET, metadata={"tags": ["analyse-reset"]})
         reset_cell.id = "analyse-reset"
         nb.cells.insert(0, reset_cell)
-        client = NotebookClient(
+        client = _notebook_client_class()(
             nb,
             km=self.km,
             timeout=CELL_TIMEOUT,
@@ -351,6 +387,34 @@ class _Renderer:
         body, _ = self._exporter.from_notebook_node(nb)
         timings["export"] = time.perf_counter() - start
         return body, timings
+
+
+_CLIENT_CLASS = None
+
+
+def _notebook_client_class():
+    """nbclient's NotebookClient for a kernel and client started by :class:`_Renderer`, minus
+    its SIGINT/SIGTERM handlers: ``async_setup_kernel`` would replace the worker's own for the
+    length of each notebook (so a stopped worker went on rendering) and reset them to the
+    defaults after it. With the renderer's kernel and client it otherwise does nothing (it
+    neither starts nor cleans up a kernel it does not own)."""
+    global _CLIENT_CLASS
+    if _CLIENT_CLASS is None:
+        from contextlib import asynccontextmanager
+
+        from nbclient import NotebookClient
+
+        class _Client(NotebookClient):
+            @asynccontextmanager
+            async def async_setup_kernel(self, **kwargs):
+                if self.km is None or self.kc is None:  # not the renderer's: nbclient's own
+                    async with super().async_setup_kernel(**kwargs):
+                        yield
+                    return
+                yield
+
+        _CLIENT_CLASS = _Client
+    return _CLIENT_CLASS
 
 
 def _cell_seconds(cell) -> float:
@@ -392,8 +456,104 @@ def render_notebook(notebook: Path, parameters: dict, html_path: Path, *, title:
     return html_path
 
 
-def _worker(tasks, results, notebook: str, cwd: str) -> None:
+# ----------------------------------------------------------------------------------------------
+# Stopping: no worker or kernel outlives the run
+# ----------------------------------------------------------------------------------------------
+
+#: Linux ``prctl`` option: the signal a process gets when the thread that started it ends.
+PR_SET_PDEATHSIG = 1
+#: Seconds the workers get to stop (their SIGTERM handler kills the kernel) before SIGKILL.
+STOP_GRACE = 3.0
+
+
+def _prctl():
+    """libc's ``prctl`` on Linux (None elsewhere), loaded before any fork that needs it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
+
+
+def _die_with_parent(signum: int) -> None:
+    """Ask the kernel to send ``signum`` to this process when its parent dies (Linux; elsewhere
+    nothing: the worker's ``os.getppid()`` check before writing still applies)."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, int(signum), 0, 0, 0)
+
+
+def _kernel_preexec() -> None:
+    """Run in a kernel's process between fork and exec: it is killed when the process that
+    started it (a worker, or the process of ``analyse check --html``) dies, and it does not
+    inherit the worker's ignored SIGINT."""
+    _die_with_parent(signal.SIGKILL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+class _Signals:
+    """SIGINT and SIGTERM during a run: while the processed data are built and the briefs are
+    rendered, the first one raises :class:`~analyse.errors.Interrupted`; once ``defer`` is set
+    (the run's own files are being written) it is remembered and raised afterwards by the
+    caller. Later signals are ignored: the run is already stopping, in a few seconds."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.defer = False
+        self._old: dict = {}
+
+    def _handle(self, signum, _frame) -> None:
+        if self.received is not None:
+            return
+        self.received = signum
+        if not self.defer:
+            raise Interrupted(signum)
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._old[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        for signum, handler in self._old.items():
+            signal.signal(signum, handler)
+
+
+def _worker(tasks, results, notebook: str, cwd: str, parent_pid: int | None = None) -> None:
+    """Render the tasks of the queue one by one in one warm kernel, until ``None``.
+
+    The worker and its kernel never outlive the run: the worker asks for SIGTERM when its
+    parent dies (and its kernel for SIGKILL when the worker dies); on SIGTERM (from the parent
+    stopping the run, or the parent's death) it kills its kernel, removes the numbers of the
+    brief it was rendering and exits at once. SIGINT is ignored: Ctrl-C reaches the whole
+    process group and the parent decides. A brief is never written once the parent is gone.
+    """
+    parent_pid = parent_pid or os.getppid()
+    _die_with_parent(signal.SIGTERM)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     renderer = _Renderer(cwd)
+    current: dict[str, Path | None] = {"html": None}
+
+    def stop(signum, _frame) -> None:
+        renderer.kill()
+        html_path = current["html"]
+        if html_path is not None:  # its numbers without the brief are not published
+            for path in [
+                *_export_paths(html_path),
+                *html_path.parent.glob(f".{html_path.stem}.*tmp*"),  # half-written files
+            ]:
+                path.unlink(missing_ok=True)
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    if os.getppid() != parent_pid:  # the parent died before the request above
+        return
     try:
         while True:
             task = tasks.get()
@@ -402,6 +562,7 @@ def _worker(tasks, results, notebook: str, cwd: str) -> None:
             start = time.perf_counter()
             try:
                 html_path = Path(task["html"])
+                current["html"] = html_path
                 body, timings = renderer.render(
                     Path(notebook),
                     task["parameters"],
@@ -409,7 +570,12 @@ def _worker(tasks, results, notebook: str, cwd: str) -> None:
                 )
                 _check_exports(html_path, task.get("raw_names"))
                 title = f"{task['title']} — {task['area_name']}"
+                if os.getppid() != parent_pid:  # orphaned: the run is over, publish nothing
+                    for path in _export_paths(html_path):
+                        path.unlink(missing_ok=True)
+                    return
                 _write_checked(html_path, html_page(title, body), names=task.get("raw_names"))
+                current["html"] = None  # written: the brief and its numbers stay together
                 results.put(
                     {
                         "slug": task["slug"],
@@ -422,6 +588,7 @@ def _worker(tasks, results, notebook: str, cwd: str) -> None:
                 # Numbers without their brief are not published either.
                 for path in _export_paths(Path(task["html"])):
                     path.unlink(missing_ok=True)
+                current["html"] = None
                 message = _error_text(exc)
                 results.put(
                     {
@@ -608,169 +775,227 @@ def run_agreements(
     loaded = load_agreements(wanted)
     selections = [select_areas(level, areas, agreement) for agreement in loaded]
     chosen = list_agreements() + [Path(a) for a in wanted if is_path(a)]
-    build = cube_build.build_processed(
-        raw, processed, agreements=chosen, rules=rules, codebook=codebook, progress=say
-    )
-    processed = Path(processed).resolve()
-    raw_names = _raw_names(codebook)
-    version = cube_build.code_version()
-    notebook_bytes = notebook.read_bytes()
-    # "" (the brief): <slug>.html with its CSV/Excel numbers; else <slug><suffix>.html alone.
-    suffix = notebook_suffix or ""
-
-    runs, tasks = [], []
-    for requested, agreement, selection in zip(wanted, loaded, selections, strict=True):
-        selection = _covered_selection(
-            selection,
-            processed,
-            level,
-            areas,
-            say,
-            agreement_id=agreement.id if len(loaded) > 1 else "",
+    with _Signals() as signals:
+        build = cube_build.build_processed(
+            raw, processed, agreements=chosen, rules=rules, codebook=codebook, progress=say
         )
-        run_dir = Path(out) / agreement.id
-        run_dir.mkdir(parents=True, exist_ok=True)
-        previous = _read_run_manifest(run_dir)
-        results = {}
-        # A user's file is passed by its absolute path, a shipped agreement by its id.
-        reference = str(Path(requested).resolve()) if is_path(requested) else agreement.id
-        for row in selection.itertuples(index=False):
-            parameters = {
-                "agreement_id": reference,
-                "area_level": row.area_level,
-                "area_code": str(row.area_code),
-                "processed_dir": str(processed),
-                **(extra_parameters or {}),
+        processed = Path(processed).resolve()
+        raw_names = _raw_names(codebook)
+        version = cube_build.code_version()
+        notebook_bytes = notebook.read_bytes()
+        # "" (the brief): <slug>.html with its CSV/Excel numbers; else <slug><suffix>.html alone.
+        suffix = notebook_suffix or ""
+
+        runs, tasks = [], []
+        for requested, agreement, selection in zip(wanted, loaded, selections, strict=True):
+            selection = _covered_selection(
+                selection,
+                processed,
+                level,
+                areas,
+                say,
+                agreement_id=agreement.id if len(loaded) > 1 else "",
+            )
+            run_dir = Path(out) / agreement.id
+            run_dir.mkdir(parents=True, exist_ok=True)
+            previous = _read_run_manifest(run_dir)
+            results = {}
+            # A user's file is passed by its absolute path, a shipped agreement by its id.
+            reference = str(Path(requested).resolve()) if is_path(requested) else agreement.id
+            for row in selection.itertuples(index=False):
+                parameters = {
+                    "agreement_id": reference,
+                    "area_level": row.area_level,
+                    "area_code": str(row.area_code),
+                    "processed_dir": str(processed),
+                    **(extra_parameters or {}),
+                }
+                key = _area_key(notebook_bytes, parameters, build.manifest["cache_key"], version)
+                page = f"{row.slug}{suffix}"
+                html_path = run_dir / f"{page}.html"
+                result = AreaResult(
+                    row.area_level, str(row.area_code), row.area_name, page, "pending", key=key
+                )
+                results[page] = result
+                old = previous.get("areas", {}).get(page, {})
+                if (
+                    not force
+                    and old.get("key") == key
+                    and old.get("status") in ("ok", "skipped")
+                    and html_path.exists()
+                    and (suffix or all(p.exists() for p in _export_paths(html_path)))
+                ):
+                    result.status = "skipped"
+                    continue
+                tasks.append(
+                    {
+                        "slug": f"{agreement.id}/{page}",
+                        "exports": not suffix,
+                        "parameters": parameters,
+                        "html": str(html_path),
+                        "title": agreement.title,
+                        "area_name": row.area_name,
+                        "raw_names": raw_names,
+                    }
+                )
+            runs.append((agreement, run_dir, previous, results))
+
+        total = sum(len(r[3]) for r in runs)
+        say(
+            f"Briefs: {len(tasks)} to render, {total - len(tasks)} unchanged, {workers} worker(s), "
+            f"{len(runs)} aftale(r)."
+        )
+        if tasks:
+            by_slug = {
+                f"{agreement.id}/{slug}": result
+                for agreement, _, _, results in runs
+                for slug, result in results.items()
             }
-            key = _area_key(notebook_bytes, parameters, build.manifest["cache_key"], version)
-            page = f"{row.slug}{suffix}"
-            html_path = run_dir / f"{page}.html"
-            result = AreaResult(
-                row.area_level, str(row.area_code), row.area_name, page, "pending", key=key
-            )
-            results[page] = result
-            old = previous.get("areas", {}).get(page, {})
-            if (
-                not force
-                and old.get("key") == key
-                and old.get("status") in ("ok", "skipped")
-                and html_path.exists()
-                and (suffix or all(p.exists() for p in _export_paths(html_path)))
-            ):
-                result.status = "skipped"
-                continue
-            tasks.append(
-                {
-                    "slug": f"{agreement.id}/{page}",
-                    "exports": not suffix,
-                    "parameters": parameters,
-                    "html": str(html_path),
-                    "title": agreement.title,
-                    "area_name": row.area_name,
-                    "raw_names": raw_names,
-                }
-            )
-        runs.append((agreement, run_dir, previous, results))
-
-    total = sum(len(r[3]) for r in runs)
-    say(
-        f"Briefs: {len(tasks)} to render, {total - len(tasks)} unchanged, {workers} worker(s), "
-        f"{len(runs)} aftale(r)."
-    )
-    if tasks:
-        by_slug = {
-            f"{agreement.id}/{slug}": result
-            for agreement, _, _, results in runs
-            for slug, result in results.items()
-        }
-        _run_tasks(tasks, by_slug, notebook, workers, say)
-
-    elapsed = time.perf_counter() - started
-    batches = []
-    for agreement, run_dir, previous, results in runs:
-        available = {
-            path.stem for path in run_dir.glob("*.html") if path.name not in _RUN_PAGES
-        } - {r.slug for r in results.values() if r.status == "failed"}
-        leaks = _write_overview(run_dir, processed, agreement, available, build.manifest)
-        index_text = _index_html(
-            agreement,
-            results.values(),
-            synthetic=build.manifest.get("synthetic", False),
-            pages=_notebook_pages(run_dir, results.values()),
-        )
-        _write_atomic(
-            run_dir / overview.INDEX_FILE,
-            html_page(INDEX_TITLE.format(title=agreement.title), index_text),
-        )
-        manifest = {
-            "run": datetime.now(UTC).isoformat(timespec="seconds"),
-            "package_version": analyse.__version__,
-            "code_version": version,
-            "git_commit": _git_commit(),
-            "agreement": agreement.id,
-            "agreement_title": agreement.title,
-            "scope": agreement.scope.name,
-            "notebook": notebook.name,
-            "inputs": build.manifest.get("inputs", {}),
-            "data_cache_key": build.manifest["cache_key"],
-            "synthetic": build.manifest.get("synthetic", False),
-            "rules": build.manifest.get("rules", {}),
-            "codebook": build.manifest.get("codebook", {}),
-            "weights": [w for w in build.manifest.get("weights", []) if w.get("problems")],
-            "parameters": {
-                "level": level,
-                "areas": list(areas or []),
-                "workers": workers,
-                **(extra_parameters or {}),
-            },
-            "seconds": round(elapsed, 1),
-            "areas": {
-                r.slug: {
-                    "level": r.area_level,
-                    "code": r.area_code,
-                    "name": r.area_name,
-                    "status": r.status,
-                    "key": r.key,
-                    "seconds": round(r.seconds, 2),
-                    "error": r.error,
-                    "timings": {k: round(v, 3) for k, v in r.timings.items()},
-                }
-                for r in results.values()
-            },
-        }
-        # Keep the records of areas that were not part of this run.
-        for slug, record in previous.get("areas", {}).items():
-            manifest["areas"].setdefault(slug, record)
-        _write_atomic(
-            run_dir / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
-        )
-        # Each brief was leak-checked by its worker before it was written (a skipped brief when
-        # it was rendered: its key includes the code version, hence the codebook and the
-        # check's rules); the run's own files are checked here.
-        leaks += _leak_check(
-            [run_dir / overview.INDEX_FILE, run_dir / "manifest.json"], names=raw_names
-        )
-        batches.append(BatchResult(run_dir, list(results.values()), elapsed, leaks=leaks))
-    top = Path(out) / overview.INDEX_FILE
-    _write_atomic(
-        top,
-        html_page("Opfølgning på aftalerne — briefs", _overview_html(Path(out))),
-    )
-    top_leaks = _leak_check([top], names=raw_names)
-    for batch in batches:
-        batch.leaks += top_leaks
-    if pdf:
-        for batch in batches:
-            pages = [batch.out / f"{r.slug}.html" for r in batch.results if r.status != "failed"]
-            pages += [p for p in (batch.index, batch.overview) if p.exists()]
-            say(f"PDFs: printing {len(pages)} page(s) of {batch.out.name} with Chromium ...")
             try:
-                batch.pdfs = pdf_print.write_pdfs(pages, workers=workers)
-            except RuntimeError as exc:
-                batch.pdf_error = str(exc)
-    for batch in batches:
-        say(f"{batch.out.name}: {batch.summary()}")
+                _run_tasks(tasks, by_slug, notebook, workers, say)
+            except Interrupted as exc:
+                stopped = sum(r.status == "interrupted" for r in by_slug.values())
+                say(
+                    f"Afbrudt ({exc.signal_name}): arbejderne er stoppet; {stopped} brief(s) blev "
+                    "ikke færdige. Det færdige gemmes i manifestet — kør igen for resten. "
+                    f"(Interrupted: workers stopped, {stopped} brief(s) not rendered; finished "
+                    "ones are recorded, a rerun renders only the rest.)"
+                )
+        # From here on the run's own files are written; a signal now is raised afterwards.
+        signals.defer = True
+
+        elapsed = time.perf_counter() - started
+        batches = []
+        for agreement, run_dir, previous, results in runs:
+            available = {
+                path.stem for path in run_dir.glob("*.html") if path.name not in _RUN_PAGES
+            } - {r.slug for r in results.values() if r.status == "failed"}
+            leaks = []
+            # Interrupted: the overview (seconds of work per agreement) is left as it was (the
+            # index links it only if there is one); the rerun writes it. The index and the
+            # manifest below are always written.
+            if signals.received is None:
+                leaks = _write_overview(run_dir, processed, agreement, available, build.manifest)
+            records = _area_records(results.values(), previous)
+            listed = _listed_results(run_dir, records)
+            index_text = _index_html(
+                agreement,
+                listed,
+                synthetic=build.manifest.get("synthetic", False),
+                pages=_notebook_pages(run_dir, listed),
+                summary=(run_dir / overview.OVERVIEW_FILE).exists(),
+            )
+            _write_atomic(
+                run_dir / overview.INDEX_FILE,
+                html_page(INDEX_TITLE.format(title=agreement.title), index_text),
+            )
+            manifest = {
+                "run": datetime.now(UTC).isoformat(timespec="seconds"),
+                "package_version": analyse.__version__,
+                "code_version": version,
+                "git_commit": _git_commit(),
+                "agreement": agreement.id,
+                "agreement_title": agreement.title,
+                "scope": agreement.scope.name,
+                "notebook": notebook.name,
+                "inputs": build.manifest.get("inputs", {}),
+                "data_cache_key": build.manifest["cache_key"],
+                "synthetic": build.manifest.get("synthetic", False),
+                "rules": build.manifest.get("rules", {}),
+                "codebook": build.manifest.get("codebook", {}),
+                "weights": [w for w in build.manifest.get("weights", []) if w.get("problems")],
+                "parameters": {
+                    "level": level,
+                    "areas": list(areas or []),
+                    "workers": workers,
+                    **(extra_parameters or {}),
+                },
+                "seconds": round(elapsed, 1),
+                "areas": records,
+            }
+            _write_atomic(
+                run_dir / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+            )
+            # Each brief was leak-checked by its worker before it was written (a skipped brief when
+            # it was rendered: its key includes the code version, hence the codebook and the
+            # check's rules); the run's own files are checked here.
+            leaks += _leak_check(
+                [run_dir / overview.INDEX_FILE, run_dir / "manifest.json"], names=raw_names
+            )
+            batches.append(BatchResult(run_dir, list(results.values()), elapsed, leaks=leaks))
+        top = Path(out) / overview.INDEX_FILE
+        _write_atomic(
+            top,
+            html_page("Opfølgning på aftalerne — briefs", _overview_html(Path(out))),
+        )
+        top_leaks = _leak_check([top], names=raw_names)
+        for batch in batches:
+            batch.leaks += top_leaks
+        if pdf and signals.received is None:
+            for batch in batches:
+                pages = [
+                    batch.out / f"{r.slug}.html" for r in batch.results if r.status != "failed"
+                ]
+                pages += [p for p in (batch.index, batch.overview) if p.exists()]
+                say(f"PDFs: printing {len(pages)} page(s) of {batch.out.name} with Chromium ...")
+                try:
+                    batch.pdfs = pdf_print.write_pdfs(pages, workers=workers)
+                except RuntimeError as exc:
+                    batch.pdf_error = str(exc)
+        for batch in batches:
+            say(f"{batch.out.name}: {batch.summary()}")
+    if signals.received is not None:
+        raise Interrupted(signals.received)
     return batches
+
+
+def _area_records(results, previous: dict) -> dict[str, dict]:
+    """The manifest's ``areas``: this run's outcomes merged with the previous manifest's.
+
+    Areas not part of this run keep their earlier record; so does an area this run was
+    interrupted before (its earlier brief, if any, is still the published one, and a rerun
+    renders it when its key differs). An interrupted area without an earlier record is
+    recorded as ``"interrupted"``, which a rerun renders.
+    """
+    earlier = previous.get("areas", {})
+    records = {}
+    for r in results:
+        if r.status == "interrupted" and r.slug in earlier:
+            continue
+        records[r.slug] = {
+            "level": r.area_level,
+            "code": r.area_code,
+            "name": r.area_name,
+            "status": r.status,
+            "key": r.key,
+            "seconds": round(r.seconds, 2),
+            "error": r.error,
+            "timings": {k: round(v, 3) for k, v in r.timings.items()},
+        }
+    for slug, record in earlier.items():
+        records.setdefault(slug, record)
+    return records
+
+
+def _listed_results(run_dir: Path, records: dict[str, dict]) -> list[AreaResult]:
+    """What the folder's index lists: every area of the manifest (this run's and earlier runs')
+    whose brief is finished and whose HTML is in the folder, and the areas whose brief failed."""
+    listed = []
+    for slug, record in records.items():
+        status = record.get("status")
+        finished = status in ("ok", "skipped") and (run_dir / f"{slug}.html").exists()
+        if finished or status == "failed":
+            listed.append(
+                AreaResult(
+                    record.get("level", ""),
+                    str(record.get("code", "")),
+                    record.get("name", ""),
+                    slug,
+                    status,
+                    key=record.get("key", ""),
+                )
+            )
+    return listed
 
 
 #: The run's own pages (not briefs) and the index's <title> (its h1 says the same in other
@@ -797,6 +1022,14 @@ def _write_overview(run_dir: Path, processed: Path, agreement, available, manife
 
 
 def _run_tasks(tasks, results, notebook: Path, workers: int, say) -> None:
+    """Render the tasks in ``workers`` worker processes, recording each outcome in ``results``
+    (slug -> :class:`AreaResult`) as it arrives.
+
+    On :class:`~analyse.errors.Interrupted` (or any other exception here) the workers are
+    stopped within :data:`STOP_GRACE` seconds (SIGTERM, then SIGKILL), the outcomes they sent
+    are still recorded, the briefs not finished are marked ``"interrupted"`` and the exception
+    is raised again.
+    """
     context = mp.get_context("spawn")
     task_queue, result_queue = context.Queue(), context.Queue()
     for task in tasks:
@@ -807,14 +1040,31 @@ def _run_tasks(tasks, results, notebook: Path, workers: int, say) -> None:
     cwd = str(Path.cwd())
     processes = [
         context.Process(
-            target=_worker, args=(task_queue, result_queue, str(notebook), cwd), daemon=False
+            target=_worker,
+            args=(task_queue, result_queue, str(notebook), cwd, os.getpid()),
+            daemon=False,
         )
         for _ in range(n_workers)
     ]
-    for process in processes:
-        process.start()
     done = 0
+
+    def record(message: dict) -> None:
+        nonlocal done
+        done += 1
+        result = results[message["slug"]]
+        result.status = message["status"]
+        result.seconds = message["seconds"]
+        result.error = message.get("error", "")
+        result.timings = message.get("timings", {})
+        mark = "ok" if result.status == "ok" else "FEJL"
+        say(
+            f"[{done:>3}/{len(tasks)}] {result.area_level:<14} {result.area_name:<40} {mark} "
+            f"{result.seconds:4.1f} s" + (f"  {result.error}" if result.error else "")
+        )
+
     try:
+        for process in processes:
+            process.start()
         while done < len(tasks):
             try:
                 message = result_queue.get(timeout=5)
@@ -822,26 +1072,53 @@ def _run_tasks(tasks, results, notebook: Path, workers: int, say) -> None:
                 if not any(p.is_alive() for p in processes):
                     break
                 continue
-            done += 1
-            result = results[message["slug"]]
-            result.status = message["status"]
-            result.seconds = message["seconds"]
-            result.error = message.get("error", "")
-            result.timings = message.get("timings", {})
-            mark = "ok" if result.status == "ok" else "FEJL"
-            say(
-                f"[{done:>3}/{len(tasks)}] {result.area_level:<14} {result.area_name:<40} {mark} "
-                f"{result.seconds:4.1f} s" + (f"  {result.error}" if result.error else "")
-            )
-    finally:
-        for process in processes:
-            process.join(timeout=30)
-            if process.is_alive():
-                process.terminate()
+            record(message)
+    except BaseException:
+        # Tasks left in the queue are dropped (its feeder thread must not hold the exit up).
+        task_queue.cancel_join_thread()
+        _stop_workers(processes, result_queue, record)
+        for result in results.values():
+            if result.status == "pending":
+                result.status = "interrupted"
+                result.error = "the run was interrupted before this brief was rendered"
+        raise
+    for process in processes:
+        process.join(timeout=30)
+        if process.is_alive():
+            process.terminate()
     for result in results.values():
         if result.status == "pending":
             result.status = "failed"
             result.error = "the worker process stopped before rendering this brief"
+
+
+def _stop_workers(processes, result_queue, record, grace: float = STOP_GRACE) -> None:
+    """SIGTERM to every worker (each kills its kernel and exits), SIGKILL to any still alive
+    after ``grace`` seconds; outcomes sent meanwhile are recorded."""
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + grace
+    while any(p.is_alive() for p in processes) and time.monotonic() < deadline:
+        _drain(result_queue, record, timeout=0.05)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+        if process.pid is not None:  # started (the signal may come while they are started)
+            process.join(timeout=1)
+    _drain(result_queue, record, timeout=0.05)
+
+
+def _drain(result_queue, record, timeout: float) -> None:
+    """Record every outcome waiting in the queue (``timeout``: how long to wait for the first)."""
+    while True:
+        try:
+            record(result_queue.get(timeout=timeout))
+        except queue.Empty:
+            return
+        except (OSError, EOFError, ValueError):  # a worker killed while it was sending
+            return
+        timeout = 0.0
 
 
 def _read_run_manifest(run_dir: Path) -> dict:
@@ -953,7 +1230,9 @@ def _covered_selection(
     return kept
 
 
-def _index_html(agreement, results, *, synthetic: bool, pages: dict | None = None) -> str:
+def _index_html(
+    agreement, results, *, synthetic: bool, pages: dict | None = None, summary: bool = True
+) -> str:
     """Links to all briefs, grouped: Denmark, then per region its region, klynger and kommuner
     (each in Danish alphabetical order: æ, ø, å and aa last)."""
     by_slug = {r.slug: r for r in results}
@@ -979,8 +1258,13 @@ def _index_html(agreement, results, *, synthetic: bool, pages: dict | None = Non
         f"<h1>{html.escape(agreement.title)}: briefs for alle områder</h1>",
         f"<p>{html.escape(agreement.parties)}. Aftalen gælder {scope}, "
         f"{agreement.period_start}–{agreement.period_end}. Vælg et område.</p>",
-        f'<p class="summary"><a href="{overview.OVERVIEW_FILE}">Overblik over alle områder i '
-        f"{scope}</a>: status og seneste tal for hver indikator på én side.</p>",
+    ]
+    if summary:  # the overview page (not yet written when the first run was interrupted)
+        parts.append(
+            f'<p class="summary"><a href="{overview.OVERVIEW_FILE}">Overblik over alle områder i '
+            f"{scope}</a>: status og seneste tal for hver indikator på én side.</p>"
+        )
+    parts += [
         f'<nav class="links" aria-label="Links"><ul><li><a href="../{overview.INDEX_FILE}">'
         "Alle aftaler</a></li></ul></nav>",
     ]

@@ -549,9 +549,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
-    except KeyboardInterrupt:
-        print("analyse: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM during a run (errors.Interrupted)
+        print(
+            "analyse: afbrudt — det færdige er gemt; kør kommandoen igen for resten "
+            "(interrupted: finished work is kept, run the command again for the rest)",
+            file=sys.stderr,
+        )
+        return getattr(exc, "exit_code", 130)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1171,15 +1171,35 @@ def protect(
         if block_of is not None:
             tick = time.perf_counter()
             low, high, solves = _block_witnesses(
-                matrix, lower, upper, hidden, true, block_of, targets, need_low, need_high,
+                matrix,
+                lower,
+                upper,
+                hidden,
+                true,
+                block_of,
+                targets,
+                need_low,
+                need_high,
                 tolerance,
             )
             open_ = (low > need_low) | (high < need_high)
             stats = {"seconds": time.perf_counter() - tick, "lp_solves": solves}
             if os.environ.get("DEBUGP"):
-                print("blocks", targets.size, int(open_.sum()), round(stats["seconds"], 2), solves, flush=True)
+                print(
+                    "blocks",
+                    targets.size,
+                    int(open_.sum()),
+                    round(stats["seconds"], 2),
+                    solves,
+                    flush=True,
+                )
                 if open_.sum() < 30:
-                    print("open", targets[open_].tolist(), low[open_] - need_low[open_], need_high[open_] - high[open_])
+                    print(
+                        "open",
+                        targets[open_].tolist(),
+                        low[open_] - need_low[open_],
+                        need_high[open_] - high[open_],
+                    )
         if local_only:
             # Rounds: a locally decidable target that its block cannot settle counts as exposed
             # (the safe side); the others go to the component's LPs.
@@ -1233,7 +1253,9 @@ def protect(
     full = False
     attempts = np.zeros(m, dtype=int)
     targets = np.flatnonzero(hidden & has_protection)
-    result, exposed = run_audit(targets, full, local_only=block_of is not None and int(os.environ.get("LR", "100")) >= 0)
+    result, exposed = run_audit(
+        targets, full, local_only=block_of is not None and int(os.environ.get("LR", "100")) >= 0
+    )
     if progress is not None:
         progress(rounds, int(exposed.sum()), int(hidden.sum()))
     pending = targets[exposed]
@@ -1276,7 +1298,11 @@ def protect(
             # A new cell alone in some relation is recovered exactly there and helps nobody:
             # the singleton rule gives it a partner at once.
             hidden = _singleton_rule(pattern, hidden, free, allowed, cost)
-            result, exposed = run_audit(pending, full, local_only=block_of is not None and rounds <= int(os.environ.get("LR", "100")))
+            result, exposed = run_audit(
+                pending,
+                full,
+                local_only=block_of is not None and rounds <= int(os.environ.get("LR", "100")),
+            )
             if progress is not None:
                 progress(rounds, int(exposed.sum()), int(hidden.sum()))
             pending = pending[exposed]
@@ -1442,7 +1468,9 @@ def _complement_lp(
     penalty = 1e6 * (c_d.max() if k else 1.0) + 1e6
     col_cost = np.concatenate([np.zeros(n), c_d, np.full(t, penalty)])
     col_lower = np.concatenate([natural_lower[cells], np.zeros(k), np.zeros(t)])
-    col_upper = np.concatenate([natural_upper[cells], np.full(k, highspy.kHighsInf), np.full(t, highspy.kHighsInf)])
+    col_upper = np.concatenate(
+        [natural_upper[cells], np.full(k, highspy.kHighsInf), np.full(t, highspy.kHighsInf)]
+    )
     # Rows: relations; d_j - x_j >= -upper_j; d_j + x_j >= lower_j; x_t +/- s_t vs need.
     eye_k = sparse.csr_matrix((np.ones(k), (np.arange(k), s_idx)), shape=(k, n))
     eye_t = sparse.csr_matrix((np.ones(t), (np.arange(t), pos)), shape=(t, n))
@@ -1464,8 +1492,12 @@ def _complement_lp(
         )
     a = sparse.bmat(full_blocks, format="csc")
     inf = highspy.kHighsInf
-    lo_shown = np.where(np.isnan(shown_lower[cells][s_idx]), natural_lower[cells][s_idx], shown_lower[cells][s_idx])
-    hi_shown = np.where(np.isnan(shown_upper[cells][s_idx]), natural_upper[cells][s_idx], shown_upper[cells][s_idx])
+    lo_shown = np.where(
+        np.isnan(shown_lower[cells][s_idx]), natural_lower[cells][s_idx], shown_lower[cells][s_idx]
+    )
+    hi_shown = np.where(
+        np.isnan(shown_upper[cells][s_idx]), natural_upper[cells][s_idx], shown_upper[cells][s_idx]
+    )
     if up:
         t_lo, t_hi = need_high, np.full(t, inf)
     else:
