@@ -83,7 +83,15 @@ def test_the_per_table_rule_leaves_k3_exposed_and_the_linked_protection_does_not
     )
     need = np.where(frame["primary"], 0.05, 0.0)
     before = lp.audit(
-        true, lower, upper, problem.relations, hidden, need, need, np.zeros(len(true)), np.ones(len(true))
+        true,
+        lower,
+        upper,
+        problem.relations,
+        hidden,
+        need,
+        need,
+        np.zeros(len(true)),
+        np.ones(len(true)),
     )
     assert before["exposed"].sum() == 1
     after = protection.protect_cube(
@@ -160,7 +168,12 @@ def test_inequality_is_withheld_where_a_group_is_hidden():
 
 def test_round_published_rounds_shares_and_counts():
     table = pd.DataFrame(
-        {"estimate": [0.123449, 0.12351], "se": [0.0123456, 0.01], "n": [1234, 25], "year": [2021, 2021]}
+        {
+            "estimate": [0.123449, 0.12351],
+            "se": [0.0123456, 0.01],
+            "n": [1234, 25],
+            "year": [2021, 2021],
+        }
     )
     out = protection.round_published(table)
     assert out["estimate"].tolist() == [0.123, 0.124]

@@ -351,7 +351,14 @@ def build_processed(
     published, protection_record, internal_cells = step(
         "protection",
         "diskretionering på tværs af alle tabeller (lineær programmering)",
-        lambda: _protect(survey_raw, register_raw, register_table, register_coverage, rules),
+        lambda: _protect(
+            survey_raw,
+            register_raw,
+            register_table,
+            register_coverage,
+            rules,
+            {i.id: i.variable for i in union.indicators_by_source("survey")},
+        ),
     )
     say(
         f"  {protection_record['primary']} primært skjulte celler, "
@@ -519,7 +526,7 @@ def build_processed(
     return BuildResult(processed, False, manifest, timings)
 
 
-def _protect(survey_cells, register_cells, register_table, register_coverage, rules):
+def _protect(survey_cells, register_cells, register_table, register_coverage, rules, variables):
     """Per-table rules, then the linked protection over all relations, then rounding.
 
     Returns the published ``estimates`` and ``register`` tables, the manifest record of the
@@ -537,6 +544,7 @@ def _protect(survey_cells, register_cells, register_table, register_coverage, ru
         survey_published=survey_published,
         register_published=register_published,
         rules=rules,
+        variables=variables,
     )
     before = np.concatenate(
         [

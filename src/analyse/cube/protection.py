@@ -72,8 +72,12 @@ def cell_frame(
     survey_published: pd.DataFrame | None = None,
     register_published: pd.DataFrame | None = None,
     rules: disclosure.Rules | None = None,
+    variables: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per cell: the unsuppressed value and weight with the primary flag.
+
+    ``variables`` maps an indicator id to its outcome variable (twins share one); default:
+    every indicator its own.
 
     ``survey``/``register``: the unsuppressed cube tables (``estimate``, ``weighted_n`` or ``n``,
     and ``cases`` for the register); the ``*_published`` tables (same rows, after
@@ -119,6 +123,8 @@ def cell_frame(
         return pd.DataFrame(columns=[*CELL_KEYS, "source", "value", "weight", "primary"])
     cells = pd.concat(pieces, ignore_index=True)
     cells["remainder"] = False
+    mapping = variables or {}
+    cells["variable"] = cells["indicator"].map(lambda i: mapping.get(i, i))
     return cells
 
 
@@ -235,7 +241,12 @@ def relations(cells: pd.DataFrame, hierarchy: pd.DataFrame | None = None) -> Cel
         next_row += int(ok.sum())
 
     # Twins: cells with the same respondents, weight and value in the same area and wave.
-    key = ["source", "year", "area_level", "area_code"]
+    # Only indicators on the same outcome variable can be twins (the 16–24 or employed version
+    # of an indicator): two unrelated indicators that happen to be 0 % among the same two
+    # respondents are equal, but nothing ties them for an attacker.
+    key = ["source", "variable", "year", "area_level", "area_code"]
+    if "variable" not in cells.columns:
+        cells["variable"] = cells["indicator"]
     twin = cells.assign(
         _w=np.round(weight, 6),
         _v=np.round(cells["value"].to_numpy(float), 12),
@@ -261,7 +272,7 @@ def relations(cells: pd.DataFrame, hierarchy: pd.DataFrame | None = None) -> Cel
         if remainders
         else pd.DataFrame({"_parent": [], "weight": [], "family": []})
     )
-    frame = cells.drop(columns="_row")
+    frame = cells.drop(columns=["_row", "variable"])
     if len(rest):
         parent = frame.iloc[rest["_parent"].astype(int).to_numpy()].reset_index(drop=True)
         extra = parent.assign(
@@ -278,6 +289,111 @@ def relations(cells: pd.DataFrame, hierarchy: pd.DataFrame | None = None) -> Cel
         shape=(next_row, len(frame)),
     )
     return Cells(frame, matrix, np.asarray(family, dtype=object), skipped)
+
+
+def hypercube_certifier(problem: Cells, hierarchy: pd.DataFrame | None = None):
+    """A cheap certificate for kommune cells: the hypercube (τ-ARGUS's GHMITER idea).
+
+    For a hidden kommune cell (k, g) of breakdown b, another group g' of b and a sibling kommune
+    k' with the same parents (klynger and region), shifting the weighted numerators of (k, g)
+    and (k', g') by +δ and of (k, g') and (k', g) by −δ keeps every sum: each kommune's groups,
+    each parent's kommuner. If the four cells are hidden, none takes part in a twin or crossed
+    relation, and each has room for δ within 0–1, the shifted table is one the attacker cannot
+    rule out — a certificate that the cell can reach ``true ± δ / W``. Both directions are
+    checked separately (with their own g' and k'). Returns ``certify(hidden, targets, need_low,
+    need_high) -> (ok_low, ok_high)`` for :func:`analyse.stats.protection.protect`; cells it
+    cannot settle are left to the LPs.
+    """
+    hierarchy = geography.area_hierarchy() if hierarchy is None else hierarchy
+    frame = problem.frame
+    m = len(frame)
+    matrix = problem.relations.tocsc()
+    special = np.isin(problem.families, ["twins", "crossed"])
+    touched = np.zeros(m, dtype=bool)
+    if special.any():
+        touched[np.unique(problem.relations[np.flatnonzero(special)].indices)] = True
+    links = hierarchy[hierarchy["child_level"] == "kommune"].astype({"child_code": str})
+    signature = (
+        links.sort_values(["parent_level", "parent_code"])
+        .groupby("child_code")["parent_code"]
+        .agg(lambda codes: "|".join(map(str, codes)))
+    )
+    is_cell = (
+        (frame["area_level"] == "kommune").to_numpy()
+        & ~frame["remainder"].to_numpy(bool)
+        & (frame["breakdown"] != TOTAL_BREAKDOWN).to_numpy()
+        & ~touched
+    )
+    del matrix
+    base = frame.loc[is_cell, ["source", "indicator", "year", "area_code", "breakdown", "group"]]
+    base = base.assign(
+        cell=np.flatnonzero(is_cell),
+        sig=base["area_code"].astype(str).map(signature).fillna("").to_numpy(),
+        w=frame.loc[is_cell, "weight"].to_numpy(float),
+        t=frame.loc[is_cell, "value"].to_numpy(float),
+    )
+    table = ["source", "indicator", "year", "breakdown"]
+
+    def certify(hidden, targets, need_low, need_high):
+        ok_low = np.zeros(targets.size, dtype=bool)
+        ok_high = np.zeros(targets.size, dtype=bool)
+        cells = base[hidden[base["cell"].to_numpy()]]
+        if cells.empty:
+            return ok_low, ok_high
+        down = (cells["t"] * cells["w"]).to_numpy()  # numerator room downwards (to 0)
+        up = ((1 - cells["t"]) * cells["w"]).to_numpy()  # and upwards (to W)
+        cells = cells.assign(down=down, up=up)
+        # Pairs (k, g, g') of hidden cells in the same kommune and breakdown.
+        pairs = cells.merge(
+            cells[[*table, "area_code", "group", "down", "up"]],
+            on=[*table, "area_code"],
+            suffixes=("", "_2"),
+        )
+        pairs = pairs[pairs["group"] != pairs["group_2"]]
+        if pairs.empty:
+            return ok_low, ok_high
+        # As a partner k' for someone's upward shift of (·, g): (k', g) goes down, (k', g') up.
+        pairs = pairs.assign(
+            partner_up=np.minimum(pairs["down"], pairs["up_2"]),
+            partner_down=np.minimum(pairs["up"], pairs["down_2"]),
+        )
+        key = [*table, "sig", "group", "group_2"]
+        result = {}
+        for side, own in (("partner_up", "down_2"), ("partner_down", "up_2")):
+            ranked = pairs.sort_values(side, ascending=False)
+            top = ranked.groupby(key, sort=False).head(2)
+            first = top.groupby(key, sort=False).nth(0)[[*key, "area_code", side]]
+            second = top.groupby(key, sort=False).nth(1)[[*key, side]]
+            best = first.merge(second, on=key, how="left", suffixes=("", "_second"))
+            merged = pairs[[*key, "cell", "area_code", own]].merge(
+                best, on=key, how="left", suffixes=("", "_best")
+            )
+            partner = np.where(
+                merged["area_code"].to_numpy() == merged["area_code_best"].to_numpy(),
+                merged[f"{side}_second"].fillna(0.0).to_numpy(),
+                merged[side].fillna(0.0).to_numpy(),
+            )
+            room = np.minimum(merged[own].to_numpy(), partner)
+            result[side] = pd.Series(room).groupby(merged["cell"].to_numpy()).max()
+        position = pd.Series(np.arange(targets.size), index=targets)
+        for side, ok, need, sign in (
+            ("partner_up", ok_high, need_high, 1.0),
+            ("partner_down", ok_low, need_low, -1.0),
+        ):
+            room = result[side]
+            room = room[room.index.isin(targets)]
+            idx = position[room.index].to_numpy()
+            cell = room.index.to_numpy()
+            delta = (
+                sign
+                * (need[idx] - frame["value"].to_numpy(float)[cell])
+                * frame["weight"].to_numpy(float)[cell]
+            )
+            # A small safety margin: the shift must fit with room to spare.
+            ok[idx] = room.to_numpy() >= np.maximum(delta, 0.0) * (1 + 1e-9) + 1e-12
+        return ok_low, ok_high
+
+    return certify
 
 
 def _candidates(frame: pd.DataFrame) -> np.ndarray:
@@ -298,14 +414,8 @@ def blocks(frame: pd.DataFrame) -> np.ndarray:
     be balanced inside its region without touching Denmark or the other regions. Denmark's cells
     have no block (−1): the whole component's LPs settle them."""
     regions = _parent_codes(frame)["region"]
-    key = pd.DataFrame(
-        {
-            "source": frame["source"].to_numpy(),
-            "indicator": frame["indicator"].to_numpy(),
-            "year": frame["year"].to_numpy(),
-            "region": regions,
-        }
-    )
+    # The engine splits blocks further by connected table (an indicator with its twins).
+    key = pd.DataFrame({"year": frame["year"].to_numpy(), "region": regions})
     ids = key.groupby(list(key.columns), sort=False, dropna=False).ngroup().to_numpy()
     return np.where(pd.isna(regions), -1, ids).astype(np.int64)
 
@@ -386,6 +496,7 @@ def protect_cube(
         progress=progress,
         blocks=blocks(frame),
         local=frame["area_level"].isin(["kommune", "sundhedsklynge"]).to_numpy(),
+        certify=hypercube_certifier(problem, hierarchy),
     )
     hidden = result.hidden[:published]
     audit = result.audit

@@ -570,6 +570,25 @@ def _capped_witnesses(
     return solves
 
 
+def _tables(matrix: sparse.csr_matrix) -> np.ndarray:
+    """Connected components of the relation graph over all cells (a table with its twins)."""
+    m = matrix.shape[1]
+    pattern = sparse.csr_matrix(
+        (np.ones(matrix.nnz), matrix.indices, matrix.indptr), shape=matrix.shape
+    )
+    graph = sparse.bmat([[None, pattern.T], [pattern, None]], format="csr")
+    _, labels = csgraph.connected_components(graph, directed=False)
+    return labels[:m]
+
+
+def _within_tables(blocks: np.ndarray, table_of: np.ndarray) -> np.ndarray:
+    """Split the caller's blocks by table: a block never spans two connected tables, and a
+    table's cells linked to another (twin indicators) share its blocks."""
+    key = pd.DataFrame({"block": blocks, "table": table_of})
+    ids = key.groupby(["block", "table"], sort=False).ngroup().to_numpy()
+    return np.where(blocks >= 0, ids, -1).astype(np.int64)
+
+
 def _block_witnesses(
     matrix: sparse.csr_matrix,
     lower: np.ndarray,
@@ -778,6 +797,7 @@ def audit(
     exact=True,
     shown_in_lp=True,
     blocks=None,
+    certify=None,
 ):
     """Check every hidden cell that needs protection against the attacker's LPs.
 
@@ -837,15 +857,25 @@ def audit(
         natural_upper[targets],
     )
     open_ = np.ones(targets.size, dtype=bool)
-    if blocks is not None and not exact:
-        block_of = _vector("blocks", blocks, m, dtype=np.int64)
-        started = time.perf_counter()
-        low, high, solves = _block_witnesses(
-            matrix, att_lower, att_upper, hidden, true, block_of, targets,
-            req_low + eps, req_high - eps, tolerance,
+    low = np.full(targets.size, np.inf)
+    high = np.full(targets.size, -np.inf)
+    solves = 0
+    started = time.perf_counter()
+    if certify is not None and not exact:
+        ok_low, ok_high = certify(hidden, targets, req_low + eps, req_high - eps)
+        low = np.where(ok_low, req_low + eps, low)
+        high = np.where(ok_high, req_high - eps, high)
+        open_ = ~(ok_low & ok_high)
+    if blocks is not None and not exact and open_.any():
+        block_of = _within_tables(_vector("blocks", blocks, m, dtype=np.int64), _tables(matrix))
+        b_low, b_high, solves = _block_witnesses(
+            matrix, att_lower, att_upper, hidden, true, block_of, targets[open_],
+            (req_low + eps)[open_], (req_high - eps)[open_], tolerance,
         )  # fmt: skip
+        low[open_] = np.minimum(low[open_], b_low)
+        high[open_] = np.maximum(high[open_], b_high)
         open_ = (low > req_low + eps) | (high < req_high - eps)
-        local_seconds = time.perf_counter() - started
+    local_seconds = time.perf_counter() - started
     rest = _engine(
         matrix,
         att_lower,
@@ -1043,6 +1073,7 @@ def protect(
     shown_in_lp=True,
     blocks=None,
     local=None,
+    certify=None,
 ) -> ProtectResult:
     """Choose complementary cells so that every protected hidden cell passes :func:`audit`.
 
@@ -1053,6 +1084,10 @@ def protect(
     the safety of the result. ``local`` (bool per cell, default ``blocks >= 0``): targets that
     the rounds before the final audit may treat as exposed when their block does not settle
     them (cheap, may hide a little more); the others always get the component's LPs.
+    ``certify`` (optional): ``certify(hidden, targets, need_low, need_high) -> (ok_low,
+    ok_high)``, a cheap caller-side certificate (e.g. the hypercubes of
+    :func:`analyse.cube.protection.hypercube_certifier`): a side marked ok must be reachable in
+    a feasible table of the attacker with the given hidden cells. Targets it settles need no LP.
 
     Parameters
     ----------
@@ -1120,6 +1155,8 @@ def protect(
         else _vector("always_hidden", always_hidden, m, dtype=bool)
     )
     block_of = None if blocks is None else _vector("blocks", blocks, m, dtype=np.int64)
+    if block_of is not None:
+        block_of = _within_tables(block_of, _tables(_relations(relations, m)))
     if local is None:
         local_of = np.zeros(m, dtype=bool) if block_of is None else block_of >= 0
     else:
@@ -1168,38 +1205,21 @@ def protect(
         high = np.full(targets.size, -np.inf)
         stats = {"seconds": 0.0, "lp_solves": 0}
         open_ = np.ones(targets.size, dtype=bool)
-        if block_of is not None:
+        if certify is not None:
+            ok_low, ok_high = certify(hidden, targets, need_low, need_high)
+            low = np.where(ok_low, need_low, low)
+            high = np.where(ok_high, need_high, high)
+            open_ = ~(ok_low & ok_high)
+        if block_of is not None and open_.any():
             tick = time.perf_counter()
-            low, high, solves = _block_witnesses(
-                matrix,
-                lower,
-                upper,
-                hidden,
-                true,
-                block_of,
-                targets,
-                need_low,
-                need_high,
-                tolerance,
-            )
+            b_low, b_high, solves = _block_witnesses(
+                matrix, lower, upper, hidden, true, block_of, targets[open_], need_low[open_],
+                need_high[open_], tolerance,
+            )  # fmt: skip
+            low[open_] = np.minimum(low[open_], b_low)
+            high[open_] = np.maximum(high[open_], b_high)
             open_ = (low > need_low) | (high < need_high)
             stats = {"seconds": time.perf_counter() - tick, "lp_solves": solves}
-            if os.environ.get("DEBUGP"):
-                print(
-                    "blocks",
-                    targets.size,
-                    int(open_.sum()),
-                    round(stats["seconds"], 2),
-                    solves,
-                    flush=True,
-                )
-                if open_.sum() < 30:
-                    print(
-                        "open",
-                        targets[open_].tolist(),
-                        low[open_] - need_low[open_],
-                        need_high[open_] - high[open_],
-                    )
         if local_only:
             # Rounds: a locally decidable target that its block cannot settle counts as exposed
             # (the safe side); the others go to the component's LPs.
@@ -1359,14 +1379,11 @@ def _protect_by_lp(
     """
     m = true.shape[0]
     # Whole tables: connected components of the relation graph over all cells.
-    pattern = sparse.csr_matrix(
-        (np.ones(matrix.nnz), matrix.indices, matrix.indptr), shape=matrix.shape
-    )
-    r = matrix.shape[0]
-    graph = sparse.bmat([[None, pattern.T], [pattern, None]], format="csr")
-    _, labels = csgraph.connected_components(graph, directed=False)
-    table_of = labels[:m]
+    table_of = _tables(matrix)
     csc = sparse.csc_matrix(matrix)
+    csr = sparse.csr_matrix(matrix)
+    cells_of_block = pd.Series(np.arange(m)).groupby(block_of).indices
+    cells_of_table = pd.Series(np.arange(m)).groupby(table_of).indices
     rounds = 0
     outside = 0
     targets = np.flatnonzero(hidden & has_protection)
@@ -1375,26 +1392,32 @@ def _protect_by_lp(
         progress(rounds, int(exposed.sum()), int(hidden.sum()))
     pending = targets[exposed]
     whole = np.zeros(m, dtype=bool)  # targets that go to the whole table next time
-    confirmed = False
+    attempts = np.zeros(m, dtype=int)
+    confirmed = 0
     while True:
         while pending.size and rounds < max_rounds:
             rounds += 1
+            attempts[pending] += 1
             groups = np.where(
                 (block_of[pending] >= 0) & ~whole[pending] & local_of[pending],
                 block_of[pending],
                 -1 - table_of[pending],
             )
             unsettled = []
+            # First all exposed targets of a block together; a target the joint LP could not
+            # serve (pushing all of them the same way can conflict) then gets its own LPs.
+            batches = []
             for group in np.unique(groups):
                 which = pending[groups == group]
-                cells = (
-                    np.flatnonzero(block_of == group)
-                    if group >= 0
-                    else np.flatnonzero(table_of == -1 - group)
-                )
+                alone = attempts[which] > int(os.environ.get("ALONE", "3"))
+                if (~alone).any():
+                    batches.append((group, which[~alone]))
+                batches += [(group, np.array([target])) for target in which[alone]]
+            for group, which in batches:
+                cells = cells_of_block[group] if group >= 0 else cells_of_table[-1 - group]
                 for up in (True, False):
                     new, failed = _complement_lp(
-                        csc, r, true, shown_lower, shown_upper, natural_lower, natural_upper,
+                        csc, csr, true, shown_lower, shown_upper, natural_lower, natural_upper,
                         hidden, cells, which, req_low_all[which] + eps_all[which],
                         req_high_all[which] - eps_all[which], cost, allowed, tolerance, up,
                     )  # fmt: skip
@@ -1402,7 +1425,9 @@ def _protect_by_lp(
                     hidden[new] = True
                     unsettled.append(which[failed])
             stuck = np.unique(np.concatenate(unsettled)) if unsettled else np.array([], int)
-            whole[stuck] = True
+            if np.array_equal(stuck, pending) and (whole[stuck] | (attempts[stuck] > 6)).all():
+                break  # no progress even on whole tables: the final audit decides
+            whole[stuck[attempts[stuck] > int(os.environ.get("WHOLE", "4"))]] = True
             if progress is not None:
                 progress(rounds, int(stuck.size), int(hidden.sum()))
             pending = stuck
@@ -1410,9 +1435,9 @@ def _protect_by_lp(
         targets = np.flatnonzero(hidden & has_protection)
         result, exposed = run_audit(targets, shown_in_lp, local_only=False)
         pending = targets[exposed]
-        if not pending.size or rounds >= max_rounds or confirmed:
+        if not pending.size or rounds >= max_rounds or confirmed >= 3:
             break
-        confirmed = True
+        confirmed += 1
         whole[pending] = True
     req_low, req_high, eps = req_low_all[targets], req_high_all[targets], eps_all[targets]
     frame = _audit_frame(targets, true[targets], result, req_low, req_high, eps)
@@ -1436,7 +1461,7 @@ def _protect_by_lp(
 
 
 def _complement_lp(
-    csc, n_rows, true, shown_lower, shown_upper, natural_lower, natural_upper, hidden, cells,
+    csc, csr, true, shown_lower, shown_upper, natural_lower, natural_upper, hidden, cells,
     targets, need_low, need_high, cost, allowed, tolerance, up,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """One direction of :func:`_protect_by_lp` for the targets of one block.
@@ -1451,8 +1476,7 @@ def _complement_lp(
     block = sparse.csr_matrix(sub)[rows]
     inside = np.zeros(true.shape[0], dtype=bool)
     inside[cells] = True
-    full_rows = sparse.csr_matrix(csc)[rows] if False else None  # noqa: F841 (clarity)
-    rest = (csc[:, ~inside].T[:, rows].T @ true[~inside]) if (~inside).any() else 0.0
+    rest = csr[rows] @ np.where(inside, 0.0, true)
     scale = np.fmax(np.abs(true), 1.0)
     tol = tolerance * (abs(block) @ scale[cells]) + tolerance
     n = cells.size
