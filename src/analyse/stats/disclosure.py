@@ -95,6 +95,12 @@ class Rules:
     model_min_areas
         No model-based estimate is published from a fit with fewer shown kommuner than this
         (suppressed cells never enter a fit). Default 20.
+    register_min_cases
+        No register proportion is shown where fewer than ``register_min_cases`` persons have
+        the outcome or fewer than ``register_min_cases`` lack it (:mod:`analyse.cube.register`).
+        Default 10, the usual count threshold for register microdata statistics (register counts
+        are whole populations, so a small count is a head count of identifiable people; a cell
+        with 0 cases or 0 persons is suppressed too). 0 switches the rule off.
 
     Raises
     ------
@@ -110,6 +116,7 @@ class Rules:
     model_max_cv: float = 0.20
     model_max_half_width: float = 0.10
     model_min_areas: int = 20
+    register_min_cases: int = 10
 
     def __post_init__(self) -> None:
         for name, lowest in (
@@ -117,6 +124,7 @@ class Rules:
             ("min_cases", 0),
             ("count_base", 1),
             ("model_min_areas", 2),
+            ("register_min_cases", 0),
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer):
@@ -192,6 +200,39 @@ def _round_half_up(values: np.ndarray, base: int) -> np.ndarray:
         raise ParameterError("counts to round must not be negative")
     # np.round rounds half to even (25 → 20); publication practice is half up (25 → 30).
     return np.floor(values / base + 0.5) * base
+
+
+#: Decimals of a published proportion on the 0-1 scale: 3, i.e. 0.1 percentage point, the
+#: precision every table, sentence and figure shows ("12,3 pct.").
+SHARE_DECIMALS = 3
+
+
+def round_share(values: Any, decimals: int = SHARE_DECIMALS) -> Any:
+    """Round proportions (0-1 scale; also differences of proportions) to the shown precision.
+
+    The default 3 decimals is 0.1 percentage point. Everything a reader can see or compute
+    (figure coordinates, alt texts, exported files, the register cube) goes through this, so no
+    published number carries more precision than is shown: values that differ by less than the
+    rounding give identical output. Works on a scalar, a NumPy array or a pandas Series (a
+    Series keeps its index and name); missing values stay missing. Rounds half to even on the
+    scaled value (``np.round``), as the text formatting does, and adds 0.0 so that −0.0 (which
+    SVG would write as "-0") becomes 0.0.
+
+    Raises
+    ------
+    ParameterError
+        If ``decimals`` is not a whole number ≥ 0.
+    """
+    if isinstance(decimals, bool) or not isinstance(decimals, int | np.integer) or decimals < 0:
+        raise ParameterError(f"decimals must be a whole number ≥ 0, got {decimals!r}")
+    if isinstance(values, pd.Series):
+        numbers = pd.to_numeric(values).astype("float64").to_numpy()
+        return pd.Series(np.round(numbers, decimals) + 0.0, index=values.index, name=values.name)
+    if np.ndim(values) == 0:
+        if values is None or values is pd.NA:
+            return values
+        return float(np.round(float(values), decimals)) + 0.0
+    return np.round(np.asarray(values, dtype="float64"), decimals) + 0.0
 
 
 # ---------------------------------------------------------------------------------------------
