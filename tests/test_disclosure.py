@@ -157,7 +157,12 @@ def test_round_share_to_a_tenth_of_a_percentage_point():
     rounded = disclosure.round_share(pd.Series([0.12340, np.nan], index=[3, 4], name="x"))
     assert rounded.index.tolist() == [3, 4] and rounded.name == "x"
     assert rounded.iloc[0] == 0.123 and np.isnan(rounded.iloc[1])
-    np.testing.assert_array_equal(disclosure.round_share(np.array([0.0455, 1.0])), [0.046, 1.0])
+    # Half away from zero on the written value, as the text: 0.1225 → "12,3 pct." (binary
+    # 0.1225 · 1000 = 122.49999999999999), −0.0015 → −0.002.
+    np.testing.assert_array_equal(
+        disclosure.round_share(np.array([0.0455, 0.1225, -0.0015, 1.0])),
+        [0.046, 0.123, -0.002, 1.0],
+    )
     with pytest.raises(ParameterError):
         disclosure.round_share(0.5, decimals=-1)
 

@@ -214,9 +214,11 @@ def round_share(values: Any, decimals: int = SHARE_DECIMALS) -> Any:
     (figure coordinates, alt texts, exported files, the register cube) goes through this, so no
     published number carries more precision than is shown: values that differ by less than the
     rounding give identical output. Works on a scalar, a NumPy array or a pandas Series (a
-    Series keeps its index and name); missing values stay missing. Rounds half to even on the
-    scaled value (``np.round``), as the text formatting does, and adds 0.0 so that −0.0 (which
-    SVG would write as "-0") becomes 0.0.
+    Series keeps its index and name); missing values stay missing. Rounds half away from zero
+    on the written decimal value, as the text formatting does
+    (:mod:`analyse.publish.report`: 0.1225 → "12,3 pct."), so a figure is drawn where its text
+    says: binary noise is removed first (0.1225 × 1000 = 122.49999999999999 counts as 122.5).
+    −0.0 becomes 0.0.
 
     Raises
     ------
@@ -227,12 +229,19 @@ def round_share(values: Any, decimals: int = SHARE_DECIMALS) -> Any:
         raise ParameterError(f"decimals must be a whole number ≥ 0, got {decimals!r}")
     if isinstance(values, pd.Series):
         numbers = pd.to_numeric(values).astype("float64").to_numpy()
-        return pd.Series(np.round(numbers, decimals) + 0.0, index=values.index, name=values.name)
+        return pd.Series(_round_half_away(numbers, decimals), index=values.index, name=values.name)
     if np.ndim(values) == 0:
         if values is None or values is pd.NA:
             return values
-        return float(np.round(float(values), decimals)) + 0.0
-    return np.round(np.asarray(values, dtype="float64"), decimals) + 0.0
+        return float(_round_half_away(np.asarray([float(values)]), decimals)[0])
+    return _round_half_away(np.asarray(values, dtype="float64"), decimals)
+
+
+def _round_half_away(values: np.ndarray, decimals: int) -> np.ndarray:
+    scale = 10.0**decimals
+    # Six further decimals absorb the binary error of the scaling before the half is judged.
+    scaled = np.round(np.abs(values) * scale, 6)
+    return np.sign(values) * np.floor(scaled + 0.5) / scale + 0.0
 
 
 # ---------------------------------------------------------------------------------------------
