@@ -128,3 +128,23 @@ def test_register_min_cases_is_a_rule():
     row = _cell(cells, 2020, 147, "Kvinder")  # 7 cases ≥ 5: shown, 7/500 = 0.014
     assert not row["suppressed"] and row["estimate"] == 0.014
     assert _cell(cells, 2021, 147, "Kvinder")["suppression_reason"] == "under 5 med/uden udfaldet"
+
+
+def test_register_rate_rounded_to_zero_keeps_a_positive_se():
+    # 12 of 30,000 = 0.0004 → published 0.000; se from p = 0.0005 (the edge of the rounding)
+    # and n = 30,000: √(0.0005 · 0.9995 / 30000) = 0.00012907.
+    frame = pd.DataFrame(
+        {
+            "indicator": "employment_mental",
+            "year": 2020,
+            "kommune_code": 101,
+            "sex": ["Kvinder", "Mænd"],
+            "education": "I alt",
+            "numerator": [6, 6],
+            "denominator": [15000, 15000],
+        }
+    )
+    cells = cube_register.register_estimates(frame, rules=disclosure.Rules(register_min_cases=5))
+    row = _cell(cells, 2020, 101)
+    assert not row["suppressed"] and row["estimate"] == 0.0
+    assert row["se"] == pytest.approx(0.00012907, rel=1e-4)

@@ -17,7 +17,8 @@ an exact count (issue #14):
   computed from that rounded rate and from N rounded to ``Rules.count_base`` (the published
   ``n``), the limits rounded to 0.1 point too. ``p(1 − p) / se²`` therefore gives the rounded
   ``n``, never the exact denominator, and the interval gives nothing the estimate and ``n`` do
-  not.
+  not (a rate rounded to 0 or 1 takes its ``se`` at the edge of the rounding, 0.0005 or
+  0.9995, so that it is never 0).
 """
 
 from __future__ import annotations
@@ -101,7 +102,12 @@ def register_estimates(
     with np.errstate(divide="ignore", invalid="ignore"):
         p = disclosure.round_share(np.where(n > 0, cases / n, np.nan))
         low, high = wilson_interval(p * shown_n, shown_n, level)
-        se = np.sqrt(p * (1 - p) / shown_n)
+        # A rate rounded to 0 or 1 (e.g. 10 of 30,000) would give se = 0 and an infinite
+        # weight in the trend models: there the rate is taken at the edge of its rounding
+        # interval (0.0005 or 0.9995), still from published values only.
+        edge = 0.5 * 10.0**-disclosure.SHARE_DECIMALS
+        p_se = np.clip(p, edge, 1 - edge)
+        se = np.sqrt(p_se * (1 - p_se) / shown_n)
     low, high = disclosure.round_share(low), disclosure.round_share(high)
     out = _with_values(out, p, se, low, high)
     # The register's own count threshold, with the survey's reason text ("under 10 med/uden
