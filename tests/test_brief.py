@@ -555,3 +555,19 @@ def test_weighting_note_claims_calibration_only_for_checked_waves(small_processe
 def test_header_links_to_the_brief_s_own_csv_and_excel(odense):
     header = odense.header()
     assert 'href="kommune-odense.xlsx"' in header and 'href="kommune-odense.csv"' in header
+
+
+def test_inequality_table_shows_par_persons_rounded_to_10(small_processed):
+    """Issue #14: PAR is an estimated number of people; it is shown rounded like any count."""
+    brief = Brief.open(small_processed.processed, area_level="land", area_code="DK")
+    shown = []
+    for ind in brief.agreement.indicators_by_source("survey"):
+        detail = brief.indicator_detail(ind.id)
+        if "<h5>Uddannelsesforskelle" not in detail:
+            continue
+        table = detail.split("<h5>Uddannelsesforskelle")[1].split("</table>")[0]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S)[1:]:
+            cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)
+            if len(cells) == 6 and cells[5].strip() not in ("", "–"):
+                shown.append(int(cells[5].replace(".", "")))
+    assert shown and all(value % 10 == 0 for value in shown), shown

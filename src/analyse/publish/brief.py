@@ -929,6 +929,7 @@ class Brief:
         ]
         if rows.empty or (rows["n"] == 0).all():
             return ""
+        count_base = int(self.manifest.get("rules", {}).get("count_base", 10))
         body = []
         for r in rows.sort_values("year").itertuples():
             if r.reason:
@@ -959,7 +960,10 @@ class Brief:
                         else disclosure.SUPPRESSED_MARK,
                     ),
                     report.pct(r.paf) if pd.notna(r.paf) and 0 <= r.paf <= 1 else "–",
-                    report.number(abs(r.par_persons)) if pd.notna(r.par_persons) else "–",
+                    # An estimated number of people: shown rounded like every count.
+                    report.number(disclosure.round_count(abs(r.par_persons), count_base))
+                    if pd.notna(r.par_persons)
+                    else "–",
                 ]
             )
         return (
