@@ -136,8 +136,9 @@ def test_register_intervals_follow_the_confidence_level(small_processed):
     register = stored.tables["register"]
     shown = register["estimate"].between(0, 1, inclusive="neither")
     assert shown.any()
-    # Recomputing the stored 95 % Wilson intervals from p and the binomial SE gives them back:
-    # the exact denominator p(1 − p)/se² is recovered although the shown n is rounded to 10.
+    # Recomputing the stored 95 % Wilson intervals gives them back: both come from the
+    # published (rounded) rate and the published n rounded to 10, never the exact counts
+    # (issue #14), with limits rounded to 0.1 point.
     again = _at_level(register.assign(level=0.9), 0.95)
     for column in ("ci_low", "ci_high"):
         assert np.allclose(again.loc[shown, column], register.loc[shown, column], atol=1e-12)
@@ -145,7 +146,11 @@ def test_register_intervals_follow_the_confidence_level(small_processed):
         small_processed.processed, area_level="region", area_code="1083", confidence_level=0.9
     ).tables["register"]
     width = (narrow["ci_high"] - narrow["ci_low"])[shown]
-    assert (width < (register["ci_high"] - register["ci_low"])[shown]).all()
+    wide = (register["ci_high"] - register["ci_low"])[shown]
+    # Limits are rounded to 0.001, so narrow widths can tie; from a 95 % width of 0.02 the
+    # 90 % one is ≥ 0.02 · (1 − 1.645/1.960) = 0.0032 narrower, more than the rounding (0.002).
+    assert (width <= wide + 1e-12).all()
+    assert (width < wide)[wide >= 0.02].all() and (wide >= 0.02).sum() > 10
 
 
 def test_kommune_table_uses_the_brief_level_and_danish_order(small_processed):
@@ -550,3 +555,19 @@ def test_weighting_note_claims_calibration_only_for_checked_waves(small_processe
 def test_header_links_to_the_brief_s_own_csv_and_excel(odense):
     header = odense.header()
     assert 'href="kommune-odense.xlsx"' in header and 'href="kommune-odense.csv"' in header
+
+
+def test_inequality_table_shows_par_persons_rounded_to_10(small_processed):
+    """Issue #14: PAR is an estimated number of people; it is shown rounded like any count."""
+    brief = Brief.open(small_processed.processed, area_level="land", area_code="DK")
+    shown = []
+    for ind in brief.agreement.indicators_by_source("survey"):
+        detail = brief.indicator_detail(ind.id)
+        if "<h5>Uddannelsesforskelle" not in detail:
+            continue
+        table = detail.split("<h5>Uddannelsesforskelle")[1].split("</table>")[0]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, flags=re.S)[1:]:
+            cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)
+            if len(cells) == 6 and cells[5].strip() not in ("", "–"):
+                shown.append(int(cells[5].replace(".", "")))
+    assert shown and all(value % 10 == 0 for value in shown), shown

@@ -152,6 +152,7 @@ def test_build_processed_writes_every_table_and_the_manifest(small_raw, small_pr
         "model_max_cv": 0.20,
         "model_max_half_width": 0.10,
         "model_min_areas": 20,
+        "register_min_cases": 10,
     }
     assert re.fullmatch(re.escape(analyse.__version__) + r"\+[0-9a-f]{12}", on_disk["code_version"])
     assert leftovers(folder) == []

@@ -86,6 +86,7 @@ def test_rules_defaults():
         "model_max_cv": 0.20,
         "model_max_half_width": 0.10,
         "model_min_areas": 20,
+        "register_min_cases": 10,
     }
 
 
@@ -96,6 +97,8 @@ def test_rules_defaults():
         {"min_n": 2.5},
         {"min_n": True},
         {"min_cases": -1},
+        {"register_min_cases": -1},
+        {"register_min_cases": 2.5},
         {"count_base": 0},
         {"min_weighted_population": -1},
         {"min_weighted_population": float("nan")},
@@ -141,6 +144,27 @@ def test_round_count_rejects_negative_counts_and_bad_base():
         round_count(-1)
     with pytest.raises(ParameterError):
         round_count(10, base=0)
+
+
+# --------------------------------------------------------------------------------- round_share
+
+
+def test_round_share_to_a_tenth_of_a_percentage_point():
+    # 0.12344 -> 12.344 % -> 12.3 % = 0.123; 0.12351 -> 12.4 % = 0.124; -0.00004 -> 0 (not -0).
+    assert disclosure.round_share(0.12344) == 0.123
+    assert disclosure.round_share(0.12351) == 0.124
+    assert str(disclosure.round_share(-0.00004)) == "0.0"
+    rounded = disclosure.round_share(pd.Series([0.12340, np.nan], index=[3, 4], name="x"))
+    assert rounded.index.tolist() == [3, 4] and rounded.name == "x"
+    assert rounded.iloc[0] == 0.123 and np.isnan(rounded.iloc[1])
+    # Half away from zero on the written value, as the text: 0.1225 → "12,3 pct." (binary
+    # 0.1225 · 1000 = 122.49999999999999), −0.0015 → −0.002.
+    np.testing.assert_array_equal(
+        disclosure.round_share(np.array([0.0455, 0.1225, -0.0015, 1.0])),
+        [0.046, 0.123, -0.002, 1.0],
+    )
+    with pytest.raises(ParameterError):
+        disclosure.round_share(0.5, decimals=-1)
 
 
 # --------------------------------------------------------------------------------- primary

@@ -206,3 +206,32 @@ def test_export_rejects_unknown_formats_and_areas(small_processed, tmp_path):
         export.write_area(small_processed.processed, tmp_path, formats=["pdf"])
     with pytest.raises(ParameterError, match="unknown area code"):
         export.export_areas(small_processed.processed, tmp_path, level="kommune", areas=["999"])
+
+
+def test_exports_hold_only_values_on_the_shown_grid(written):
+    """Issue #14: every exported number is on the grid the brief shows: percentages and
+    percentage points to 1 decimal (value × 10 whole), probabilities whole per cent, counts
+    multiples of 10; no standard errors or exact counts."""
+    csv = _read_csv(written[".csv"])
+    book = openpyxl.load_workbook(written[".xlsx"], read_only=True)
+    width = len(export.COLUMNS)
+    rows = [(*r, *([None] * (width - len(r)))) for r in book["Tal"].iter_rows(values_only=True)]
+    xlsx = pd.DataFrame(rows[1:], columns=rows[0])
+    for frame in (csv, xlsx):
+        assert list(frame.columns) == list(export.COLUMNS)  # no se, cases, population, ...
+        checked = 0
+        for record in frame.to_dict("records"):
+            whole = "Sandsynlighed" in str(record["Mål"])
+            for column in export.NUMBER_COLUMNS:
+                value = record[column]
+                if value in ("", None, SUPPRESSED_MARK) or pd.isna(value):
+                    continue
+                scaled = (_number(value) if isinstance(value, str) else value) * (
+                    1 if whole else 10
+                )
+                assert abs(scaled - round(scaled)) < 1e-9, (column, record)
+                checked += 1
+            count = record["Antal svar (afrundet)"]
+            if count not in ("", None) and not pd.isna(count):
+                assert int(count) % 10 == 0, record
+        assert checked > 50

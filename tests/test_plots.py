@@ -455,3 +455,106 @@ def test_alt_text_area_dots_names_worse_and_better_areas():
         "Ærø (15,0 pct.). 1 område adskiller sig ikke statistisk sikkert fra resten. For få "
         "svar til at vise tallet: Læsø."
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Disclosure (issue #14): a figure carries no more precision than it shows (0.1 point)
+
+
+def _svg(fig: Figure, alt: str = "Figur") -> str:
+    html = plots.figure_html(fig, alt=alt)
+    data = re.search(r"base64,([^\"]+)\"", html).group(1)
+    return base64.b64decode(data).decode("utf-8")
+
+
+def _shift(frame: pd.DataFrame, columns, delta: float) -> pd.DataFrame:
+    return frame.assign(**{c: frame[c] + delta for c in columns})
+
+
+# Every base value below is on the 0.001 grid; +0.0001234 and +0.0001274 both round back to
+# it (0.1 point = 0.001), so the three inputs must give byte-identical SVG and alt text.
+_DELTAS = (0.0, 0.0001234, 0.0001274)
+_REFERENCE = ("Region", 0.2, 0.19, 0.21)
+
+
+@pytest.mark.parametrize(
+    "draw, alt, data, columns",
+    [
+        (
+            lambda f: plots.trend_chart(f, title="Ryger", baseline_year=2017),
+            lambda f: plots.alt_text_trend(f, "Ryger", baseline_year=2017),
+            trend_series,
+            ("estimate", "ci_low", "ci_high"),
+        ),
+        (
+            lambda f: plots.gradient_chart(f, title="Ryger"),
+            lambda f: plots.alt_text_gradient(f, "Ryger"),
+            gradient_groups,
+            ("estimate", "ci_low", "ci_high"),
+        ),
+        (
+            lambda f: plots.sii_chart(f, title="Ulighed"),
+            lambda f: plots.alt_text_sii(f, "Ulighed"),
+            sii_series,
+            ("sii", "ci_low", "ci_high"),
+        ),
+        (
+            lambda f: plots.gradient_dots(f, title="Efter uddannelse"),
+            lambda f: plots.alt_text_gradient_dots(f, "Efter uddannelse"),
+            lambda: pd.DataFrame(
+                {
+                    "indicator": ["Ryger dagligt"] * 2 + ["Svær overvægt"] * 2,
+                    "group": ["Grundskole", "Lang videregående"] * 2,
+                    "estimate": [0.20, 0.08, 0.25, 0.12],
+                    "ci_low": [0.18, 0.06, 0.22, 0.10],
+                    "ci_high": [0.22, 0.10, 0.28, 0.14],
+                    "suppressed": [False] * 4,
+                }
+            ),
+            ("estimate", "ci_low", "ci_high"),
+        ),
+        (
+            lambda f: plots.area_dots(f, title="Ryger", reference=_REFERENCE),
+            lambda f: plots.alt_text_area_dots(f, "Ryger", _REFERENCE),
+            area_rows,
+            ("estimate", "ci_low", "ci_high"),
+        ),
+    ],
+    ids=["trend", "gradient", "sii", "gradient_dots", "area_dots"],
+)
+def test_figures_are_drawn_from_values_rounded_to_the_shown_precision(draw, alt, data, columns):
+    svgs = {_svg(draw(_shift(data(), columns, d))) for d in _DELTAS}
+    alts = {alt(_shift(data(), columns, d)) for d in _DELTAS}
+    assert len(svgs) == 1 and len(alts) == 1
+    # A difference that shows (0.3 point) changes the figure: the test can fail.
+    assert _svg(draw(_shift(data(), columns, 0.003))) not in svgs
+
+
+def test_area_dots_reference_is_rounded_too():
+    shifted = ("Region", 0.2001234, 0.1901234, 0.2101234)
+    svg = _svg(plots.area_dots(area_rows(), title="Ryger", reference=shifted))
+    assert svg == _svg(plots.area_dots(area_rows(), title="Ryger", reference=_REFERENCE))
+    assert plots.alt_text_area_dots(area_rows(), "Ryger", shifted) == plots.alt_text_area_dots(
+        area_rows(), "Ryger", _REFERENCE
+    )
+
+
+def test_notebook_figures_are_drawn_from_rounded_values():
+    from analyse.publish import figures
+
+    def estimates(delta):
+        return pd.DataFrame(
+            {
+                "year": [2017, 2021, 2025] * 2,
+                "group": ["Mænd"] * 3 + ["Kvinder"] * 3,
+                "breakdown": "sex",
+                "estimate": np.array([0.20, 0.21, 0.19, 0.25, 0.24, 0.26]) + delta,
+                "ci_low": np.array([0.18, 0.19, 0.17, 0.23, 0.22, 0.24]) + delta,
+                "ci_high": np.array([0.22, 0.23, 0.21, 0.27, 0.26, 0.28]) + delta,
+                "suppressed": False,
+            }
+        )
+
+    svgs = {_svg(figures.estimates_figure(estimates(d)).figure) for d in _DELTAS}
+    assert len(svgs) == 1
+    assert _svg(figures.estimates_figure(estimates(0.003)).figure) not in svgs

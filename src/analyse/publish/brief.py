@@ -929,6 +929,7 @@ class Brief:
         ]
         if rows.empty or (rows["n"] == 0).all():
             return ""
+        count_base = int(self.manifest.get("rules", {}).get("count_base", 10))
         body = []
         for r in rows.sort_values("year").itertuples():
             if r.reason:
@@ -959,7 +960,10 @@ class Brief:
                         else disclosure.SUPPRESSED_MARK,
                     ),
                     report.pct(r.paf) if pd.notna(r.paf) and 0 <= r.paf <= 1 else "–",
-                    report.number(abs(r.par_persons)) if pd.notna(r.par_persons) else "–",
+                    # An estimated number of people: shown rounded like every count.
+                    report.number(disclosure.round_count(abs(r.par_persons), count_base))
+                    if pd.notna(r.par_persons)
+                    else "–",
                 ]
             )
         return (
@@ -1519,9 +1523,10 @@ def _at_level(table: pd.DataFrame, level: float) -> pd.DataFrame:
     """The table with its intervals recomputed at ``level`` (unchanged if already at it).
 
     Survey rows (``method`` "taylor-logit"): the logit interval with t on the design's degrees
-    of freedom, as built. Register rows ("wilson"): the Wilson interval; the exact denominator
-    is p(1 − p)/se² (``se`` is the binomial SE of the exact counts, whereas the shown ``n`` is
-    rounded), falling back to ``n`` where p is 0 or 1.
+    of freedom, as built. Register rows ("wilson"): the Wilson interval from the published
+    (rounded) rate and the published ``n`` (rounded to ``Rules.count_base``), as
+    :mod:`analyse.cube.register` computes it, limits rounded to 0.1 point: no exact count is
+    used or recoverable.
     """
     if table.empty or np.allclose(table["level"].astype(float), level):
         return table
@@ -1536,11 +1541,10 @@ def _at_level(table: pd.DataFrame, level: float) -> pd.DataFrame:
             out.loc[rows, "ci_low"], out.loc[rows, "ci_high"] = low, high
     if (~survey).any():
         rows = ~survey
-        with np.errstate(divide="ignore", invalid="ignore"):
-            exact_n = np.where(se[rows] > 0, p[rows] * (1 - p[rows]) / se[rows] ** 2, np.nan)
-        n = np.where(np.isfinite(exact_n), exact_n, out.loc[rows, "n"].astype(float))
+        n = out.loc[rows, "n"].astype(float)
         low, high = wilson_interval(p[rows] * n, n, level)
-        out.loc[rows, "ci_low"], out.loc[rows, "ci_high"] = low, high
+        out.loc[rows, "ci_low"] = disclosure.round_share(low)
+        out.loc[rows, "ci_high"] = disclosure.round_share(high)
     # Suppressed rows keep no interval (they have none to begin with).
     if "suppressed" in out:
         hidden = out["suppressed"].astype(bool)

@@ -23,6 +23,7 @@ from matplotlib.ticker import FuncFormatter
 from analyse.cube.analysis import TrendModel
 from analyse.publish import plots, report
 from analyse.publish.tables import INTERNAL_BANNER, breakdown_label
+from analyse.stats.disclosure import round_share
 
 FIGSIZE = (7.0, 3.8)
 _RC = {"font.size": 10, "axes.titlesize": 11, "axes.titlelocation": "left"}
@@ -89,6 +90,12 @@ def _pct_axis(ax, axis: str = "y") -> None:
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
 
 
+def _pct(values):
+    """Proportions (or differences) in percent, rounded to the shown 0.1 point first
+    (:func:`analyse.stats.disclosure.round_share`): the SVG carries no more precision."""
+    return 100 * round_share(values)
+
+
 def _shown(frame: pd.DataFrame, value: str) -> pd.DataFrame:
     hidden = frame.get("suppressed", pd.Series(False, index=frame.index)).fillna(False)
     return frame[~hidden.astype(bool) & frame[value].notna()]
@@ -101,9 +108,9 @@ def _alt(title: str, internal: bool) -> str:
 def estimates_figure(estimates: pd.DataFrame, *, internal: bool = False) -> Chart:
     """Shares (pct.) over the waves, one line per group, with confidence intervals."""
     shown = _shown(estimates, "estimate").assign(
-        pct=lambda f: 100 * f["estimate"],
-        low=lambda f: 100 * f["ci_low"],
-        high=lambda f: 100 * f["ci_high"],
+        pct=lambda f: _pct(f["estimate"]),
+        low=lambda f: _pct(f["ci_low"]),
+        high=lambda f: _pct(f["ci_high"]),
     )
     breakdown = estimates["breakdown"].iloc[0] if len(estimates) else "total"
     title = f"Andel efter {breakdown_label(breakdown)}"
@@ -171,19 +178,19 @@ def forecast_figure(
         fig, ax = _figure(title, internal)
         if not total.empty:
             sns.lineplot(
-                x=total["year"], y=100 * total["estimate"], marker="o", label="Målt", ax=ax
+                x=total["year"], y=_pct(total["estimate"]), marker="o", label="Målt", ax=ax
             )
-            ax.vlines(total["year"], 100 * total["ci_low"], 100 * total["ci_high"], color="0.5")
+            ax.vlines(total["year"], _pct(total["ci_low"]), _pct(total["ci_high"]), color="0.5")
         row = forecast.iloc[0] if len(forecast) else None
         if row is not None and not report.is_missing(row["projected"]):
             year = row["projection_year"]
+            projected, low, high = (
+                _pct(row[c]) for c in ("projected", "projected_pi_low", "projected_pi_high")
+            )
             ax.errorbar(
                 [year],
-                [100 * row["projected"]],
-                yerr=[
-                    [100 * (row["projected"] - row["projected_pi_low"])],
-                    [100 * (row["projected_pi_high"] - row["projected"])],
-                ],
+                [projected],
+                yerr=[[projected - low], [high - projected]],
                 fmt="D",
                 color="#a6611a",
                 label=f"Fremskrevet {int(year)}",
@@ -210,9 +217,9 @@ def inequality_figure(inequality: pd.DataFrame, *, internal: bool = False) -> Ch
     with mpl.rc_context(_RC), sns.axes_style("whitegrid"):
         fig, ax = _figure(title, internal)
         if not frame.empty:
-            frame = frame.assign(value=100 * frame["value"])
+            frame = frame.assign(value=_pct(frame["value"]))
             sns.lineplot(data=frame, x="year", y="value", hue="measure", marker="o", ax=ax)
-            ax.vlines(frame["year"], 100 * frame["low"], 100 * frame["high"], color="0.5")
+            ax.vlines(frame["year"], _pct(frame["low"]), _pct(frame["high"]), color="0.5")
             _legend(ax)
             _wave_ticks(ax, frame["year"])
         ax.axhline(0, color="0.4", linewidth=0.8)
@@ -232,7 +239,7 @@ def gap_figure(gap: pd.DataFrame, *, internal: bool = False) -> Chart:
     frame = pd.DataFrame(
         {
             "måling": [_year(row["baseline"]), _year(row["latest"])],
-            "værdi": [100 * abs(row["value_baseline"]), 100 * abs(row["value_latest"])],
+            "værdi": [_pct(abs(row["value_baseline"])), _pct(abs(row["value_latest"]))],
         }
     ).dropna()
     title = f"Numerisk forskel ({row['measure']}): {row['gap']}"

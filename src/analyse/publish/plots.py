@@ -64,7 +64,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from analyse.errors import ParameterError
 from analyse.publish import report
-from analyse.stats.disclosure import SUPPRESSED_MARK, SUPPRESSED_TEXT
+from analyse.stats.disclosure import SUPPRESSED_MARK, SUPPRESSED_TEXT, round_share
 
 __all__ = [
     "DPI",
@@ -210,7 +210,12 @@ def _proportions(
     signed: bool = False,
     scale: float = 100.0,
 ) -> dict[str, np.ndarray]:
-    """Numeric columns times ``scale`` (percentages), NaN where suppressed; checks the 0-1 scale."""
+    """Numeric columns times ``scale`` (percentages), NaN where suppressed; checks the 0-1 scale.
+
+    Every value is rounded to the shown precision (0.1 percentage point,
+    :func:`analyse.stats.disclosure.round_share`) *before* it is drawn or written into a text
+    alternative: the SVG's path coordinates would otherwise carry the unrounded value.
+    """
     hidden = _hidden(frame)
     out = {}
     for column in columns:
@@ -224,6 +229,7 @@ def _proportions(
                 f"{function}: column {column!r} must be on the 0-1 scale (proportions, not "
                 f"percentages); {int(bad.sum())} value(s) outside it, e.g. row {rows}"
             )
+        values = round_share(values)
         out[column] = values * scale if scale != 1 else values
     return out
 
@@ -789,7 +795,7 @@ def area_dots(
     ref_values = None
     if reference is not None:
         ref_label, *numbers = reference
-        ref_values = [float(v) * 100 if v is not None else np.nan for v in numbers]
+        ref_values = [round_share(float(v)) * 100 if v is not None else np.nan for v in numbers]
         ref_text = f"{ref_label}: {report.pct(numbers[0])}"
     legend_rows = len(shown) + (ref_values is not None)
     n = len(frame)
@@ -857,7 +863,7 @@ def alt_text_area_dots(
     labels = frame["label"].astype(str).to_numpy()
     parts = [f"Punktdiagram: {' '.join(title.split())}."]
     if reference is not None:
-        parts.append(_sentence(f"{reference[0]}: {report.pct(reference[1])}"))
+        parts.append(_sentence(f"{reference[0]}: {report.pct(round_share(reference[1]))}"))
     for key, text in (
         ("ringere", "Statistisk sikkert ringere end resten af regionen"),
         ("bedre", "Statistisk sikkert bedre end resten af regionen"),

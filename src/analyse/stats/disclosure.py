@@ -102,6 +102,12 @@ class Rules:
         around its true value (within 0–1). Default 0.05 (5 percentage points). Register cells
         are protected on the count scale instead: no hidden count can be pinned down to better
         than ± ``count_base / 2`` persons.
+    register_min_cases
+        No register proportion is shown where fewer than ``register_min_cases`` persons have
+        the outcome or fewer than ``register_min_cases`` lack it (:mod:`analyse.cube.register`).
+        Default 10, the usual count threshold for register microdata statistics (register counts
+        are whole populations, so a small count is a head count of identifiable people; a cell
+        with 0 cases or 0 persons is suppressed too). 0 switches the rule off.
 
     Raises
     ------
@@ -118,6 +124,7 @@ class Rules:
     model_max_half_width: float = 0.10
     model_min_areas: int = 20
     protection_width: float = 0.05
+    register_min_cases: int = 10
 
     def __post_init__(self) -> None:
         for name, lowest in (
@@ -125,6 +132,7 @@ class Rules:
             ("min_cases", 0),
             ("count_base", 1),
             ("model_min_areas", 2),
+            ("register_min_cases", 0),
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer):
@@ -200,6 +208,48 @@ def _round_half_up(values: np.ndarray, base: int) -> np.ndarray:
         raise ParameterError("counts to round must not be negative")
     # np.round rounds half to even (25 → 20); publication practice is half up (25 → 30).
     return np.floor(values / base + 0.5) * base
+
+
+#: Decimals of a published proportion on the 0-1 scale: 3, i.e. 0.1 percentage point, the
+#: precision every table, sentence and figure shows ("12,3 pct.").
+SHARE_DECIMALS = 3
+
+
+def round_share(values: Any, decimals: int = SHARE_DECIMALS) -> Any:
+    """Round proportions (0-1 scale; also differences of proportions) to the shown precision.
+
+    The default 3 decimals is 0.1 percentage point. Everything a reader can see or compute
+    (figure coordinates, alt texts, exported files, the register cube) goes through this, so no
+    published number carries more precision than is shown: values that differ by less than the
+    rounding give identical output. Works on a scalar, a NumPy array or a pandas Series (a
+    Series keeps its index and name); missing values stay missing. Rounds half away from zero
+    on the written decimal value, as the text formatting does
+    (:mod:`analyse.publish.report`: 0.1225 → "12,3 pct."), so a figure is drawn where its text
+    says: binary noise is removed first (0.1225 × 1000 = 122.49999999999999 counts as 122.5).
+    −0.0 becomes 0.0.
+
+    Raises
+    ------
+    ParameterError
+        If ``decimals`` is not a whole number ≥ 0.
+    """
+    if isinstance(decimals, bool) or not isinstance(decimals, int | np.integer) or decimals < 0:
+        raise ParameterError(f"decimals must be a whole number ≥ 0, got {decimals!r}")
+    if isinstance(values, pd.Series):
+        numbers = pd.to_numeric(values).astype("float64").to_numpy()
+        return pd.Series(_round_half_away(numbers, decimals), index=values.index, name=values.name)
+    if np.ndim(values) == 0:
+        if values is None or values is pd.NA:
+            return values
+        return float(_round_half_away(np.asarray([float(values)]), decimals)[0])
+    return _round_half_away(np.asarray(values, dtype="float64"), decimals)
+
+
+def _round_half_away(values: np.ndarray, decimals: int) -> np.ndarray:
+    scale = 10.0**decimals
+    # Six further decimals absorb the binary error of the scaling before the half is judged.
+    scaled = np.round(np.abs(values) * scale, 6)
+    return np.sign(values) * np.floor(scaled + 0.5) / scale + 0.0
 
 
 # ---------------------------------------------------------------------------------------------
