@@ -28,6 +28,7 @@ import pytest
 import analyse
 from analyse.cube import build as cube_build
 from analyse.cube import inequality
+from analyse.cube import protection as cube_protection
 from analyse.cube import trends as cube_trends
 from analyse.errors import DataValidationError, ParameterError
 from analyse.reference import catalogue
@@ -102,6 +103,19 @@ def fast_models(monkeypatch) -> None:
     ):
         stub = STUB_TRENDS if name == "trends_for_cube" else STUB
         monkeypatch.setattr(module, name, lambda *args, stub=stub, **kwargs: stub.copy())
+    # The linked protection's LPs (tested on the session build and in test_cube_protection):
+    # these tests are about what is rebuilt when, so the per-table rules suffice here.
+    monkeypatch.setattr(cube_protection, "protect_cube", _no_linked_protection)
+
+
+def _no_linked_protection(cells, hidden_before, **kwargs):
+    hidden = np.asarray(hidden_before, dtype=bool)
+    return cube_protection.Protection(
+        hidden,
+        np.zeros_like(hidden),
+        pd.DataFrame({"exposed": []}),
+        {"primary": 0, "hidden_by_linked_protection": 0, "exposed": 0, "stub": True},
+    )
 
 
 @pytest.fixture
@@ -153,6 +167,7 @@ def test_build_processed_writes_every_table_and_the_manifest(small_raw, small_pr
         "model_max_half_width": 0.10,
         "model_min_areas": 20,
         "register_min_cases": 10,
+        "protection_width": 0.05,
     }
     assert re.fullmatch(re.escape(analyse.__version__) + r"\+[0-9a-f]{12}", on_disk["code_version"])
     assert leftovers(folder) == []

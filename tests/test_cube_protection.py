@@ -128,11 +128,17 @@ def test_groups_without_every_respondent_get_an_unpublished_remainder():
 
 
 def test_twin_cells_are_linked_by_an_equality():
-    base = _cells(VALUES, WEIGHTS).query("area_code == 'k1'")
+    """Two indicators on the same outcome variable with the same respondents (the 16–24
+    indicator and the all-ages one in a kommune of only 16–24-year-olds, say) are twins; an
+    unrelated indicator with the same value and weight is not."""
+    base = _cells(VALUES, WEIGHTS).query("area_code == 'k1'").assign(variable="smoke")
     twin = base.assign(indicator="x_16_24")
-    problem = protection.relations(pd.concat([base, twin], ignore_index=True), HIERARCHY.iloc[:0])
+    other = base.assign(indicator="diet", variable="diet")
+    cells = pd.concat([base, twin, other], ignore_index=True)
+    problem = protection.relations(cells, HIERARCHY.iloc[:0])
     assert list(problem.families) == ["twins"]
-    assert sorted(problem.relations.toarray()[0]) == [-1.0, 1.0]
+    row = problem.relations.toarray()[0]
+    assert sorted(row) == [-1.0, 0.0, 1.0] and row[2] == 0.0
 
 
 def test_inequality_is_withheld_where_a_group_is_hidden():
@@ -180,3 +186,77 @@ def test_round_published_rounds_shares_and_counts():
     assert out["se"].tolist() == [0.0123, 0.01]
     assert out["n"].tolist() == [1230, 30]  # half up: 25 → 30
     assert out["year"].tolist() == [2021, 2021]
+
+
+def _published_folder(tmp_path, cells, hidden):
+    """A minimal processed folder: the survey cells as published (hidden ones empty), no
+    register cells, the internal cell table and a manifest."""
+    import json
+
+    from analyse.cube import build as cube_build
+
+    folder = tmp_path / "processed"
+    (folder / cube_build.INTERNAL_DIR).mkdir(parents=True)
+    shown = np.round(cells["value"].to_numpy(), 3)
+    estimates = cells[list(protection.CELL_KEYS)].assign(
+        estimate=np.where(hidden, np.nan, shown),
+        se=np.nan,
+        ci_low=np.nan,
+        ci_high=np.nan,
+        n=pd.array(np.where(hidden, np.nan, 100.0), dtype="Float64").astype("Int64"),
+        suppressed=hidden,
+        suppression_reason=pd.array(np.where(hidden, "x", None), dtype="string"),
+    )
+    estimates.to_parquet(folder / "estimates.parquet")
+    estimates.iloc[:0].to_parquet(folder / "register.parquet")
+    cells.assign(hidden=hidden).to_parquet(
+        folder / cube_build.INTERNAL_DIR / cube_build.INTERNAL_CELLS
+    )
+    (folder / cube_build.MANIFEST).write_text(json.dumps({"rules": {}}), encoding="utf-8")
+    return folder
+
+
+def test_the_audit_fails_an_under_suppressed_table_and_passes_the_protected_one(tmp_path):
+    from analyse.publish import audit
+
+    cells = _cells(VALUES, WEIGHTS, primary=("k3",))
+    per_table = cells["area_code"].isin(["k2", "k3", "k4"]).to_numpy()
+    folder = _published_folder(tmp_path / "a", cells, per_table)
+    report = audit.audit(folder, hierarchy=HIERARCHY)
+    assert report.exposed == 1 and not report.ok
+    # Which relations expose it: only the areas family (the only one here), and all together.
+    assert report.families.set_index("family")["exposed"].to_dict() == {"areas": 1, "all": 1}
+
+    protected = protection.protect_cube(cells, per_table, hierarchy=HIERARCHY, workers=1)
+    folder = _published_folder(tmp_path / "b", cells, protected.hidden)
+    report = audit.audit(folder, hierarchy=HIERARCHY)
+    assert report.exposed == 0 and report.ok, report.text()
+
+
+def test_the_audit_finds_a_value_behind_a_hidden_cell_and_unrounded_shares(tmp_path):
+    from analyse.publish import audit
+
+    cells = _cells(VALUES, WEIGHTS)
+    folder = _published_folder(tmp_path, cells, np.zeros(len(cells), dtype=bool))
+    table = pd.read_parquet(folder / "estimates.parquet")
+    table.loc[0, "suppressed"] = True  # hidden, but its value is still there
+    table.loc[1, "estimate"] = 0.12345  # more precision than shown
+    table.to_parquet(folder / "estimates.parquet")
+    checks = audit.audit(folder, hierarchy=HIERARCHY).checks.set_index("check")["problems"]
+    assert checks["skjulte celler har ingen værdi"] == 1
+    assert checks["andele afrundet til 0,1 procentpoint"] == 1
+
+
+def test_the_session_build_is_protected_and_rounded(small_processed):
+    record = small_processed.manifest["protection"]
+    assert record["exposed"] == 0
+    assert record["primary"] > 1000 and record["hidden_by_linked_protection"] > 0
+    processed = small_processed.processed
+    estimates = pd.read_parquet(processed / "estimates.parquet")
+    assert "cases" not in estimates.columns
+    shown = estimates.loc[~estimates["suppressed"], "estimate"].to_numpy()
+    assert np.allclose(shown * 1000, np.round(shown * 1000), atol=1e-6)
+    # Sex × age is published for regions and Denmark only (table redesign).
+    crossed = estimates[estimates["breakdown"] == "sex_age"]
+    assert set(crossed["area_level"]) <= {"region", "land"}
+    assert (processed / "internal" / "protection_cells.parquet").exists()

@@ -559,7 +559,8 @@ def _protect(survey_cells, register_cells, register_table, register_coverage, ru
     survey_published = protection.round_published(
         protection.hide_comparisons(survey_published), rules
     )
-    register_published = protection.round_published(register_published, rules)
+    # The register table is already published at the precision shown (rates, intervals and
+    # standard errors from the rounded rate and denominator: cube.register).
     internal = cells.assign(hidden=result.hidden)
     return (
         {"estimates": survey_published, "register": register_published},

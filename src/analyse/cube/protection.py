@@ -97,6 +97,10 @@ def cell_frame(
         frame["source"] = source
         frame["value"] = pd.to_numeric(raw["estimate"]).astype(float).to_numpy()
         frame["weight"] = pd.to_numeric(raw[weight_column]).astype(float).to_numpy()
+        # A register cell without persons has no share; it weighs nothing in any sum.
+        empty = ~(frame["weight"] > 0) & frame["value"].isna()
+        frame.loc[empty, "value"] = 0.0
+        frame.loc[empty, "weight"] = 0.0
         if published is None:
             primary = np.zeros(len(frame), dtype=bool)
         else:
@@ -284,6 +288,8 @@ def relations(cells: pd.DataFrame, hierarchy: pd.DataFrame | None = None) -> Cel
             remainder=True,
         )
         frame = pd.concat([frame, extra], ignore_index=True)
+    if not coefs:  # no relation at all (e.g. one area without groups)
+        coefs, rows, cols = [np.zeros(0)], [np.zeros(0, dtype=int)], [np.zeros(0, dtype=int)]
     matrix = sparse.csr_matrix(
         (np.concatenate(coefs), (np.concatenate(rows), np.concatenate(cols))),
         shape=(next_row, len(frame)),
@@ -393,6 +399,66 @@ def hypercube_certifier(problem: Cells, hierarchy: pd.DataFrame | None = None):
             ok[idx] = room.to_numpy() >= np.maximum(delta, 0.0) * (1 + 1e-9) + 1e-12
         return ok_low, ok_high
 
+    def complete(hidden, targets, need_low, need_high):
+        """Cells to hide so that each target gets a hypercube in each direction (cheapest by
+        the weight of the shown cells it needs), and the targets served in both directions."""
+        served = np.zeros(targets.size, dtype=bool)
+        value = frame["value"].to_numpy(float)
+        weight = frame["weight"].to_numpy(float)
+        mine = base[base["cell"].isin(targets)]
+        if mine.empty:
+            return np.array([], dtype=int), served
+        cells = base.assign(
+            down=(base["t"] * base["w"]).to_numpy(),
+            up=((1 - base["t"]) * base["w"]).to_numpy(),
+            cost=np.where(hidden[base["cell"].to_numpy()], 0.0, base["w"].to_numpy()),
+        )
+        pairs = cells.merge(
+            cells[[*table, "area_code", "group", "cell", "down", "up", "cost"]],
+            on=[*table, "area_code"],
+            suffixes=("", "_2"),
+        )
+        pairs = pairs[pairs["group"] != pairs["group_2"]]
+        position = pd.Series(np.arange(targets.size), index=targets)
+        hide = []
+        ok = {}
+        for direction, need in (("up", need_high), ("down", need_low)):
+            t = mine.assign(
+                delta=np.abs(need[position[mine["cell"]].to_numpy()] - value[mine["cell"]])
+                * weight[mine["cell"]]
+            )
+            own_room = "down_2" if direction == "up" else "up_2"
+            own = t[[*table, "sig", "area_code", "group", "cell", "delta"]].merge(
+                pairs[[*table, "area_code", "group", "group_2", "cell_2", own_room, "cost_2"]],
+                on=[*table, "area_code", "group"],
+            )
+            own = own[own[own_room] >= own["delta"]]
+            # Partner k': (k', g) moves opposite to the target, (k', g') with it.
+            first, second = ("down", "up_2") if direction == "up" else ("up", "down_2")
+            partners = pairs[[*table, "sig", "group", "group_2", "area_code", "cell", "cell_2"]]
+            partners = partners.assign(
+                p_room=np.minimum(pairs[first], pairs[second]),
+                p_cost=pairs["cost"] + pairs["cost_2"],
+            ).rename(columns={"area_code": "k2", "cell": "p_cell", "cell_2": "p_cell_2"})
+            combos = own.merge(partners, on=[*table, "sig", "group", "group_2"])
+            combos = combos[
+                (combos["k2"] != combos["area_code"]) & (combos["p_room"] >= combos["delta"])
+            ]
+            if combos.empty:
+                ok[direction] = set()
+                continue
+            combos = combos.assign(total=combos["cost_2"] + combos["p_cost"])
+            best = combos.sort_values(["total", "cell_2", "p_cell"]).drop_duplicates("cell")
+            ok[direction] = set(best["cell"].tolist())
+            for column in ("cell_2", "p_cell", "p_cell_2"):
+                hide.append(best[column].to_numpy())
+        both = ok["up"] & ok["down"]
+        if both:
+            served[position[sorted(both)].to_numpy()] = True
+        chosen = np.unique(np.concatenate(hide)) if hide else np.array([], dtype=int)
+        return chosen[~hidden[chosen]], served
+
+    certify.complete = complete
     return certify
 
 
@@ -449,6 +515,11 @@ class Protection:
     summary: dict
 
 
+#: Worker processes of :func:`protect_cube` (the tables are independent problems).
+PROTECTION_WORKERS = 2
+_PARTS: list = []
+
+
 def protect_cube(
     cells: pd.DataFrame,
     hidden_before: np.ndarray,
@@ -456,30 +527,113 @@ def protect_cube(
     rules: disclosure.Rules | None = None,
     hierarchy: pd.DataFrame | None = None,
     progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> Protection:
     """Complementary suppression over all relations until the LP audit passes.
 
     ``cells`` from :func:`cell_frame`; ``hidden_before``: the cells already hidden by the
-    per-table rules (primary and complementary). Returns the final hidden flags per cell.
+    per-table rules (primary and complementary). Returns the final hidden flags per cell. The
+    connected tables (an indicator with its twins, one wave) are independent problems: they are
+    split into ``workers`` balanced parts solved in parallel processes (default
+    :data:`PROTECTION_WORKERS`; 1: in this process).
     """
+    from analyse.stats import protection as lp
+
     start = time.perf_counter()
     rules = rules or disclosure.Rules()
+    workers = PROTECTION_WORKERS if workers is None else workers
     problem = relations(cells, hierarchy)
     frame = problem.frame
     m, published = len(frame), len(cells)
     value = _remainder_values(problem)
-    is_rest = frame["remainder"].to_numpy()
-    rounded = np.round(np.nan_to_num(value), PUBLISHED_DECIMALS)
-    shown_lower = np.clip(rounded - ROUNDING_HALF_WIDTH, 0.0, 1.0)
-    shown_upper = np.clip(rounded + ROUNDING_HALF_WIDTH, 0.0, 1.0)
     primary = np.zeros(m, dtype=bool)
     primary[:published] = frame["primary"].to_numpy()[:published]
-    protect = np.where(primary, frame["protect"].to_numpy(float), 0.0)
     start_hidden = np.zeros(m, dtype=bool)
     start_hidden[:published] = hidden_before
-    cost = np.where(np.isfinite(frame["weight"].to_numpy(float)), frame["weight"], 0.0)
+    # Balanced parts of whole tables (largest first onto the lightest part).
+    table_of = lp._tables(problem.relations)
+    sizes = np.bincount(table_of)
+    parts = max(1, min(workers, sizes.size))
+    load = np.zeros(parts)
+    part_of_table = np.zeros(sizes.size, dtype=int)
+    for table in np.argsort(-sizes, kind="stable"):
+        part_of_table[table] = int(np.argmin(load))
+        load[part_of_table[table]] += sizes[table]
+    part_of = part_of_table[table_of]
+    global _PARTS
+    _PARTS = []
+    # Each relation lies within one table: its part is the part of any of its cells.
+    nz = problem.relations.tocsr()
+    first_cell = np.repeat(np.arange(nz.shape[0]), np.diff(nz.indptr))
+    row_part = np.zeros(nz.shape[0], dtype=int)
+    row_part[first_cell] = part_of[nz.indices]
+    for part in range(parts):
+        columns = np.flatnonzero(part_of == part)
+        rows = np.flatnonzero(row_part == part)
+        sub = Cells(
+            frame.iloc[columns].reset_index(drop=True),
+            nz[rows][:, columns].tocsr(),
+            problem.families[rows],
+            problem.skipped,
+        )
+        _PARTS.append(
+            (sub, value[columns], primary[columns], start_hidden[columns], rules, hierarchy)
+        )
+    if parts > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(parts) as pool:
+            results = pool.map(_protect_part, range(parts))
+    else:
+        results = [_protect_part(0, progress)]
+    _PARTS = []
+    hidden_all = np.zeros(m, dtype=bool)
+    audits = []
+    rounds = 0
+    for part, (hidden_part, audit_part, rounds_part) in enumerate(results):
+        columns = np.flatnonzero(part_of == part)
+        hidden_all[columns] = hidden_part
+        audits.append(
+            audit_part.assign(cell=columns[audit_part["cell"].to_numpy()])
+            if len(audit_part)
+            else audit_part
+        )
+        rounds = max(rounds, rounds_part)
+    audit = pd.concat(audits, ignore_index=True)
+    hidden = hidden_all[:published]
+    summary = {
+        "protection_width": rules.protection_width,
+        "cells": int(published),
+        "relations": int(problem.relations.shape[0]),
+        "relations_by_family": {
+            str(k): int(v) for k, v in pd.Series(problem.families).value_counts().items()
+        },
+        "relations_skipped": problem.skipped,
+        "primary": int(primary.sum()),
+        "hidden_by_table_rules": int(hidden_before.sum()),
+        "hidden_by_linked_protection": int((hidden & ~hidden_before).sum()),
+        "exposed": int(audit["exposed"].sum()) if len(audit) else 0,
+        "rounds": int(rounds),
+        "workers": int(parts),
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    return Protection(hidden, hidden & ~hidden_before, audit, summary)
+
+
+def _protect_part(index: int, progress=None):
+    """One part of :func:`protect_cube` (run in a worker process after fork)."""
     from analyse.stats import protection as lp
 
+    problem, value, primary, start_hidden, rules, hierarchy = _PARTS[index]
+    frame = problem.frame
+    m = len(frame)
+    is_rest = frame["remainder"].to_numpy(bool)
+    rounded = disclosure.round_share(np.nan_to_num(value), PUBLISHED_DECIMALS)
+    shown_lower = np.clip(rounded - ROUNDING_HALF_WIDTH, 0.0, 1.0)
+    shown_upper = np.clip(rounded + ROUNDING_HALF_WIDTH, 0.0, 1.0)
+    protect = np.where(primary, frame["protect"].to_numpy(float), 0.0)
+    weight = frame["weight"].to_numpy(float)
+    cost = np.where(np.isfinite(weight), weight, 0.0)
     result = lp.protect(
         value,
         shown_lower,
@@ -498,24 +652,7 @@ def protect_cube(
         local=frame["area_level"].isin(["kommune", "sundhedsklynge"]).to_numpy(),
         certify=hypercube_certifier(problem, hierarchy),
     )
-    hidden = result.hidden[:published]
-    audit = result.audit
-    summary = {
-        "protection_width": rules.protection_width,
-        "cells": int(published),
-        "relations": int(problem.relations.shape[0]),
-        "relations_by_family": {
-            str(k): int(v) for k, v in pd.Series(problem.families).value_counts().items()
-        },
-        "relations_skipped": problem.skipped,
-        "primary": int(primary.sum()),
-        "hidden_by_table_rules": int(hidden_before.sum()),
-        "hidden_by_linked_protection": int((hidden & ~hidden_before).sum()),
-        "exposed": int(audit["exposed"].sum()) if len(audit) else 0,
-        "rounds": int(result.rounds),
-        "seconds": round(time.perf_counter() - start, 2),
-    }
-    return Protection(hidden, hidden & ~hidden_before, audit, summary)
+    return result.hidden, result.audit, result.rounds
 
 
 # ---------------------------------------------------------------------------------------------
@@ -575,7 +712,8 @@ def round_published(table: pd.DataFrame, rules: disclosure.Rules | None = None) 
         elif column.endswith("_p") or column == "p":
             out[column] = out[column].round(4)
         else:
-            out[column] = out[column].round(PUBLISHED_DECIMALS)
+            # Half away from zero on the written value, as the text (disclosure.round_share).
+            out[column] = disclosure.round_share(out[column], PUBLISHED_DECIMALS)
     return out
 
 

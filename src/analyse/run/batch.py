@@ -929,6 +929,8 @@ def run_agreements(
             html_page("Opfølgning på aftalerne — briefs", _overview_html(Path(out))),
         )
         top_leaks = _leak_check([top], names=raw_names)
+        if signals.received is None and batches:
+            top_leaks += _disclosure_audit(Path(out), processed, say)
         for batch in batches:
             batch.leaks += top_leaks
         if pdf and signals.received is None:
@@ -1002,6 +1004,28 @@ def _listed_results(run_dir: Path, records: dict[str, dict]) -> list[AreaResult]
 #: words; every page's title and h1 are distinct).
 _RUN_PAGES = (overview.INDEX_FILE, overview.OVERVIEW_FILE)
 INDEX_TITLE = "{title} — oversigt over områderne"
+
+
+def _disclosure_audit(out: Path, processed: Path, say) -> list[str]:
+    """The disclosure audit (:mod:`analyse.publish.audit`) of what this run published: the
+    processed tables and the exports. A failed check or an exposed cell is a finding that
+    fails the run like a leak."""
+    from analyse.publish import audit
+
+    say("Diskretioneringsrevision (LP over alle relationer) ...")
+    report = audit.audit(out, processed=processed, families=False)
+    say(report.text())
+    findings = [
+        f"disclosure audit: {row.check}: {row.problems} problem(s), e.g. {row.example}"
+        for row in report.checks.itertuples()
+        if row.problems
+    ]
+    if report.exposed:
+        findings.append(
+            f"disclosure audit: {report.exposed} suppressed cell(s) can be narrowed below the "
+            "protection width (analyse audit for details)"
+        )
+    return findings
 
 
 def _write_overview(run_dir: Path, processed: Path, agreement, available, manifest) -> list:

@@ -1195,8 +1195,11 @@ def protect(
         true, protect_below, protect_above, natural_lower, natural_upper
     )
 
+    cert_low = np.zeros(m, dtype=bool)
+    cert_high = np.zeros(m, dtype=bool)
+
     def run_audit(
-        targets: np.ndarray, full: bool, local_only: bool = False
+        targets: np.ndarray, full: bool, local_only: bool = False, decide: bool = False
     ) -> tuple[_Intervals, np.ndarray]:
         lower, upper = bounds(hidden, shown_lower, shown_upper, natural_lower, natural_upper)
         need_low = req_low_all[targets] + eps_all[targets]
@@ -1204,12 +1207,15 @@ def protect(
         low = np.full(targets.size, np.inf)
         high = np.full(targets.size, -np.inf)
         stats = {"seconds": 0.0, "lp_solves": 0}
-        open_ = np.ones(targets.size, dtype=bool)
-        if certify is not None:
-            ok_low, ok_high = certify(hidden, targets, need_low, need_high)
-            low = np.where(ok_low, need_low, low)
-            high = np.where(ok_high, need_high, high)
-            open_ = ~(ok_low & ok_high)
+        # Certificates found earlier stay valid: hiding more only widens the attacker's set.
+        low = np.where(cert_low[targets], need_low, low)
+        high = np.where(cert_high[targets], need_high, high)
+        open_ = ~(cert_low[targets] & cert_high[targets])
+        if certify is not None and open_.any():
+            ok_low, ok_high = certify(hidden, targets[open_], need_low[open_], need_high[open_])
+            low[open_] = np.where(ok_low, need_low[open_], low[open_])
+            high[open_] = np.where(ok_high, need_high[open_], high[open_])
+            open_ = (low > need_low) | (high < need_high)
         if block_of is not None and open_.any():
             tick = time.perf_counter()
             b_low, b_high, solves = _block_witnesses(
@@ -1220,6 +1226,9 @@ def protect(
             high[open_] = np.maximum(high[open_], b_high)
             open_ = (low > need_low) | (high < need_high)
             stats = {"seconds": time.perf_counter() - tick, "lp_solves": solves}
+        # What the sound steps so far settled (caller's certificates, local witnesses).
+        cert_low[targets] |= low <= need_low
+        cert_high[targets] |= high >= need_high
         if local_only:
             # Rounds: a locally decidable target that its block cannot settle counts as exposed
             # (the safe side); the others go to the component's LPs.
@@ -1235,10 +1244,13 @@ def protect(
                 need_low=need_low[open_],
                 need_high=need_high[open_],
                 shown_in_lp=full,
-                witness_only=True,
+                witness_only=not decide,
             )
             low[open_] = np.minimum(low[open_], rest.low)
             high[open_] = np.maximum(high[open_], rest.high)
+            if full:  # witnesses of the full attacker are feasible tables: sound certificates
+                cert_low[targets] |= low <= need_low
+                cert_high[targets] |= high >= need_high
             stats = {
                 **rest.stats,
                 "seconds": stats["seconds"] + rest.stats["seconds"],
@@ -1264,7 +1276,7 @@ def protect(
             matrix, true, shown_lower, shown_upper, natural_lower, natural_upper, primary,
             always, has_protection, hidden, allowed, cost, block_of, local_of, req_low_all,
             req_high_all, eps_all, tolerance, shown_in_lp, max_rounds, progress, timings,
-            started, run_audit,
+            started, run_audit, certify, cert_low, cert_high,
         )  # fmt: skip
     rounds = 0
     outside = 0
@@ -1363,6 +1375,7 @@ def _protect_by_lp(
     matrix, true, shown_lower, shown_upper, natural_lower, natural_upper, primary, always,
     has_protection, hidden, allowed, cost, block_of, local_of, req_low_all, req_high_all,
     eps_all, tolerance, shown_in_lp, max_rounds, progress, timings, started, run_audit,
+    certify=None, cert_low=None, cert_high=None,
 ) -> ProtectResult:  # fmt: skip
     """Complementary cells chosen by linear programming, block by block.
 
@@ -1397,6 +1410,20 @@ def _protect_by_lp(
     while True:
         while pending.size and rounds < max_rounds:
             rounds += 1
+            complete = getattr(certify, "complete", None)
+            if complete is not None and rounds == 1:
+                # The caller's cheap construction first (e.g. hypercubes): hide what it asks
+                # for; the targets it serves in both directions are certified by ``certify``.
+                chosen, served = complete(
+                    hidden,
+                    pending,
+                    req_low_all[pending] + eps_all[pending],
+                    req_high_all[pending] - eps_all[pending],
+                )
+                hidden[chosen] = True
+                pending = pending[~served]
+                if not pending.size:
+                    break
             attempts[pending] += 1
             groups = np.where(
                 (block_of[pending] >= 0) & ~whole[pending] & local_of[pending],
@@ -1424,16 +1451,21 @@ def _protect_by_lp(
                     outside += int((~allowed[new]).sum())
                     hidden[new] = True
                     unsettled.append(which[failed])
+                    # The LP's table is a feasible table once its moved cells are hidden.
+                    (cert_high if up else cert_low)[which[~failed]] = True
             stuck = np.unique(np.concatenate(unsettled)) if unsettled else np.array([], int)
             if np.array_equal(stuck, pending) and (whole[stuck] | (attempts[stuck] > 6)).all():
                 break  # no progress even on whole tables: the final audit decides
             whole[stuck[attempts[stuck] > int(os.environ.get("WHOLE", "4"))]] = True
+            if os.environ.get("DEBUGP"):
+                print("stuck", stuck[:20].tolist(), flush=True)
             if progress is not None:
                 progress(rounds, int(stuck.size), int(hidden.sum()))
             pending = stuck
         # Confirm on all targets with the full attacker.
         targets = np.flatnonzero(hidden & has_protection)
-        result, exposed = run_audit(targets, shown_in_lp, local_only=False)
+        # The final audit decides: a target no witness settles gets its own LPs.
+        result, exposed = run_audit(targets, shown_in_lp, local_only=False, decide=True)
         pending = targets[exposed]
         if not pending.size or rounds >= max_rounds or confirmed >= 3:
             break
