@@ -61,3 +61,30 @@ def small_run(small_raw, small_processed, tmp_path_factory):
         progress=None,
         pdf=with_pdf,
     )
+
+
+def without_linked_protection():
+    """A context in which builds skip the linked protection's LPs (per-table rules only).
+
+    For module fixtures whose subject is something else (a foreign codebook, partial
+    coverage) and that would otherwise pay the LPs of a whole small build again; the linked
+    protection itself is tested on the session build and in tests/test_cube_protection.py.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from analyse.cube import protection
+
+    def per_table_only(cells, hidden_before, **kwargs):
+        hidden = np.asarray(hidden_before, dtype=bool)
+        return protection.Protection(
+            hidden,
+            np.zeros_like(hidden),
+            pd.DataFrame({"exposed": []}),
+            {"primary": 0, "hidden_by_linked_protection": 0, "exposed": 0, "skipped": True},
+        )
+
+    patch = pytest.MonkeyPatch.context()
+    context = patch.__enter__()
+    context.setattr(protection, "protect_cube", per_table_only)
+    return patch

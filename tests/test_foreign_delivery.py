@@ -22,6 +22,7 @@ import pytest
 from analyse.cube import build as cube_build
 from analyse.reference import catalogue
 from analyse.run.cli import main
+from conftest import without_linked_protection
 
 ROOT = Path(__file__).resolve().parents[1]
 FOREIGN = Path(__file__).parent / "data" / "foreign"
@@ -45,6 +46,7 @@ def foreign_raw(small_raw, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def foreign_processed(foreign_raw, tmp_path_factory) -> Path:
     processed = tmp_path_factory.mktemp("foreign_processed")
+    patch = without_linked_protection()  # the subject here is the codebook, not the LPs
     code = main(
         [
             "build",
@@ -56,6 +58,7 @@ def foreign_processed(foreign_raw, tmp_path_factory) -> Path:
             str(CODEBOOK),
         ]
     )
+    patch.__exit__(None, None, None)
     assert code == 0
     return processed
 

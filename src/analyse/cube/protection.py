@@ -516,7 +516,7 @@ class Protection:
 
 
 #: Worker processes of :func:`protect_cube` (the tables are independent problems).
-PROTECTION_WORKERS = 2
+PROTECTION_WORKERS = 1
 _PARTS: list = []
 
 
@@ -582,10 +582,12 @@ def protect_cube(
     if parts > 1:
         import multiprocessing
 
-        with multiprocessing.get_context("fork").Pool(parts) as pool:
-            results = pool.map(_protect_part, range(parts))
+        # "spawn", not "fork": a forked child of a process with thread pools (pyarrow, BLAS)
+        # can deadlock. The parts travel pickled (a few MB each).
+        with multiprocessing.get_context("spawn").Pool(parts) as pool:
+            results = pool.map(_solve_part, _PARTS)
     else:
-        results = [_protect_part(0, progress)]
+        results = [_solve_part(_PARTS[0], progress)]
     _PARTS = []
     hidden_all = np.zeros(m, dtype=bool)
     audits = []
@@ -620,11 +622,11 @@ def protect_cube(
     return Protection(hidden, hidden & ~hidden_before, audit, summary)
 
 
-def _protect_part(index: int, progress=None):
-    """One part of :func:`protect_cube` (run in a worker process after fork)."""
+def _solve_part(part, progress=None):
+    """One part of :func:`protect_cube` (in a worker process)."""
     from analyse.stats import protection as lp
 
-    problem, value, primary, start_hidden, rules, hierarchy = _PARTS[index]
+    problem, value, primary, start_hidden, rules, hierarchy = part
     frame = problem.frame
     m = len(frame)
     is_rest = frame["remainder"].to_numpy(bool)

@@ -100,6 +100,7 @@ def audit(
     families: bool = True,
     rules: disclosure.Rules | None = None,
     hierarchy: pd.DataFrame | None = None,
+    attack: bool = True,
 ) -> AuditReport:
     """Attack everything published in ``path`` (a processed folder or a run folder).
 
@@ -112,6 +113,10 @@ def audit(
     families : also attack each relation family on its own (slower; says which family exposes).
     rules : the disclosure rules (default: the build manifest's).
     hierarchy : area links (default: :func:`analyse.reference.geography.area_hierarchy`).
+    attack : run the LP attack (default). False (the batch after rendering): the checks of
+        precision, counts, hidden values and exports only, with the LP verdict the build recorded
+        for exactly these tables (its manifest's ``protection``; the tables' checksums are
+        verified against the manifest, so a changed table is caught).
 
     Raises
     ------
@@ -149,6 +154,34 @@ def audit(
     if path != processed:
         checks.append(_check_exports(path, rules))
 
+    if not attack:
+        record = manifest.get("protection", {})
+        changed = [
+            name
+            for name, checksum in manifest.get("tables", {}).items()
+            if not (processed / name).is_file() or _sha256(processed / name) != checksum
+        ]
+        checks.append(
+            {
+                "check": "tabellerne er dem, bygningen reviderede",
+                "problems": len(changed) + (0 if record else 1),
+                "example": ", ".join(changed[:3])
+                or ("" if record else "ingen revision i manifestet"),
+            }
+        )
+        families_table = pd.DataFrame(
+            [
+                {
+                    "family": "all",
+                    "relations": int(record.get("relations", 0)),
+                    "targets": int(record.get("primary", 0)),
+                    "exposed": int(record.get("exposed", 0)),
+                }
+            ]
+        )
+        return AuditReport(
+            processed, families_table, pd.DataFrame(checks), round(time.perf_counter() - start, 1)
+        )
     problem = protection.relations(cells.drop(columns=["hidden"], errors="ignore"), hierarchy)
     frame = problem.frame
     m, n_cells = len(frame), len(cells)
@@ -227,6 +260,16 @@ def audit(
         round(time.perf_counter() - start, 1),
         details,
     )
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _example(rows: pd.DataFrame) -> str:
