@@ -122,7 +122,7 @@ def test_groups_without_every_respondent_get_an_unpublished_remainder():
     )
     problem = protection.relations(frame, HIERARCHY.iloc[:0])
     assert problem.frame["remainder"].sum() == 1
-    value = protection._remainder_values(problem)
+    value = protection.remainder_values(problem)
     assert value[-1] == pytest.approx(0.5)
     assert np.abs(problem.relations @ value).max() < 1e-12
 

@@ -580,6 +580,11 @@ def klynge_comparisons(
     return out[list(KLYNGE_COMPARISON_COLUMNS)].reset_index(drop=True)
 
 
+def parent_table() -> pd.DataFrame:
+    """Child area → parent region and Denmark (the parents of the comparison columns)."""
+    return _parent_table()
+
+
 @lru_cache(maxsize=1)
 def _parent_table() -> pd.DataFrame:
     """Child area → parent region and Denmark."""

@@ -224,7 +224,9 @@ def relations(cells: pd.DataFrame, hierarchy: pd.DataFrame | None = None) -> Cel
         cols += [kid_rows[keep_kid], parent_rows[ok]]
         scale = np.zeros(parent_of.size)
         scale[used] = parent_w
-        coefs += [-(weight[kid_rows] / scale[rid])[keep_kid], np.ones(int(ok.sum()))]
+        with np.errstate(divide="ignore", invalid="ignore"):  # rows without weight: dropped
+            kid_coef = -(weight[kid_rows] / scale[rid])[keep_kid]
+        coefs += [kid_coef, np.ones(int(ok.sum()))]
         need_rest = ok & (rest > _REMAINDER_TOLERANCE * np.maximum(parent_w, 1.0))
         k = int(need_rest.sum())
         if k:
@@ -491,7 +493,7 @@ def _area_key(level: str, code: pd.Series, cells: pd.DataFrame) -> pd.Series:
     return level + ":" + code.astype(str) + "|" + cells["breakdown"] + "|" + cells["group"]
 
 
-def _remainder_values(problem: Cells) -> np.ndarray:
+def remainder_values(problem: Cells) -> np.ndarray:
     """The true remainder shares, solved from their relation (one remainder per relation)."""
     frame = problem.frame
     value = frame["value"].to_numpy(float).copy()
@@ -545,13 +547,13 @@ def protect_cube(
     problem = relations(cells, hierarchy)
     frame = problem.frame
     m, published = len(frame), len(cells)
-    value = _remainder_values(problem)
+    value = remainder_values(problem)
     primary = np.zeros(m, dtype=bool)
     primary[:published] = frame["primary"].to_numpy()[:published]
     start_hidden = np.zeros(m, dtype=bool)
     start_hidden[:published] = hidden_before
     # Balanced parts of whole tables (largest first onto the lightest part).
-    table_of = lp._tables(problem.relations)
+    table_of = lp.tables(problem.relations)
     sizes = np.bincount(table_of)
     parts = max(1, min(workers, sizes.size))
     load = np.zeros(parts)
@@ -667,7 +669,7 @@ _HIDDEN_COLUMNS = ("estimate", "se", "ci_low", "ci_high")
 SHARE_COLUMNS = ("estimate", "ci_low", "ci_high", "diff", "prevalence", "baseline", "latest")
 #: Standard errors are not shown; they are kept to 0.01 percentage point for the trend tests.
 SE_DECIMALS = 4
-_COUNT_COLUMNS = ("n", "weighted_n", "population", "par_persons", "n_baseline", "n_latest")
+COUNT_COLUMNS = ("n", "weighted_n", "population", "par_persons", "n_baseline", "n_latest")
 
 
 def hide(table: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
@@ -701,7 +703,7 @@ def round_published(table: pd.DataFrame, rules: disclosure.Rules | None = None) 
     rules = rules or disclosure.Rules()
     out = table.copy()
     for column in out.columns:
-        if column in _COUNT_COLUMNS:
+        if column in COUNT_COLUMNS:
             values = pd.to_numeric(out[column]).astype("float64")
             rounded = disclosure.round_count(values.where(values >= 0), rules.count_base)
             dtype = "Int64" if pd.api.types.is_integer_dtype(out[column].dtype) else "float64"
@@ -826,9 +828,9 @@ def hide_comparisons(estimates: pd.DataFrame) -> pd.DataFrame:
 
 def _parent_codes(table: pd.DataFrame) -> dict[str, np.ndarray]:
     """Per row: the code of its region (missing for Denmark) and of Denmark."""
-    from analyse.cube.estimates import _parent_table
+    from analyse.cube.estimates import parent_table
 
-    links = _parent_table()
+    links = parent_table()
     region = links[links["parent_level"] == "region"].astype({"child_code": str})
     lookup = dict(
         zip(

@@ -58,7 +58,10 @@ Each relation row ``a·x = 0`` is imposed as ``|a·x| <= tolerance * sum_j |a_j|
 hold up to floating-point error, is always feasible. The slack favours the cells (it can only
 widen the attacker's interval).
 
-Pure functions on arrays (numpy, scipy, pandas; HiGHS through highspy).
+Pure functions on arrays (numpy, scipy, pandas; HiGHS through highspy). The attacker's LPs,
+the witnesses and certificates that settle cells without an LP, and the choice of complementary
+cells share one engine and one set of invariants (a certificate is a feasible table of the
+attacker), so the module is kept as one unit.
 """
 
 from __future__ import annotations
@@ -570,7 +573,7 @@ def _capped_witnesses(
     return solves
 
 
-def _tables(matrix: sparse.csr_matrix) -> np.ndarray:
+def tables(matrix: sparse.csr_matrix) -> np.ndarray:
     """Connected components of the relation graph over all cells (a table with its twins)."""
     m = matrix.shape[1]
     pattern = sparse.csr_matrix(
@@ -867,7 +870,7 @@ def audit(
         high = np.where(ok_high, req_high - eps, high)
         open_ = ~(ok_low & ok_high)
     if blocks is not None and not exact and open_.any():
-        block_of = _within_tables(_vector("blocks", blocks, m, dtype=np.int64), _tables(matrix))
+        block_of = _within_tables(_vector("blocks", blocks, m, dtype=np.int64), tables(matrix))
         b_low, b_high, solves = _block_witnesses(
             matrix, att_lower, att_upper, hidden, true, block_of, targets[open_],
             (req_low + eps)[open_], (req_high - eps)[open_], tolerance,
@@ -1156,7 +1159,7 @@ def protect(
     )
     block_of = None if blocks is None else _vector("blocks", blocks, m, dtype=np.int64)
     if block_of is not None:
-        block_of = _within_tables(block_of, _tables(_relations(relations, m)))
+        block_of = _within_tables(block_of, tables(_relations(relations, m)))
     if local is None:
         local_of = np.zeros(m, dtype=bool) if block_of is None else block_of >= 0
     else:
@@ -1392,7 +1395,7 @@ def _protect_by_lp(
     """
     m = true.shape[0]
     # Whole tables: connected components of the relation graph over all cells.
-    table_of = _tables(matrix)
+    table_of = tables(matrix)
     csc = sparse.csc_matrix(matrix)
     csr = sparse.csr_matrix(matrix)
     cells_of_block = pd.Series(np.arange(m)).groupby(block_of).indices
