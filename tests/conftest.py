@@ -70,21 +70,25 @@ def without_linked_protection():
     coverage) and that would otherwise pay the LPs of a whole small build again; the linked
     protection itself is tested on the session build and in tests/test_cube_protection.py.
     """
-    import numpy as np
-    import pandas as pd
-
     from analyse.cube import protection
-
-    def per_table_only(cells, hidden_before, **kwargs):
-        hidden = np.asarray(hidden_before, dtype=bool)
-        return protection.Protection(
-            hidden,
-            np.zeros_like(hidden),
-            pd.DataFrame({"exposed": []}),
-            {"primary": 0, "hidden_by_linked_protection": 0, "exposed": 0, "skipped": True},
-        )
 
     patch = pytest.MonkeyPatch.context()
     context = patch.__enter__()
     context.setattr(protection, "protect_cube", per_table_only)
     return patch
+
+
+def per_table_only(cells, hidden_before, **kwargs):
+    """Stands in for ``protection.protect_cube``: the per-table pattern, nothing added."""
+    import numpy as np
+    import pandas as pd
+
+    from analyse.cube import protection
+
+    hidden = np.asarray(hidden_before, dtype=bool)
+    return protection.Protection(
+        hidden,
+        np.zeros_like(hidden),
+        pd.DataFrame({"exposed": []}),
+        {"primary": 0, "hidden_by_linked_protection": 0, "exposed": 0, "skipped": True},
+    )

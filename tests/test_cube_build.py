@@ -33,6 +33,7 @@ from analyse.cube import trends as cube_trends
 from analyse.errors import DataValidationError, ParameterError
 from analyse.reference import catalogue
 from analyse.stats import disclosure
+from conftest import per_table_only
 
 
 def sha256(path: Path) -> str:
@@ -105,17 +106,7 @@ def fast_models(monkeypatch) -> None:
         monkeypatch.setattr(module, name, lambda *args, stub=stub, **kwargs: stub.copy())
     # The linked protection's LPs (tested on the session build and in test_cube_protection):
     # these tests are about what is rebuilt when, so the per-table rules suffice here.
-    monkeypatch.setattr(cube_protection, "protect_cube", _no_linked_protection)
-
-
-def _no_linked_protection(cells, hidden_before, **kwargs):
-    hidden = np.asarray(hidden_before, dtype=bool)
-    return cube_protection.Protection(
-        hidden,
-        np.zeros_like(hidden),
-        pd.DataFrame({"exposed": []}),
-        {"primary": 0, "hidden_by_linked_protection": 0, "exposed": 0, "stub": True},
-    )
+    monkeypatch.setattr(cube_protection, "protect_cube", per_table_only)
 
 
 @pytest.fixture

@@ -569,7 +569,8 @@ def _protect(survey_cells, register_cells, register_table, register_coverage, ru
     )
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -582,7 +583,7 @@ def _table_checksums(processed: Path, loaded: list) -> dict[str, str]:
     (POSIX separators): the manifest's ``tables``, checked before the tables are reused."""
     paths = {table_path(processed, t, a.id) for t in TABLES for a in loaded}
     paths.add(processed / INTERNAL_DIR / INTERNAL_CELLS)
-    return {p.relative_to(processed).as_posix(): _sha256(p) for p in sorted(paths)}
+    return {p.relative_to(processed).as_posix(): file_sha256(p) for p in sorted(paths)}
 
 
 def _changed_table(processed: Path, manifest: dict) -> str | None:
@@ -594,7 +595,7 @@ def _changed_table(processed: Path, manifest: dict) -> str | None:
         return "Manifestet har ingen kontrolsummer for tabellerne – bygger igen."
     for name, checksum in recorded.items():
         path = processed / name
-        if not path.is_file() or _sha256(path) != checksum:
+        if not path.is_file() or file_sha256(path) != checksum:
             return f"Tabellen {name} er ændret eller beskadiget siden byggeriet – bygger igen."
     return None
 

@@ -168,7 +168,8 @@ def audit(
         changed = [
             name
             for name, checksum in manifest.get("tables", {}).items()
-            if not (processed / name).is_file() or _sha256(processed / name) != checksum
+            if not (processed / name).is_file()
+            or cube_build.file_sha256(processed / name) != checksum
         ]
         checks.append(
             {
@@ -269,16 +270,6 @@ def audit(
         round(time.perf_counter() - start, 1),
         details,
     )
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _example(rows: pd.DataFrame) -> str:
