@@ -25,8 +25,19 @@ def small_raw(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def small_processed(small_raw, tmp_path_factory) -> cube_build.BuildResult:
-    """The processed tables built from :func:`small_raw`."""
-    return cube_build.build_processed(small_raw, tmp_path_factory.mktemp("processed"))
+    """The processed tables built from :func:`small_raw`, with the per-table disclosure rules.
+
+    The linked protection's LPs are skipped here (:func:`without_linked_protection`): at this
+    scale 57 % of all cells are primary-suppressed, a regime in which the LPs take many minutes
+    (the full default: ≈50 s), far beyond the suite's budget. The linked protection and the
+    audit are tested on constructed tables in tests/test_cube_protection.py and
+    tests/test_protection.py, and measured on the full default by bench/bench_disclosure.py.
+    """
+    patch = without_linked_protection()
+    try:
+        return cube_build.build_processed(small_raw, tmp_path_factory.mktemp("processed"))
+    finally:
+        patch.__exit__(None, None, None)
 
 
 #: The areas of the session's small batch run: one brief per level (Denmark, Region
