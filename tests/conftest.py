@@ -103,3 +103,14 @@ def per_table_only(cells, hidden_before, **kwargs):
         pd.DataFrame({"exposed": []}),
         {"primary": 0, "hidden_by_linked_protection": 0, "exposed": 0, "skipped": True},
     )
+
+
+@pytest.fixture(autouse=True)
+def _builds_without_linked_lps(request, monkeypatch):
+    """Every build inside a test uses the per-table rules only (see :func:`small_processed`),
+    except in tests marked ``linked_protection``, which exercise the LPs on small tables."""
+    if request.node.get_closest_marker("linked_protection"):
+        return
+    from analyse.cube import protection
+
+    monkeypatch.setattr(protection, "protect_cube", per_table_only)

@@ -66,6 +66,7 @@ def test_area_relations_hold_for_the_true_values_with_a_kommune_in_two_klynger()
     assert row[k4] == pytest.approx(-900 / 1200)
 
 
+@pytest.mark.linked_protection
 def test_the_per_table_rule_leaves_k3_exposed_and_the_linked_protection_does_not():
     """k3 (primary) hidden with k4 in klynge B and k2 in klynge A, as the per-relation rule does
     (each relation has two hidden cells). But R − A = k4 (shown region and klynge give k4), then
@@ -216,6 +217,7 @@ def _published_folder(tmp_path, cells, hidden):
     return folder
 
 
+@pytest.mark.linked_protection
 def test_the_audit_fails_an_under_suppressed_table_and_passes_the_protected_one(tmp_path):
     from analyse.publish import audit
 
