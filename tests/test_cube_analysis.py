@@ -27,8 +27,11 @@ def test_estimates_from_microdata_equal_the_cube_before_suppression(
     micro = analysis.estimates(*args, breakdown=breakdown, respondents=respondents, internal=True)
     both = cube[~cube["suppressed"]].merge(micro, on=["year", "group"], suffixes=("_c", "_m"))
     assert len(both) > 0 and set(micro["source"]) == {"mikrodata"}
-    for column in ("estimate", "se", "ci_low", "ci_high"):
-        np.testing.assert_allclose(both[f"{column}_m"], both[f"{column}_c"], rtol=1e-9, atol=1e-12)
+    # The cube publishes shares rounded to 0.1 percentage point and se to 4 decimals.
+    for column, atol in (("estimate", 5e-4), ("se", 5e-5), ("ci_low", 5e-4), ("ci_high", 5e-4)):
+        np.testing.assert_allclose(
+            both[f"{column}_m"], both[f"{column}_c"], rtol=0, atol=atol + 1e-12
+        )
 
 
 def test_crossed_breakdown_equals_a_direct_domain_estimate(respondents, small_processed):
@@ -111,7 +114,8 @@ def test_trend_model_formula_must_hold_year_and_register_has_year_only(
 @pytest.mark.parametrize("code", ["461", "479", "syddanmark-fyn"])
 def test_microdata_tables_hide_every_cell_the_cube_hides(respondents, small_processed, code):
     level = "sundhedsklynge" if not code.isdigit() else "kommune"
-    for breakdown in ("sex", "education", "sex_age"):
+    # (Sex × age is not in the cube below the regions: estimates.PUBLISHED_LEVELS.)
+    for breakdown in ("sex", "education"):
         args = (small_processed.processed, AGREEMENT, "daily_smoking", level, code)
         cube = analysis.estimates(*args, breakdown=breakdown)
         micro = analysis.estimates(

@@ -86,6 +86,7 @@ def test_rules_defaults():
         "model_max_cv": 0.20,
         "model_max_half_width": 0.10,
         "model_min_areas": 20,
+        "protection_width": 0.05,
         "register_min_cases": 10,
     }
 

@@ -360,7 +360,8 @@ def published_rows(cube: pd.DataFrame) -> pd.DataFrame:
     keep = np.ones(len(cube), dtype=bool)
     for breakdown, levels in PUBLISHED_LEVELS.items():
         keep &= ~((cube["breakdown"] == breakdown) & ~cube["area_level"].isin(levels)).to_numpy()
-    return cube[keep].reset_index(drop=True)
+    sums = [c for c in _SUMS if c in cube.columns and c not in ("n", "cases")]
+    return cube[keep].drop(columns=sums).reset_index(drop=True)
 
 
 def suppress_cube(cube: pd.DataFrame, rules: disclosure.Rules | None = None) -> pd.DataFrame:

@@ -735,6 +735,8 @@ def withhold_inequality(inequality: pd.DataFrame, estimates: pd.DataFrame) -> pd
     indicator × wave × area × dimension is hidden in the published ``estimates``: together with
     the shown groups such a measure would narrow the hidden one (docs/methods.md §6)."""
     keys = ["indicator", "year", "area_level", "area_code"]
+    if not {*keys, "dimension", "reason"} <= set(inequality.columns):
+        return inequality  # an empty or stub table: nothing to withhold
     groups = estimates[estimates["breakdown"].isin(list(_WITHHELD_TEXT))]
     hidden = (
         groups.assign(_hidden=groups["suppressed"].astype(bool))
@@ -770,7 +772,12 @@ def withhold_inequality(inequality: pd.DataFrame, estimates: pd.DataFrame) -> pd
 def withhold_gap_change(gap_change: pd.DataFrame, inequality: pd.DataFrame) -> pd.DataFrame:
     """Empty the gap-change numbers of an area whose education measures are withheld in a wave
     the change uses (its baseline or latest wave): the change of a gap combines the same groups."""
-    if gap_change.empty or "sii_change" not in gap_change.columns:
+    needed = {"sii_change", "indicator", "area_level", "area_code", "reason"}
+    if gap_change.empty or not needed <= set(gap_change.columns):
+        return gap_change
+    if not {"dimension", "reason", "indicator", "area_level", "area_code"} <= set(
+        inequality.columns
+    ):
         return gap_change
     edu = inequality[inequality["dimension"] == "education"]
     withheld = edu[edu["reason"].astype("string").fillna("").str.startswith("vises ikke")]
