@@ -243,10 +243,21 @@ def test_the_audit_finds_a_value_behind_a_hidden_cell_and_unrounded_shares(tmp_p
     table = pd.read_parquet(folder / "estimates.parquet")
     table.loc[0, "suppressed"] = True  # hidden, but its value is still there
     table.loc[1, "estimate"] = 0.12345  # more precision than shown
+    table["wy"] = 1.0  # an internal sum of the estimator that slipped into the shared table
     table.to_parquet(folder / "estimates.parquet")
     checks = audit.audit(folder, hierarchy=HIERARCHY).checks.set_index("check")["problems"]
     assert checks["skjulte celler har ingen værdi"] == 1
     assert checks["andele afrundet til 0,1 procentpoint"] == 1
+    assert checks["kun kendte talkolonner i delte tabeller"] == 1
+
+
+def test_every_numeric_column_of_the_session_build_is_a_known_published_one(small_processed):
+    from analyse.publish import audit
+
+    checks = pd.DataFrame(audit._check_tables(small_processed.processed, disclosure.Rules()))
+    problems = checks.set_index("check")["problems"]
+    assert problems["kun kendte talkolonner i delte tabeller"] == 0, checks.to_string()
+    assert problems["ingen eksakte antal (cases) i delte tabeller"] == 0
 
 
 def test_the_session_build_is_rounded_and_redesigned(small_processed):

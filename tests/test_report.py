@@ -438,6 +438,33 @@ def test_gap_sentence_suppressed_and_unknown_status():
         report.gap_sentence(0.08, None, "smaller")
 
 
+def test_a_gap_withheld_by_the_linked_protection_says_why():
+    from analyse.cube.protection import WITHHELD_REASONS, withhold_inequality
+
+    # The reason withhold_inequality records for an education gap, as the brief passes it on.
+    inequality = pd.DataFrame(
+        {"indicator": ["x"], "year": [2021], "area_level": ["kommune"], "area_code": ["461"],
+         "dimension": ["education"], "reason": pd.array([None], dtype="string"), "d": [0.08]}
+    )  # fmt: skip
+    groups = pd.DataFrame(
+        {"indicator": "x", "year": 2021, "area_level": "kommune", "area_code": "461",
+         "breakdown": "education", "suppressed": [False, True]}
+    )  # fmt: skip
+    reason = withhold_inequality(inequality, groups)["reason"].iloc[0]
+    assert reason in WITHHELD_REASONS
+    text = report.gap_sentence(None, None, None, suppressed=True, withheld=reason)
+    assert text.startswith(
+        "Forskellen mellem borgere med grundskole og borgere med lang videregående uddannelse "
+        "vises ikke, fordi tallet sammen med de viste tal ville afsløre en skjult "
+        "uddannelsesgruppe."
+    )
+    assert SUPPRESSED_TEXT not in text
+    # A shown D is shown whatever reason is passed.
+    assert "8,0 procentpoint" in report.gap_sentence(0.08, None, None, withheld=reason)
+    labour = report.labour_market_sentence(None, None, None, direction="decrease", withheld=reason)
+    assert labour.startswith("Forskellen mellem grupperne på arbejdsmarkedet vises ikke, fordi")
+
+
 def test_projection_sentence_branches():
     assert report.projection_sentence(0.231, 0.19, 0.275, 0.35, 3) == (
         "Hvis udviklingen fortsætter som hidtil, vil andelen i 2027 være omkring 23,1 pct. "

@@ -730,6 +730,10 @@ _WITHHELD_TEXT = {
 }
 
 
+#: The reasons :func:`withhold_inequality` records (a brief says why a gap is not shown).
+WITHHELD_REASONS = frozenset(_WITHHELD_TEXT.values())
+
+
 def withhold_inequality(inequality: pd.DataFrame, estimates: pd.DataFrame) -> pd.DataFrame:
     """Empty D, R, SII, RII and every other measure combining groups where a group of the same
     indicator × wave × area × dimension is hidden in the published ``estimates``: together with

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from analyse.cube import coverage
 from analyse.cube.build import table_path
+from analyse.cube.protection import WITHHELD_REASONS
 from analyse.errors import ParameterError
 from analyse.publish import overview, plots, report
 from analyse.publish.html import Html, esc, html_table
@@ -1271,6 +1272,7 @@ class Brief:
                     direction=ind.direction,
                     baseline_year=self.agreement.baseline_wave,
                     suppressed=row is None or pd.isna(row.get("d")),
+                    withheld=_withheld(row),
                 )
             )
         if ind.source == "survey" and "labour_market" in ind.dimensions:
@@ -1281,6 +1283,7 @@ class Brief:
                     None if row is None else row.get("reference_group"),
                     None if row is None else row.get("d"),
                     direction=ind.direction,
+                    withheld=_withheld(row),
                 )
             )
         trend_row = self._one("register_trends" if ind.source == "register" else "trends", ind)
@@ -1517,6 +1520,12 @@ class Brief:
             f"<p class='meta'>Programversion {esc(self.manifest.get('code_version', ''))}; data beregnet "
             f"{esc(self.manifest.get('created', ''))}.</p>"
         )
+
+
+def _withheld(row) -> str | None:
+    """The linked protection's reason when an inequality row's measures were withheld."""
+    reason = None if row is None else row.get("reason")
+    return str(reason) if isinstance(reason, str) and reason in WITHHELD_REASONS else None
 
 
 def _at_level(table: pd.DataFrame, level: float) -> pd.DataFrame:

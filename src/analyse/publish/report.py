@@ -694,6 +694,7 @@ def gap_sentence(
     high_group: str = "lang videregående uddannelse",
     baseline_year: int = 2021,
     suppressed: bool = False,
+    withheld: str | None = None,
     decimals: int = 1,
 ) -> str:
     """The education gap: the difference D, the slope index SII and whether the gap narrows.
@@ -705,11 +706,15 @@ def gap_sentence(
     grundskole og borgere med lang videregående uddannelse er 8,2 procentpoint." ``sii`` (fitted
     most minus least educated, 0-1 scale) adds "Over alle uddannelsesgrupper falder andelen med
     stigende uddannelse (hældningsindeks, SII: 10,1 procentpoint)." ``gap_status`` is "mindre",
-    "uændret", "større" or missing.
+    "uændret", "større" or missing. ``withheld``: the reason a D that could be computed is not
+    shown ("vises ikke, fordi tallet sammen med de viste tal ville afsløre en skjult
+    uddannelsesgruppe", the linked protection) instead of the few-answers sentence.
     """
     sentences = []
     pair = f"borgere med {low_group} og borgere med {high_group}"
-    if suppressed or is_missing(d):
+    if withheld and (suppressed or is_missing(d)):
+        sentences.append(f"Forskellen mellem {pair} {withheld}.")
+    elif suppressed or is_missing(d):
         sentences.append(f"Forskellen mellem {pair} kan ikke vises: der er {SUPPRESSED_TEXT}.")
     else:
         value = _decimal(d, "gap")
@@ -770,15 +775,25 @@ LABOUR_MARKET_PHRASES = {
 
 
 def labour_market_sentence(
-    worst: Any, best: Any, d: Any, *, direction: str, decimals: int = 1
+    worst: Any,
+    best: Any,
+    d: Any,
+    *,
+    direction: str,
+    withheld: str | None = None,
+    decimals: int = 1,
 ) -> str:
     """The largest gap between labour-market groups (not ordered): worst- against best-off.
 
     ``d`` is the inequality table's D for ``labour_market`` (0-1 scale, positive = ``worst`` is
     worse off than ``best``). "Mellem grupperne på arbejdsmarkedet er forskellen størst mellem
     førtidspensionister og beskæftigede: andelen er 12,3 procentpoint højere blandt
-    førtidspensionister." A missing D gives the suppression sentence.
+    førtidspensionister." A missing D gives the suppression sentence, or with ``withheld`` (the
+    linked protection's reason) "Forskellen mellem grupperne på arbejdsmarkedet vises ikke, fordi
+    …".
     """
+    if withheld and (is_missing(d) or is_missing(worst) or is_missing(best)):
+        return f"Forskellen mellem grupperne på arbejdsmarkedet {withheld}."
     if is_missing(d) or is_missing(worst) or is_missing(best):
         return f"Forskellen mellem grupperne på arbejdsmarkedet kan ikke vises: der er {SUPPRESSED_TEXT}."
     if direction not in ("increase", "decrease"):

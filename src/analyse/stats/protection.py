@@ -82,8 +82,10 @@ from analyse.errors import DataValidationError, ParameterError
 
 __all__ = ["ProtectResult", "attack", "audit", "bounds", "protect"]
 
-#: Exposure margin relative to the cell's scale (LP solutions are exact only to ~1e-9).
-_EPS = 1e-7
+#: Exposure margin relative to the cell's scale: an interval short of the required one by less than
+#: this (10⁻⁴ percentage point) is not exposed; it stays above the LP solvers' feasibility
+#: tolerance (10⁻⁷), so a solution that reaches a bound within tolerance decides correctly.
+_EPS = 1e-6
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1202,8 +1204,14 @@ def protect(
     cert_high = np.zeros(m, dtype=bool)
 
     def run_audit(
-        targets: np.ndarray, full: bool, local_only: bool = False, decide: bool = False
+        targets: np.ndarray,
+        full: bool,
+        local_only: bool = False,
+        decide: bool = False,
+        engine: bool = True,
     ) -> tuple[_Intervals, np.ndarray]:
+        # engine=False: only the sound cheap steps (certificates, local witnesses); a target
+        # they do not settle counts as exposed.
         lower, upper = bounds(hidden, shown_lower, shown_upper, natural_lower, natural_upper)
         need_low = req_low_all[targets] + eps_all[targets]
         need_high = req_high_all[targets] - eps_all[targets]
@@ -1236,7 +1244,7 @@ def protect(
             # Rounds: a locally decidable target that its block cannot settle counts as exposed
             # (the safe side); the others go to the component's LPs.
             open_ = open_ & ~local_of[targets]
-        if open_.any():
+        if engine and open_.any():
             rest = _engine(
                 matrix,
                 lower,
@@ -1288,9 +1296,7 @@ def protect(
     full = False
     attempts = np.zeros(m, dtype=int)
     targets = np.flatnonzero(hidden & has_protection)
-    result, exposed = run_audit(
-        targets, full, local_only=block_of is not None and int(os.environ.get("LR", "100")) >= 0
-    )
+    result, exposed = run_audit(targets, full)
     if progress is not None:
         progress(rounds, int(exposed.sum()), int(hidden.sum()))
     pending = targets[exposed]
@@ -1333,11 +1339,7 @@ def protect(
             # A new cell alone in some relation is recovered exactly there and helps nobody:
             # the singleton rule gives it a partner at once.
             hidden = _singleton_rule(pattern, hidden, free, allowed, cost)
-            result, exposed = run_audit(
-                pending,
-                full,
-                local_only=block_of is not None and rounds <= int(os.environ.get("LR", "100")),
-            )
+            result, exposed = run_audit(pending, full)
             if progress is not None:
                 progress(rounds, int(exposed.sum()), int(hidden.sum()))
             pending = pending[exposed]
@@ -1352,14 +1354,32 @@ def protect(
         if not pending.size or stuck or rounds >= max_rounds:
             break
 
+    return _protect_result(
+        targets, true, result, req_low_all, req_high_all, eps_all, hidden, primary, always,
+        rounds, outside, timings, started,
+    )  # fmt: skip
+
+
+#: Price of a unit of unmet requirement in :func:`_complement_lp` (moving a cell costs ≤ 100).
+_SLACK_PENALTY = 1e5
+#: Rounds in which a block's exposed targets share one LP per direction before each gets its own.
+_JOINT_ATTEMPTS = 3
+#: Rounds in which a target's LP sees only its block before it sees its whole table.
+_BLOCK_ATTEMPTS = 4
+
+
+def _protect_result(
+    targets, true, result, req_low_all, req_high_all, eps_all, hidden, primary, always, rounds,
+    outside, timings, started,
+) -> ProtectResult:  # fmt: skip
+    """The :class:`ProtectResult` of the final audit (``result`` over ``targets``)."""
     req_low, req_high, eps = req_low_all[targets], req_high_all[targets], eps_all[targets]
     frame = _audit_frame(targets, true[targets], result, req_low, req_high, eps)
-    unprotectable = frame.loc[frame["exposed"], "cell"].to_numpy()
     frame.attrs.update(
         {
             "targets": int(targets.size),
             "exposed": int(frame["exposed"].sum()),
-            "unprotectable": unprotectable.tolist(),
+            "unprotectable": frame.loc[frame["exposed"], "cell"].tolist(),
             **result.stats,
         }
     )
@@ -1408,8 +1428,9 @@ def _protect_by_lp(
         progress(rounds, int(exposed.sum()), int(hidden.sum()))
     pending = targets[exposed]
     whole = np.zeros(m, dtype=bool)  # targets that go to the whole table next time
-    attempts = np.zeros(m, dtype=int)
+    attempts = np.zeros(m, dtype=int)  # rounds of a target in its current phase (block/whole)
     confirmed = 0
+    swept = False
     while True:
         while pending.size and rounds < max_rounds:
             rounds += 1
@@ -1434,39 +1455,71 @@ def _protect_by_lp(
                 -1 - table_of[pending],
             )
             unsettled = []
+            idle = np.zeros(m, dtype=bool)
             # First all exposed targets of a block together; a target the joint LP could not
-            # serve (pushing all of them the same way can conflict) then gets its own LPs.
+            # serve (pushing all of them the same way can conflict) then gets its own LPs. On
+            # the whole table (large LPs) one joint round only.
             batches = []
             for group in np.unique(groups):
                 which = pending[groups == group]
-                alone = attempts[which] > int(os.environ.get("ALONE", "3"))
+                alone = attempts[which] > np.where(whole[which], 1, _JOINT_ATTEMPTS)
                 if (~alone).any():
                     batches.append((group, which[~alone]))
                 batches += [(group, np.array([target])) for target in which[alone]]
             for group, which in batches:
                 cells = cells_of_block[group] if group >= 0 else cells_of_table[-1 - group]
+                moved = 0
+                failed_any = np.zeros(which.size, dtype=bool)
                 for up in (True, False):
                     new, failed = _complement_lp(
                         csc, csr, true, shown_lower, shown_upper, natural_lower, natural_upper,
-                        hidden, cells, which, req_low_all[which] + eps_all[which],
-                        req_high_all[which] - eps_all[which], cost, allowed, tolerance, up,
+                        hidden, cells, which, req_low_all[which] + eps_all[which] / 2,
+                        req_high_all[which] - eps_all[which] / 2, cost, allowed, tolerance, up,
+                        eps_all[which] / 2,
                     )  # fmt: skip
                     outside += int((~allowed[new]).sum())
+                    moved += int((~hidden[new]).sum())
                     hidden[new] = True
+                    failed_any |= failed
                     unsettled.append(which[failed])
                     # The LP's table is a feasible table once its moved cells are hidden.
                     (cert_high if up else cert_low)[which[~failed]] = True
+                if moved == 0 and failed_any.any():
+                    if which.size == 1:
+                        # Its own LP moved no shown cell and still falls short: hiding more
+                        # cells of this block (or table) cannot help.
+                        idle[which[0]] = True
+                    elif whole[which].any():
+                        # The joint LP would only repeat itself: their own LPs next round.
+                        attempts[which] = np.maximum(attempts[which], 1)
+                    else:
+                        # No shown cell of the block helps any of them (the LP would move one
+                        # if it did): the whole table next round.
+                        idle[which[failed_any]] = True
             stuck = np.unique(np.concatenate(unsettled)) if unsettled else np.array([], int)
-            if np.array_equal(stuck, pending) and (whole[stuck] | (attempts[stuck] > 6)).all():
-                break  # no progress even on whole tables: the final audit decides
-            whole[stuck[attempts[stuck] > int(os.environ.get("WHOLE", "4"))]] = True
-            if os.environ.get("DEBUGP"):
-                print("stuck", stuck[:20].tolist(), flush=True)
+            # A target its block cannot serve goes to its whole table (at once when its own
+            # LP found nothing to hide, else after a few rounds); one its whole table cannot
+            # serve is left to the final audit.
+            escalate = ~whole[stuck] & (idle[stuck] | (attempts[stuck] > _BLOCK_ATTEMPTS))
+            whole[stuck[escalate]] = True
+            attempts[stuck[escalate]] = 0
+            give_up = whole[stuck] & ~escalate & (idle[stuck] | (attempts[stuck] > 2))
+            stuck = stuck[~give_up]
             if progress is not None:
                 progress(rounds, int(stuck.size), int(hidden.sum()))
             pending = stuck
-        # Confirm on all targets with the full attacker.
         targets = np.flatnonzero(hidden & has_protection)
+        if not swept:
+            # Targets that no certificate settles yet (safe against the relaxed attacker of
+            # round 0, or never audited by the full one) get the rounds' LPs too: a joint LP
+            # per block certifies them cheaply, where the final audit would solve LPs on their
+            # whole tables one target at a time.
+            swept = True
+            result, exposed = run_audit(targets, shown_in_lp, engine=False)
+            pending = targets[exposed]
+            if pending.size:
+                continue
+        # Confirm on all targets with the full attacker.
         # The final audit decides: a target no witness settles gets its own LPs.
         result, exposed = run_audit(targets, shown_in_lp, local_only=False, decide=True)
         pending = targets[exposed]
@@ -1474,33 +1527,21 @@ def _protect_by_lp(
             break
         confirmed += 1
         whole[pending] = True
-    req_low, req_high, eps = req_low_all[targets], req_high_all[targets], eps_all[targets]
-    frame = _audit_frame(targets, true[targets], result, req_low, req_high, eps)
-    frame.attrs.update(
-        {
-            "targets": int(targets.size),
-            "exposed": int(frame["exposed"].sum()),
-            "unprotectable": frame.loc[frame["exposed"], "cell"].tolist(),
-            **result.stats,
-        }
-    )
-    timings["outside_candidates"] = outside
-    timings["total"] = time.perf_counter() - started
-    return ProtectResult(
-        hidden=hidden,
-        complementary=hidden & ~primary & ~always,
-        audit=frame,
-        rounds=rounds,
-        timings=timings,
-    )
+    return _protect_result(
+        targets, true, result, req_low_all, req_high_all, eps_all, hidden, primary, always,
+        rounds, outside, timings, started,
+    )  # fmt: skip
 
 
 def _complement_lp(
     csc, csr, true, shown_lower, shown_upper, natural_lower, natural_upper, hidden, cells,
-    targets, need_low, need_high, cost, allowed, tolerance, up,
+    targets, need_low, need_high, cost, allowed, tolerance, up, margin,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """One direction of :func:`_protect_by_lp` for the targets of one block.
 
+    ``need_low``/``need_high`` lie ``margin`` (per target) inside the bound the audit asks for:
+    a target counts as served when its slack is within ``margin`` (above the solver's
+    feasibility tolerance of 10⁻⁷), so a certificate still reaches the audit's bound.
     Returns the shown cells to hide and a mask of the targets the LP could not certify.
     """
     cells = np.sort(cells)
@@ -1521,10 +1562,14 @@ def _complement_lp(
     pos = np.searchsorted(cells, targets)
     t = targets.size
     # Variables: x (n), d (k: deviation of shown cells outside their interval), s (t: slack).
-    base = np.where(np.isfinite(cost[cells]), cost[cells], 0.0)
-    unit = np.fmax(base, 1e-9)
-    c_d = unit[s_idx] * np.where(allowed[cells][s_idx], 1.0, 1e4)
-    penalty = 1e6 * (c_d.max() if k else 1.0) + 1e6
+    # Costs scaled to [0.01, 1] (cells outside the candidates x 100) and a slack penalty of
+    # 10^5: objective coefficients within seven orders of magnitude. Raw costs (respondents,
+    # up to 10^4) times 10^4 with a penalty of 10^6 times their maximum spanned 22 orders, and
+    # the simplex then took seconds on blocks of a few hundred cells or gave up.
+    base = np.where(np.isfinite(cost[cells]), cost[cells], 0.0)[s_idx]
+    top = base.max() if k and base.max() > 0 else 1.0
+    c_d = np.clip(base / top, 0.01, 1.0) * np.where(allowed[cells][s_idx], 1.0, 100.0)
+    penalty = _SLACK_PENALTY
     col_cost = np.concatenate([np.zeros(n), c_d, np.full(t, penalty)])
     col_lower = np.concatenate([natural_lower[cells], np.zeros(k), np.zeros(t)])
     col_upper = np.concatenate(
@@ -1588,5 +1633,5 @@ def _complement_lp(
     d = solution[n : n + k]
     slack = solution[n + k :]
     moved = cells[s_idx[d > 1e-9]]
-    failed = slack > 1e-9
+    failed = slack > margin
     return moved, failed
