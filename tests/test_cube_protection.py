@@ -271,3 +271,49 @@ def test_the_session_build_is_rounded_and_redesigned(small_processed):
     crossed = estimates[estimates["breakdown"] == "sex_age"]
     assert set(crossed["area_level"]) <= {"region", "land"}
     assert (processed / "internal" / "protection_cells.parquet").exists()
+
+
+@pytest.mark.linked_protection
+def test_the_linked_protection_of_small_build_tables_passes_the_attackers_audit(
+    small_processed, tmp_path
+):
+    """Real small-scale tables (scale 0.05: most cells primary), all four relation families:
+    a survey indicator with its twin (the 16–24 indicator and the 16–24 age group of the
+    all-ages one) and a register indicator, as the session build left them (per-table rules
+    only, see tests/conftest.py). The attacker's LP exposes cells of the per-table pattern;
+    after protect_cube it exposes none. (The whole small build takes the LPs > 1 min.)"""
+    import json
+
+    from analyse.cube import build as cube_build
+    from analyse.publish import audit
+
+    internal = small_processed.processed / cube_build.INTERNAL_DIR / cube_build.INTERNAL_CELLS
+    cells = pd.read_parquet(internal)
+    picked = ["high_stress", "high_stress_all", "youth_education_mental"]
+    cells = cells[cells["indicator"].isin(picked)].reset_index(drop=True)
+    per_table = cells.pop("hidden").to_numpy(bool)
+    assert set(cells["source"]) == {"survey", "register"}
+
+    def published(folder, hidden):
+        (folder / cube_build.INTERNAL_DIR).mkdir(parents=True)
+        shown = np.round(cells["value"].to_numpy(), 3)
+        for source, name in (("survey", "estimates"), ("register", "register")):
+            keep = (cells["source"] == source).to_numpy()
+            cells.loc[keep, list(protection.CELL_KEYS)].assign(
+                estimate=np.where(hidden[keep], np.nan, shown[keep]), suppressed=hidden[keep]
+            ).to_parquet(folder / f"{name}.parquet")
+        cells.assign(hidden=hidden).to_parquet(
+            folder / cube_build.INTERNAL_DIR / cube_build.INTERNAL_CELLS
+        )
+        (folder / cube_build.MANIFEST).write_text(json.dumps({"rules": {}}), encoding="utf-8")
+        return folder
+
+    before = audit.audit(published(tmp_path / "per_table", per_table), families=False)
+    assert before.exposed > 0, before.text()
+
+    protected = protection.protect_cube(cells, per_table, workers=1)
+    assert protected.summary["exposed"] == 0
+    assert set(protected.summary["relations_by_family"]) == {"groups", "areas", "twins", "crossed"}
+    assert (protected.hidden >= per_table).all()
+    after = audit.audit(published(tmp_path / "protected", protected.hidden), families=False)
+    assert after.exposed == 0 and after.ok, after.text()

@@ -237,6 +237,7 @@ def build_processed(
     codebook: str | Path | None = None,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
+    workers: int = 1,
 ) -> BuildResult:
     """Clean the raw delivery and compute every processed table, or reuse them if unchanged.
 
@@ -250,6 +251,10 @@ def build_processed(
     codebook : the user's codebook YAML (None: the shipped one); part of the cache key and
         recorded in the manifest.
     force, progress : rebuild even when unchanged; progress messages.
+    workers : processes for the linked protection (its tables are independent problems; the
+        result does not depend on the number). More than 1 starts "spawn" processes, which
+        re-import the calling script: call from under ``if __name__ == "__main__":`` (the
+        ``analyse`` command does).
 
     Only areas the delivery covers are estimated (:mod:`analyse.cube.coverage`); weights that do
     not look like calibration weights are recorded in the manifest (``weights``) and the
@@ -270,6 +275,8 @@ def build_processed(
 
     raw, processed = Path(raw), Path(processed)
     rules = rules or disclosure.Rules()
+    if workers < 1:
+        raise ParameterError(f"workers must be at least 1, got {workers}")
     say = progress or (lambda _message: None)
     chosen = agreements if agreements is not None else build_agreements(agreement_id)
     loaded = catalogue.load_agreements(chosen)
@@ -358,6 +365,7 @@ def build_processed(
             register_coverage,
             rules,
             {i.id: i.variable for i in union.indicators_by_source("survey")},
+            workers,
         ),
     )
     say(
@@ -526,7 +534,9 @@ def build_processed(
     return BuildResult(processed, False, manifest, timings)
 
 
-def _protect(survey_cells, register_cells, register_table, register_coverage, rules, variables):
+def _protect(
+    survey_cells, register_cells, register_table, register_coverage, rules, variables, workers=1
+):
     """Per-table rules, then the linked protection over all relations, then rounding.
 
     Returns the published ``estimates`` and ``register`` tables, the manifest record of the
@@ -552,7 +562,7 @@ def _protect(survey_cells, register_cells, register_table, register_coverage, ru
             register_published["suppressed"].to_numpy(bool),
         ]
     )
-    result = protection.protect_cube(cells, before, rules=rules)
+    result = protection.protect_cube(cells, before, rules=rules, workers=workers)
     k = len(survey_published)
     survey_published = protection.hide(survey_published, result.added[:k])
     register_published = protection.hide(register_published, result.added[k:])

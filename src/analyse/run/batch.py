@@ -777,8 +777,9 @@ def run_agreements(
     chosen = list_agreements() + [Path(a) for a in wanted if is_path(a)]
     with _Signals() as signals:
         build = cube_build.build_processed(
-            raw, processed, agreements=chosen, rules=rules, codebook=codebook, progress=say
-        )
+            raw, processed, agreements=chosen, rules=rules, codebook=codebook, progress=say,
+            workers=workers,
+        )  # fmt: skip
         processed = Path(processed).resolve()
         raw_names = _raw_names(codebook)
         version = cube_build.code_version()

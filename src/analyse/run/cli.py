@@ -95,6 +95,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         codebook=args.codebook,
         force=args.force,
         progress=print,
+        workers=args.workers,
     )
     rows = result.manifest.get("rows", {})
     print(f"Done: {', '.join(f'{k} {v:,} rækker' for k, v in rows.items())}".replace(",", "."))
@@ -360,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     common(p, out=False)
     p.add_argument(
         "--force", action="store_true", help="rebuild even if inputs and code are unchanged"
+    )
+    p.add_argument(
+        "--workers", type=int, default=2, help="processes for the linked protection's LPs"
     )
     p.set_defaults(func=_cmd_build)
 
