@@ -371,7 +371,9 @@ def test_header_opens_with_status_summary_links_and_a_distinct_h1(odense, small_
     words = [status.get(i, "kan ikke vurderes") for i in wanted]
     counts = {w: words.count(w) for w in ("bedre", "uændret", "dårligere", "kan ikke vurderes")}
     expected = (
-        f"Status for 11 indikatorer siden basisåret 2021: {counts['bedre']} bedre, "
+        # Three of the 11 are register indicators, followed from the year before the period.
+        f"Status for 11 indikatorer siden basisåret 2021 (registerdata: 2023): "
+        f"{counts['bedre']} bedre, "
         f"{counts['uændret']} uændret, {counts['dårligere']} dårligere og "
         f"{counts['kan ikke vurderes']} kan ikke vurderes."
     )

@@ -317,3 +317,46 @@ def test_the_linked_protection_of_small_build_tables_passes_the_attackers_audit(
     assert (protected.hidden >= per_table).all()
     after = audit.audit(published(tmp_path / "protected", protected.hidden), families=False)
     assert after.exposed == 0 and after.ok, after.text()
+
+
+def test_the_batch_audit_attacks_once_per_state_of_the_tables(tmp_path, monkeypatch):
+    import json
+
+    from analyse.cube import build as cube_build
+    from analyse.publish import audit
+    from analyse.stats import protection as lp
+
+    cells = _cells(VALUES, WEIGHTS, primary=("k3",))
+    per_table = cells["area_code"].isin(["k2", "k3", "k4"]).to_numpy()
+    folder = _published_folder(tmp_path, cells, per_table)
+    manifest = folder / cube_build.MANIFEST
+    tables = {
+        name: cube_build.file_sha256(folder / name)
+        for name in ("estimates.parquet", "register.parquet")
+    }
+    manifest.write_text(json.dumps({"rules": {}, "tables": tables}), encoding="utf-8")
+
+    first = audit.audit(folder, hierarchy=HIERARCHY, families=False, attack="auto")
+    assert first.exposed == 1 and not first.ok  # the attack ran: k3 is exposed
+    assert (folder / cube_build.INTERNAL_DIR / audit.AUDIT_CACHE).is_file()
+
+    def no_attack(*args, **kwargs):
+        raise AssertionError("the attack ran again on unchanged tables")
+
+    monkeypatch.setattr(lp, "audit", no_attack)
+    again = audit.audit(folder, hierarchy=HIERARCHY, families=False, attack="auto")
+    assert again.exposed == 1 and not again.ok  # the kept verdict, not a pass
+    # A table changed after the build: the kept verdict is not trusted as a pass.
+    table = pd.read_parquet(folder / "estimates.parquet")
+    table.loc[0, "estimate"] = 0.5
+    table.to_parquet(folder / "estimates.parquet")
+    changed = audit.audit(folder, hierarchy=HIERARCHY, families=False, attack="auto")
+    problems = changed.checks.set_index("check")["problems"]
+    assert problems["tabellerne er dem, bygningen reviderede"] == 1 and not changed.ok
+    # A build whose protection was skipped (the tests' stub) gets the checks only.
+    (folder / cube_build.INTERNAL_DIR / audit.AUDIT_CACHE).unlink()
+    manifest.write_text(
+        json.dumps({"rules": {}, "protection": {"skipped": True, "exposed": 0}}), encoding="utf-8"
+    )
+    skipped = audit.audit(folder, hierarchy=HIERARCHY, families=False, attack="auto")
+    assert skipped.exposed == 0

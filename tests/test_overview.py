@@ -92,7 +92,21 @@ def test_overview_rows_every_area_grouped_by_klynge(matrix, page):
         assert name in matrix["rows"]
     # Area, the status counts, then the 11 indicators.
     assert matrix["headers"][:2] == ["Område", "Status i alt"] and len(matrix["headers"]) == 13
-    assert "Status for 11 indikatorer i Region Syddanmark siden basisåret 2021:" in page
+    assert (
+        "Status for 11 indikatorer i Region Syddanmark siden basisåret 2021 (registerdata: 2023):"
+        in page
+    )
+
+
+def test_the_baseline_of_a_register_only_agreement_is_the_year_before_its_period():
+    from analyse.reference.catalogue import load_agreement
+
+    # KL's vision is followed with register indicators only, 2024-2027: baseline 2023.
+    assert overview.baseline_text(load_agreement("kl-sundhed-for-de-mange")) == "2023"
+    # Syddanmark's status table holds survey (baseline wave 2021) and register indicators.
+    assert overview.baseline_text(load_agreement("syddanmark-2024-2027")) == (
+        "2021 (registerdata: 2023)"
+    )
 
 
 def test_overview_cells_show_status_word_and_latest_value(small_processed, matrix):

@@ -26,6 +26,8 @@ like a leak (:mod:`analyse.run.batch`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,6 +251,47 @@ class AuditReport:
         return "\n".join(lines)
 
 
+#: The attack's verdict per state of the tables (``attack="auto"``), in ``internal/``.
+AUDIT_CACHE = "audit.json"
+
+
+def _tables_digest(manifest: dict) -> str | None:
+    """One checksum over the build's table checksums (None: the manifest has none)."""
+    tables = manifest.get("tables")
+    if not tables:
+        return None
+    text = json.dumps(sorted(tables.items()), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _cached_families(cache: Path, digest: str | None) -> pd.DataFrame | None:
+    """The attack's families table kept for exactly these tables, else None."""
+    if digest is None or not cache.is_file():
+        return None
+    try:
+        kept = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if kept.get("tables") != digest or not kept.get("families"):
+        return None
+    return pd.DataFrame(kept["families"])
+
+
+def _check_unchanged(processed: Path, manifest: dict) -> dict:
+    """The processed tables are byte for byte those the build recorded (and audited)."""
+    changed = [
+        name
+        for name, checksum in manifest.get("tables", {}).items()
+        if not (processed / name).is_file()
+        or cube_build.file_sha256(processed / name) != checksum
+    ]
+    return {
+        "check": "tabellerne er dem, bygningen reviderede",
+        "problems": len(changed),
+        "example": ", ".join(changed[:3]),
+    }
+
+
 def _find_processed(path: Path, processed: Path | None) -> Path:
     if processed is not None:
         return processed
@@ -264,7 +307,7 @@ def audit(
     families: bool = True,
     rules: disclosure.Rules | None = None,
     hierarchy: pd.DataFrame | None = None,
-    attack: bool = True,
+    attack: bool | str = True,
 ) -> AuditReport:
     """Attack everything published in ``path`` (a processed folder or a run folder).
 
@@ -277,10 +320,14 @@ def audit(
     families : also attack each relation family on its own (slower; says which family exposes).
     rules : the disclosure rules (default: the build manifest's).
     hierarchy : area links (default: :func:`analyse.reference.geography.area_hierarchy`).
-    attack : run the LP attack (default). False (the batch after rendering): the checks of
-        precision, counts, hidden values and exports only, with the LP verdict the build recorded
-        for exactly these tables (its manifest's ``protection``; the tables' checksums are
-        verified against the manifest, so a changed table is caught).
+    attack : run the LP attack (default). False: the checks of precision, counts, hidden
+        values and exports only, with the LP verdict the build recorded for exactly these tables
+        (its manifest's ``protection``; the tables' checksums are verified against the
+        manifest, so a changed table is caught). ``"auto"`` (the batch after rendering): the
+        attack's own verdict for these tables — run once per state of the tables and kept in
+        ``internal/audit.json`` under their checksums, so a batch that re-renders some areas
+        does not pay it again; a build whose protection was skipped (the tests' stub) gets the
+        checks only.
 
     Raises
     ------
@@ -318,22 +365,23 @@ def audit(
     if path != processed:
         checks.append(_check_exports(path, rules))
 
+    cache = processed / cube_build.INTERNAL_DIR / AUDIT_CACHE
+    digest = _tables_digest(manifest)
+    if attack == "auto":
+        cached = _cached_families(cache, digest)
+        if cached is not None:
+            checks.append(_check_unchanged(processed, manifest))
+            return AuditReport(
+                processed, cached, pd.DataFrame(checks), round(time.perf_counter() - start, 1)
+            )
+        attack = not manifest.get("protection", {}).get("skipped", False)
     if not attack:
         record = manifest.get("protection", {})
-        changed = [
-            name
-            for name, checksum in manifest.get("tables", {}).items()
-            if not (processed / name).is_file()
-            or cube_build.file_sha256(processed / name) != checksum
-        ]
-        checks.append(
-            {
-                "check": "tabellerne er dem, bygningen reviderede",
-                "problems": len(changed) + (0 if record else 1),
-                "example": ", ".join(changed[:3])
-                or ("" if record else "ingen revision i manifestet"),
-            }
-        )
+        check = _check_unchanged(processed, manifest)
+        if not record:
+            check = {**check, "problems": check["problems"] + 1}
+            check["example"] = check["example"] or "ingen revision i manifestet"
+        checks.append(check)
         families_table = pd.DataFrame(
             [
                 {
@@ -412,6 +460,11 @@ def audit(
         if family == "all":
             worst = result
     families_table = pd.DataFrame(rows)
+    if digest is not None and not _check_unchanged(processed, manifest)["problems"]:
+        cache.write_text(
+            json.dumps({"tables": digest, "families": rows}, ensure_ascii=False, indent=1),
+            encoding="utf-8",
+        )
     details = {}
     if worst is not None and len(worst) and worst["exposed"].any():
         bad = worst[worst["exposed"]].head(10)

@@ -387,7 +387,7 @@ class Brief:
     def summary_sentence(self) -> str:
         """ "Status for 11 indikatorer siden basisåret 2021: 3 bedre, 6 uændret, …"."""
         return overview.summary_sentence(
-            self.status_counts(), baseline_year=self.agreement.baseline_wave
+            self.status_counts(), baseline_year=overview.baseline_text(self.agreement)
         )
 
     def _links(self) -> str:

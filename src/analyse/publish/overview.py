@@ -63,12 +63,24 @@ def counts_text(counts: dict[str, int]) -> str:
     return ", ".join(items[:-1]) + " og " + items[-1]
 
 
+def baseline_text(agreement: Agreement) -> str:
+    """The baseline year(s) of the status table's indicators: "2021" (survey: the baseline
+    wave), "2023" (register: the year before the period) or "2021 (registerdata: 2023)"."""
+    sources = {agreement.indicator(i).source for i in status_indicators(agreement)}
+    survey, register = str(agreement.baseline_wave), str(agreement.period_start - 1)
+    if sources == {"register"} or survey == register:
+        return register
+    if "register" in sources:
+        return f"{survey} (registerdata: {register})"
+    return survey
+
+
 def summary_sentence(
-    counts: dict[str, int], *, baseline_year: int, area_name: str | None = None
+    counts: dict[str, int], *, baseline_year: int | str, area_name: str | None = None
 ) -> str:
     """The sentence a brief opens with: "Status for 11 indikatorer siden basisåret 2021: 3
     bedre, 6 uændret, 2 dårligere og 0 kan ikke vurderes." (with ``area_name``: "… indikatorer
-    i Region Syddanmark siden …")."""
+    i Region Syddanmark siden …"); ``baseline_year`` as :func:`baseline_text` gives it."""
     total = sum(counts.values())
     noun = "indikator" if total == 1 else "indikatorer"
     where = f" i {area_name}" if area_name else ""
@@ -380,7 +392,7 @@ def overview_html(
         + esc(
             summary_sentence(
                 top_counts,
-                baseline_year=agreement.baseline_wave,
+                baseline_year=baseline_text(agreement),
                 area_name=_in_name(geography.display_name(top_level, top_code)),
             )
         )

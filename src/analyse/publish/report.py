@@ -7,6 +7,10 @@ number becomes :data:`analyse.stats.disclosure.SUPPRESSED_MARK` in a table cell 
 :data:`analyse.stats.disclosure.SUPPRESSED_TEXT` in a sentence, so no suppressed value can leak into a
 brief through a formatting path.
 
+The formatting helpers and the sentences that use them are one unit: every sentence is built
+from the same few number formats and rounding rules, and splitting them would scatter the
+conventions below over several modules.
+
 Conventions (decided once, tested in ``tests/test_report.py``):
 
 - **Scale.** Proportions are 0-1 inside the library; :func:`pct` and :func:`pp` multiply by 100.
