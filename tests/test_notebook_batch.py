@@ -47,8 +47,7 @@ def two_sets(small_raw, small_processed, tmp_path_factory):
         out=out,
         raw=small_raw,
         processed=small_processed.processed,
-        notebooks=manifest,
-        extra_parameters={"raw_dir": str(small_raw)},
+        notebooks=manifest,  # the batch passes raw_dir (the microdata) itself
         progress=None,
     )
     return result, manifest
@@ -89,6 +88,7 @@ def test_a_rerun_renders_only_the_missing_page(two_sets, small_raw, small_proces
 
     def fake_run_tasks(tasks, results, notebook, workers, say):
         for task in tasks:
+            assert task["parameters"]["raw_dir"] == str(small_raw.resolve())
             rendered.append((Path(task["html"]).name, task["parameters"]["breakdown"]))
             results[task["slug"]].status = "ok"
             Path(task["html"]).write_text("<html></html>", encoding="utf-8")
@@ -104,7 +104,6 @@ def test_a_rerun_renders_only_the_missing_page(two_sets, small_raw, small_proces
         raw=small_raw,
         processed=small_processed.processed,
         notebooks=manifest,
-        extra_parameters={"raw_dir": str(small_raw)},
         progress=None,
     )
     again = batch.run_briefs(**arguments)
@@ -129,6 +128,10 @@ def test_a_rerun_renders_only_the_missing_page(two_sets, small_raw, small_proces
         (
             f"  - notebook: {ALKOHOL}\n    parameters: {{area_code: '147'}}\n",
             "entry 2: parameter 'area_code': the batch sets the area",
+        ),
+        (
+            f"  - notebook: {ALKOHOL}\n    parameters: {{raw_dir: data/raw}}\n",
+            "entry 2: parameter 'raw_dir': the batch passes its raw delivery (--raw)",
         ),
         (
             f"  - notebook: {ALKOHOL}\n    parameters: {{microdata: 'ja'}}\n",

@@ -808,6 +808,9 @@ def run_agreements(
         raw_names = _raw_names(codebook)
         version = cube_build.code_version()
         notebook_bytes = {e.notebook: e.notebook.read_bytes() for e in entries}
+        # An analysis notebook reads its microdata from the run's raw delivery (not its default).
+        takes_raw = {e.notebook: "raw_dir" in notebook_parameters(e.notebook) for e in entries}
+        raw_dir = str(Path(raw).resolve())
 
         runs, tasks = [], []
         for number, (requested, agreement, selection) in enumerate(
@@ -845,6 +848,7 @@ def run_agreements(
                         "area_level": row.area_level,
                         "area_code": str(row.area_code),
                         "processed_dir": str(processed),
+                        **({"raw_dir": raw_dir} if takes_raw[entry.notebook] else {}),
                         **(extra_parameters or {}),
                         **entry.parameters,
                     }

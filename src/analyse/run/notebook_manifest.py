@@ -39,6 +39,7 @@ BATCH_PARAMETERS = {
     "area_level": "the batch sets the area (use `level:` or --level/--area)",
     "area_code": "the batch sets the area (use `level:` or --level/--area)",
     "processed_dir": "the batch passes its processed data (--processed)",
+    "raw_dir": "the batch passes its raw delivery (--raw)",
 }
 LEVELS = ("all", "land", "region", "sundhedsklynge", "kommune")
 _NAME = re.compile(r"^[a-z0-9_]+(-[a-z0-9_]+)*$")
