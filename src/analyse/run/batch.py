@@ -1142,8 +1142,9 @@ def _run_tasks(tasks, results, notebook: Path, workers: int, say) -> None:
         result.error = message.get("error", "")
         result.timings = message.get("timings", {})
         mark = "ok" if result.status == "ok" else "FEJL"
+        name = result.area_name + (f" — {result.label}" if result.label else "")
         say(
-            f"[{done:>3}/{len(tasks)}] {result.area_level:<14} {result.area_name:<40} {mark} "
+            f"[{done:>3}/{len(tasks)}] {result.area_level:<14} {name:<40} {mark} "
             f"{result.seconds:4.1f} s" + (f"  {result.error}" if result.error else "")
         )
 
