@@ -80,6 +80,9 @@ def test_one_notebook_with_two_parameter_sets_gives_two_pages_in_the_index(two_s
     assert record["notebook"] == "maal_alkohol.ipynb"
     assert record["parameters"] == {"breakdown": "sex"}
     assert [e["name"] for e in manifest["notebooks"]] == ["alkohol-koen", education_name]
+    # The top-level index counts the pages apart from the briefs (there are none here).
+    top = (result.out.parent / "index.html").read_text(encoding="utf-8")
+    assert "(0 briefs, 2 analyser)" in top
 
 
 def test_a_rerun_renders_only_the_missing_page(two_sets, small_raw, small_processed, monkeypatch):

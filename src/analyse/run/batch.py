@@ -1245,12 +1245,19 @@ def _overview_html(out: Path) -> str:
         manifest = _read_run_manifest(folder)
         if not manifest or not (folder / "index.html").exists():
             continue
-        areas = manifest.get("areas", {}).values()
+        records = manifest.get("areas", {})
+        # Pages of other notebooks (<slug>--<name>) are counted apart from the briefs.
+        areas = [a for slug, a in records.items() if PAGE_SEPARATOR not in slug]
+        analyses = sum(
+            a.get("status") in ("ok", "skipped") for s, a in records.items() if PAGE_SEPARATOR in s
+        )
         ok = sum(a.get("status") in ("ok", "skipped") for a in areas)
-        failed = sum(a.get("status") == "failed" for a in areas)
+        failed = sum(a.get("status") == "failed" for a in records.values())
         title = html.escape(manifest.get("agreement_title", folder.name))
         scope = html.escape(manifest.get("scope", ""))
-        count = f"{ok} brief{'' if ok == 1 else 's'}" + (f", {failed} fejlede" if failed else "")
+        count = f"{ok} brief{'' if ok == 1 else 's'}"
+        count += f", {analyses} analyse{'' if analyses == 1 else 'r'}" if analyses else ""
+        count += f", {failed} fejlede" if failed else ""
         summary = (
             f' (<a href="{html.escape(folder.name)}/{overview.OVERVIEW_FILE}">overblik</a>)'
             if (folder / overview.OVERVIEW_FILE).exists()
