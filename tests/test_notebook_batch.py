@@ -186,3 +186,35 @@ def test_the_shipped_example_manifest_loads_and_names_distinct_pages():
     assert len(set(names)) == len(names) == 3
     assert entries[2].level == "kommune"
     assert entries[2].label.endswith("opdeling: køn og uddannelse")
+
+
+def test_an_entry_with_a_level_renders_only_that_level(
+    small_raw, small_processed, tmp_path, monkeypatch
+):
+    manifest = _manifest(
+        tmp_path / "m.yml",
+        f"notebooks:\n"
+        f"  - notebook: {ALKOHOL}\n    name: kommuner\n    level: kommune\n"
+        f"  - notebook: {ALKOHOL}\n    name: alle\n",
+    )
+    levels: dict[str, set] = {"kommuner": set(), "alle": set()}
+
+    def fake_run_tasks(tasks, results, notebook, workers, say):
+        for task in tasks:
+            levels[task["slug"].rsplit("--", 1)[1]].add(task["parameters"]["area_level"])
+            results[task["slug"]].status = "ok"
+
+    monkeypatch.setattr(batch, "_run_tasks", fake_run_tasks)
+    monkeypatch.setattr(batch, "_disclosure_audit", lambda *a: [])
+    monkeypatch.setattr(batch, "_write_overview", lambda *a: [])
+    batch.run_briefs(
+        level="all",
+        out=tmp_path / "reports",
+        raw=small_raw,
+        processed=small_processed.processed,
+        notebooks=manifest,
+        progress=None,
+    )
+    assert levels["kommuner"] == {"kommune"}
+    # Syddanmark's scope: the region, its klynger and kommuner, as far as the delivery covers.
+    assert {"kommune", "region"} <= levels["alle"]
