@@ -186,3 +186,20 @@ def test_register_inequality_is_shortest_against_longest_education_by_hand(small
     se = (low["se"] ** 2 + high["se"] ** 2) ** 0.5
     assert row["d_ci_high"] - row["d"] == pytest.approx(1.959964 * se, rel=1e-6)
     assert row["r"] == pytest.approx(low["estimate"] / high["estimate"])
+
+
+def test_read_respondents_equals_load_survey_without_the_report(small_raw, tmp_path):
+    from analyse.data.clean import load_survey, read_respondents
+    from analyse.errors import DataValidationError
+
+    respondents, report = load_survey(small_raw)
+    pd.testing.assert_frame_equal(read_respondents(small_raw), respondents)
+    assert report.weights is not None  # the report is still made by load_survey
+    # The same fatal rules: a wave delivered twice (ids repeated across files) stops both.
+    for name in ("sundhedsprofil_2021.parquet", "sundhedsprofil_2025.parquet"):
+        (tmp_path / name).write_bytes((small_raw / "sundhedsprofil_2021.parquet").read_bytes())
+    with pytest.raises(DataValidationError, match="twice") as by_load:
+        load_survey(tmp_path)
+    with pytest.raises(DataValidationError, match="twice") as by_read:
+        read_respondents(tmp_path)
+    assert str(by_read.value) == str(by_load.value)

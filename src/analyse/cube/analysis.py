@@ -179,12 +179,11 @@ def parse_breakdown(breakdown: str) -> list[str]:
 def _load(path: str, stamp: tuple, codebook: str | None) -> pd.DataFrame:
     from analyse.data import clean
 
-    respondents, _ = clean.load_survey(path, codebook)
-    return respondents
+    return clean.read_respondents(path, codebook)
 
 
 def load_respondents(raw_dir: str | Path, codebook: str | Path | None = None) -> pd.DataFrame:
-    """The cleaned respondents of a raw delivery (:func:`analyse.data.clean.load_survey`).
+    """The cleaned respondents of a raw delivery (:func:`analyse.data.clean.read_respondents`).
 
     Kept in memory while the files are unchanged (a rerun of a notebook cell does not read the
     delivery again). The caller must not modify the returned frame.

@@ -109,6 +109,11 @@ class AreaResult:
     error: str = ""
     key: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    #: Another notebook than the brief: its file name, its own parameters (a manifest entry's)
+    #: and the index's link text for the page.
+    notebook: str = ""
+    parameters: dict = field(default_factory=dict)
+    label: str = ""
 
 
 @dataclass
@@ -564,7 +569,7 @@ def _worker(tasks, results, notebook: str, cwd: str, parent_pid: int | None = No
                 html_path = Path(task["html"])
                 current["html"] = html_path
                 body, timings = renderer.render(
-                    Path(notebook),
+                    Path(task.get("notebook") or notebook),
                     task["parameters"],
                     export_dir=html_path.parent if task.get("exports", True) else None,
                 )
@@ -673,6 +678,7 @@ def run_briefs(
     progress: Callable[[str], None] | None = print,
     pdf: bool = False,
     notebook_suffix: str | None = None,
+    notebooks: str | Path | Sequence[NotebookEntry] | None = None,
 ) -> BatchResult:
     """Build (or reuse) the processed data and render one agreement's briefs in parallel.
 
@@ -696,6 +702,10 @@ def run_briefs(
     ``notebook_suffix`` (e.g. ``"--maal_alkohol"``, :func:`page_suffix`) renders another
     notebook than the brief as ``<slug><suffix>.html`` without CSV/Excel, linked from the index
     beside the area's brief. A notebook whose parameters set ``internal = True`` is refused.
+
+    ``notebooks`` (a manifest file, :mod:`analyse.run.notebook_manifest`, or its loaded entries)
+    renders each entry's notebook with its parameters as ``<slug>--<name>.html`` instead of
+    ``notebook``; every entry is checked before anything is built or rendered.
 
     Raises
     ------
@@ -723,6 +733,7 @@ def run_briefs(
         progress=progress,
         pdf=pdf,
         notebook_suffix=notebook_suffix,
+        notebooks=notebooks,
     )[0]
 
 
@@ -743,6 +754,7 @@ def run_agreements(
     progress: Callable[[str], None] | None = print,
     pdf: bool = False,
     notebook_suffix: str | None = None,
+    notebooks: str | Path | Sequence[NotebookEntry] | None = None,
 ) -> list[BatchResult]:
     """Render the briefs of several agreements (default: every shipped one) in one run.
 
@@ -764,9 +776,11 @@ def run_agreements(
     if not notebook.is_absolute() and not notebook.exists():
         notebook = project_path(notebook)  # run from another folder than the project's
     notebook = notebook.resolve()
-    if not notebook.exists():
-        raise ParameterError(f"notebook {notebook} not found; run from the project folder")
-    check_publishable(notebook, extra_parameters)  # before any work
+    entries = _notebook_entries(
+        notebook, notebook_suffix, notebooks
+    )  # all checked: before any work
+    for entry in entries:
+        check_publishable(entry.notebook, {**(extra_parameters or {}), **entry.parameters})
     if workers < 1:
         raise ParameterError(f"workers must be at least 1, got {workers}")
     if pdf:
@@ -774,6 +788,17 @@ def run_agreements(
     wanted = list(agreements) if agreements else list_agreements()
     loaded = load_agreements(wanted)
     selections = [select_areas(level, areas, agreement) for agreement in loaded]
+    entry_levels = {entry.level for entry in entries if entry.level not in (None, level)}
+    if areas and entry_levels:
+        say(
+            f"--area selects {level} areas: the manifest's entries of level "
+            f"{', '.join(sorted(entry_levels))} are not rendered."
+        )
+    level_selections = {
+        entry.level: [select_areas(entry.level, None, agreement) for agreement in loaded]
+        for entry in entries
+        if entry.level not in (None, level) and not areas
+    }
     chosen = list_agreements() + [Path(a) for a in wanted if is_path(a)]
     with _Signals() as signals:
         build = cube_build.build_processed(
@@ -783,62 +808,93 @@ def run_agreements(
         processed = Path(processed).resolve()
         raw_names = _raw_names(codebook)
         version = cube_build.code_version()
-        notebook_bytes = notebook.read_bytes()
-        # "" (the brief): <slug>.html with its CSV/Excel numbers; else <slug><suffix>.html alone.
-        suffix = notebook_suffix or ""
+        notebook_bytes = {e.notebook: e.notebook.read_bytes() for e in entries}
+        # An analysis notebook reads its microdata from the run's raw delivery (not its default).
+        takes_raw = {e.notebook: "raw_dir" in notebook_parameters(e.notebook) for e in entries}
+        raw_dir = str(Path(raw).resolve())
 
         runs, tasks = [], []
-        for requested, agreement, selection in zip(wanted, loaded, selections, strict=True):
-            selection = _covered_selection(
-                selection,
-                processed,
-                level,
-                areas,
-                say,
-                agreement_id=agreement.id if len(loaded) > 1 else "",
-            )
+        for number, (requested, agreement, selection) in enumerate(
+            zip(wanted, loaded, selections, strict=True)
+        ):
+            covered = {}
+            for wanted_level in {entry.level or level for entry in entries}:
+                if areas and wanted_level != level:
+                    continue
+                chosen_areas = (
+                    selection if wanted_level == level else level_selections[wanted_level][number]
+                )
+                covered[wanted_level] = _covered_selection(
+                    chosen_areas,
+                    processed,
+                    wanted_level,
+                    areas,
+                    say,
+                    agreement_id=agreement.id if len(loaded) > 1 else "",
+                )
             run_dir = Path(out) / agreement.id
             run_dir.mkdir(parents=True, exist_ok=True)
             previous = _read_run_manifest(run_dir)
             results = {}
             # A user's file is passed by its absolute path, a shipped agreement by its id.
             reference = str(Path(requested).resolve()) if is_path(requested) else agreement.id
-            for row in selection.itertuples(index=False):
-                parameters = {
-                    "agreement_id": reference,
-                    "area_level": row.area_level,
-                    "area_code": str(row.area_code),
-                    "processed_dir": str(processed),
-                    **(extra_parameters or {}),
-                }
-                key = _area_key(notebook_bytes, parameters, build.manifest["cache_key"], version)
-                page = f"{row.slug}{suffix}"
-                html_path = run_dir / f"{page}.html"
-                result = AreaResult(
-                    row.area_level, str(row.area_code), row.area_name, page, "pending", key=key
-                )
-                results[page] = result
-                old = previous.get("areas", {}).get(page, {})
-                if (
-                    not force
-                    and old.get("key") == key
-                    and old.get("status") in ("ok", "skipped")
-                    and html_path.exists()
-                    and (suffix or all(p.exists() for p in _export_paths(html_path)))
+            for entry in entries:
+                # "" (the brief): <slug>.html with its CSV/Excel numbers; else <slug>--<name>.html
+                suffix = PAGE_SEPARATOR + entry.name if entry.name else ""
+                for row in covered.get(entry.level or level, selection.iloc[:0]).itertuples(
+                    index=False
                 ):
-                    result.status = "skipped"
-                    continue
-                tasks.append(
-                    {
-                        "slug": f"{agreement.id}/{page}",
-                        "exports": not suffix,
-                        "parameters": parameters,
-                        "html": str(html_path),
-                        "title": agreement.title,
-                        "area_name": row.area_name,
-                        "raw_names": raw_names,
+                    parameters = {
+                        "agreement_id": reference,
+                        "area_level": row.area_level,
+                        "area_code": str(row.area_code),
+                        "processed_dir": str(processed),
+                        **({"raw_dir": raw_dir} if takes_raw[entry.notebook] else {}),
+                        **(extra_parameters or {}),
+                        **entry.parameters,
                     }
-                )
+                    key = _area_key(
+                        notebook_bytes[entry.notebook],
+                        parameters,
+                        build.manifest["cache_key"],
+                        version,
+                    )
+                    page = f"{row.slug}{suffix}"
+                    html_path = run_dir / f"{page}.html"
+                    result = AreaResult(
+                        row.area_level,
+                        str(row.area_code),
+                        row.area_name,
+                        page,
+                        "pending",
+                        key=key,
+                        notebook=entry.notebook.name if suffix else "",
+                        parameters=dict(entry.parameters) if suffix else {},
+                        label=entry.label if suffix else "",
+                    )
+                    results[page] = result
+                    old = previous.get("areas", {}).get(page, {})
+                    if (
+                        not force
+                        and old.get("key") == key
+                        and old.get("status") in ("ok", "skipped")
+                        and html_path.exists()
+                        and (suffix or all(p.exists() for p in _export_paths(html_path)))
+                    ):
+                        result.status = "skipped"
+                        continue
+                    tasks.append(
+                        {
+                            "slug": f"{agreement.id}/{page}",
+                            "notebook": str(entry.notebook),
+                            "exports": not suffix,
+                            "parameters": parameters,
+                            "html": str(html_path),
+                            "title": agreement.title,
+                            "area_name": row.area_name,
+                            "raw_names": raw_names,
+                        }
+                    )
             runs.append((agreement, run_dir, previous, results))
 
         total = sum(len(r[3]) for r in runs)
@@ -883,7 +939,7 @@ def run_agreements(
                 agreement,
                 listed,
                 synthetic=build.manifest.get("synthetic", False),
-                pages=_notebook_pages(run_dir, listed),
+                pages=_notebook_pages(run_dir, listed, records),
                 summary=(run_dir / overview.OVERVIEW_FILE).exists(),
             )
             _write_atomic(
@@ -898,7 +954,8 @@ def run_agreements(
                 "agreement": agreement.id,
                 "agreement_title": agreement.title,
                 "scope": agreement.scope.name,
-                "notebook": notebook.name,
+                "notebook": notebook.name if notebooks is None else "",
+                "notebooks": _manifest_notebooks(notebooks, entries),
                 "inputs": build.manifest.get("inputs", {}),
                 "data_cache_key": build.manifest["cache_key"],
                 "synthetic": build.manifest.get("synthetic", False),
@@ -975,6 +1032,8 @@ def _area_records(results, previous: dict) -> dict[str, dict]:
             "error": r.error,
             "timings": {k: round(v, 3) for k, v in r.timings.items()},
         }
+        if r.notebook:  # another notebook than the brief: what the page was rendered from
+            records[r.slug].update(notebook=r.notebook, parameters=r.parameters, label=r.label)
     for slug, record in earlier.items():
         records.setdefault(slug, record)
     return records
@@ -1084,8 +1143,9 @@ def _run_tasks(tasks, results, notebook: Path, workers: int, say) -> None:
         result.error = message.get("error", "")
         result.timings = message.get("timings", {})
         mark = "ok" if result.status == "ok" else "FEJL"
+        name = result.area_name + (f" — {result.label}" if result.label else "")
         say(
-            f"[{done:>3}/{len(tasks)}] {result.area_level:<14} {result.area_name:<40} {mark} "
+            f"[{done:>3}/{len(tasks)}] {result.area_level:<14} {name:<40} {mark} "
             f"{result.seconds:4.1f} s" + (f"  {result.error}" if result.error else "")
         )
 
@@ -1186,12 +1246,19 @@ def _overview_html(out: Path) -> str:
         manifest = _read_run_manifest(folder)
         if not manifest or not (folder / "index.html").exists():
             continue
-        areas = manifest.get("areas", {}).values()
+        records = manifest.get("areas", {})
+        # Pages of other notebooks (<slug>--<name>) are counted apart from the briefs.
+        areas = [a for slug, a in records.items() if PAGE_SEPARATOR not in slug]
+        analyses = sum(
+            a.get("status") in ("ok", "skipped") for s, a in records.items() if PAGE_SEPARATOR in s
+        )
         ok = sum(a.get("status") in ("ok", "skipped") for a in areas)
-        failed = sum(a.get("status") == "failed" for a in areas)
+        failed = sum(a.get("status") == "failed" for a in records.values())
         title = html.escape(manifest.get("agreement_title", folder.name))
         scope = html.escape(manifest.get("scope", ""))
-        count = f"{ok} brief{'' if ok == 1 else 's'}" + (f", {failed} fejlede" if failed else "")
+        count = f"{ok} brief{'' if ok == 1 else 's'}"
+        count += f", {analyses} analyse{'' if analyses == 1 else 'r'}" if analyses else ""
+        count += f", {failed} fejlede" if failed else ""
         summary = (
             f' (<a href="{html.escape(folder.name)}/{overview.OVERVIEW_FILE}">overblik</a>)'
             if (folder / overview.OVERVIEW_FILE).exists()
@@ -1344,22 +1411,101 @@ PAGE_SEPARATOR = "--"
 INTERNAL_PARAMETER = "internal"
 
 
+@dataclass(frozen=True)
+class NotebookEntry:
+    """One notebook the batch renders per area, with its own parameters (a line of a notebook
+    manifest, :mod:`analyse.run.notebook_manifest`; or ``--notebook`` alone)."""
+
+    notebook: Path
+    parameters: dict = field(default_factory=dict)
+    #: Only this level's areas (None: the run's ``level``).
+    level: str | None = None
+    #: The page is ``<slug>--<name>.html``; ``""``: the brief (``<slug>.html`` with its numbers).
+    name: str = ""
+    #: The index's link text (Danish).
+    label: str = ""
+    #: Where it came from, for messages: ``"manifest.yml, entry 2"``.
+    source: str = ""
+
+
 def page_suffix(notebook: Path) -> str:
     """``""`` for the brief notebook (``<slug>.html``), else ``"--<notebook stem>"``."""
     return "" if notebook.name == DEFAULT_NOTEBOOK.name else PAGE_SEPARATOR + notebook.stem
 
 
-def notebook_parameter(notebook: Path, name: str):
-    """The default of one parameter in a notebook's parameters cell (None if absent)."""
+def notebook_parameters(notebook: Path) -> dict:
+    """Name -> default of every parameter in a notebook's parameters cell (a default that is
+    not a literal, e.g. a call, is given as None)."""
     import ast
 
     nb = nbformat.read(notebook, as_version=4)
+    found = {}
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
             for node in ast.parse(cell.source).body:
-                if getattr(getattr(node, "target", None), "id", None) == name:
-                    return getattr(node.value, "value", None)
-    return None
+                targets = getattr(node, "targets", None) or [getattr(node, "target", None)]
+                for target in targets:
+                    if getattr(target, "id", None) is None:
+                        continue
+                    try:
+                        found[target.id] = ast.literal_eval(node.value) if node.value else None
+                    except ValueError:
+                        found[target.id] = None
+    return found
+
+
+def notebook_parameter(notebook: Path, name: str):
+    """The default of one parameter in a notebook's parameters cell (None if absent)."""
+    return notebook_parameters(notebook).get(name)
+
+
+def notebook_title(notebook: Path) -> str:
+    """The first markdown heading of a notebook (its file stem if it has none)."""
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return notebook.stem
+
+
+def _notebook_entries(
+    notebook: Path, suffix: str | None, notebooks: str | Path | Sequence[NotebookEntry] | None
+) -> list[NotebookEntry]:
+    """The notebooks of a run: the manifest's entries (loaded and checked if a path), else the
+    one ``notebook`` (the brief, or another one as ``<slug><suffix>.html``)."""
+    if notebooks is not None:
+        if isinstance(notebooks, str | Path):
+            from analyse.run.notebook_manifest import load_manifest
+
+            return load_manifest(notebooks)
+        entries = list(notebooks)
+        if not entries:
+            raise ParameterError("the notebook manifest has no entries")
+        return entries
+    if not notebook.exists():
+        raise ParameterError(f"notebook {notebook} not found; run from the project folder")
+    name = (suffix or "").removeprefix(PAGE_SEPARATOR)
+    label = notebook_title(notebook) if name else ""
+    return [NotebookEntry(notebook, {}, None, name, label)]
+
+
+def _manifest_notebooks(notebooks, entries: list[NotebookEntry]) -> list[dict]:
+    """The run manifest's record of a notebook manifest's entries ([] for one notebook)."""
+    if notebooks is None:
+        return []
+    return [
+        {
+            "notebook": str(e.notebook),
+            "parameters": e.parameters,
+            "level": e.level,
+            "name": e.name,
+            "label": e.label,
+            "source": e.source,
+        }
+        for e in entries
+    ]
 
 
 def check_publishable(notebook: Path, extra_parameters: dict | None = None) -> None:
@@ -1391,24 +1537,29 @@ def check_publishable(notebook: Path, extra_parameters: dict | None = None) -> N
         )
 
 
-def _notebook_pages(run_dir: Path, results) -> dict[str, list[str]]:
-    """Area slug -> names of the other notebooks rendered for it (pages in the run folder)."""
+def _notebook_pages(
+    run_dir: Path, results, records: dict | None = None
+) -> dict[str, list[tuple[str, str]]]:
+    """Area slug -> (name, link text) of the other notebooks rendered for it (pages in the run
+    folder); the link text is the page's label in the run manifest's ``records``, else the
+    name."""
     failed = {r.slug for r in results if r.status == "failed"}
-    pages: dict[str, list[str]] = {}
+    pages: dict[str, list[tuple[str, str]]] = {}
     for path in sorted(run_dir.glob(f"*{PAGE_SEPARATOR}*.html")):
         if path.stem in failed:
             continue
         slug, _, name = path.stem.partition(PAGE_SEPARATOR)
-        pages.setdefault(slug, []).append(name)
+        label = (records or {}).get(path.stem, {}).get("label") or name
+        pages.setdefault(slug, []).append((name, label))
     return pages
 
 
-def _page_links(slug: str, pages: dict[str, list[str]]) -> str:
+def _page_links(slug: str, pages: dict[str, list[tuple[str, str]]]) -> str:
     names = pages.get(slug, [])
     if not names:
         return ""
     links = ", ".join(
-        f'<a href="{html.escape(slug + PAGE_SEPARATOR + n)}.html">{html.escape(n)}</a>'
-        for n in names
+        f'<a href="{html.escape(slug + PAGE_SEPARATOR + n)}.html">{html.escape(label)}</a>'
+        for n, label in names
     )
     return f" (analyser: {links})"

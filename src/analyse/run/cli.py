@@ -102,15 +102,44 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notebook_arguments(args: argparse.Namespace, agreement: str | None) -> tuple:
+    """The agreement and the notebook arguments of ``run_agreements`` for ``--notebook`` or
+    ``--notebooks MANIFEST``: an analysis notebook belongs to its agreement (its parameter
+    ``agreement_id``) unless ``--agreement`` is given; a manifest's entries must then share one.
+    The manifest is loaded (and every entry checked) here, before anything is built."""
+    from analyse.run import batch
+
+    if args.notebooks:
+        from analyse.run.notebook_manifest import load_manifest
+
+        entries = load_manifest(args.notebooks)
+        if not args.agreement:
+            owners: dict[str, list[str]] = {}
+            for number, entry in enumerate(entries, start=1):
+                owner = batch.notebook_parameter(entry.notebook, "agreement_id")
+                if owner:
+                    owners.setdefault(owner, []).append(str(number))
+            if len(owners) > 1:
+                detail = "; ".join(f"{a}: entry {', '.join(n)}" for a, n in owners.items())
+                raise ParameterError(
+                    f"notebook manifest {args.notebooks}: the entries' notebooks belong to "
+                    f"different agreements ({detail}); give --agreement or split the manifest"
+                )
+            agreement = next(iter(owners), None) or agreement
+        return agreement, {"notebooks": entries}
+    suffix = batch.page_suffix(Path(args.notebook))
+    if suffix and not args.agreement:  # an analysis notebook belongs to its agreement
+        agreement = batch.notebook_parameter(Path(args.notebook), "agreement_id") or agreement
+    return agreement, {"notebook": args.notebook, "notebook_suffix": suffix}
+
+
 def _cmd_briefs(args: argparse.Namespace) -> int:
     from analyse.run import batch
     from analyse.stats.disclosure import Rules
 
     # Areas by code belong to one agreement: the one given, else the default (Syddanmark's).
     agreement = args.agreement or (DEFAULT_AGREEMENT if args.area else None)
-    suffix = batch.page_suffix(Path(args.notebook))
-    if suffix and not args.agreement:  # an analysis notebook belongs to its agreement
-        agreement = batch.notebook_parameter(Path(args.notebook), "agreement_id") or agreement
+    agreement, notebook_arguments = _notebook_arguments(args, agreement)
     results = batch.run_agreements(
         [agreement] if agreement else None,
         level=args.level,
@@ -119,8 +148,7 @@ def _cmd_briefs(args: argparse.Namespace) -> int:
         out=args.out,
         processed=args.processed,
         raw=args.raw,
-        notebook=args.notebook,
-        notebook_suffix=suffix,
+        **notebook_arguments,
         force=args.force,
         rules=Rules(min_n=args.min_n),
         pdf=args.pdf,
@@ -151,6 +179,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from analyse.stats.disclosure import Rules
 
     raw = Path(args.raw)
+    agreement, notebook_arguments = _notebook_arguments(args, args.agreement)  # checked first
     if _raw_is_empty(raw):
         print(
             f"{raw} is empty: writing the synthetic default delivery (seed {synth.DEFAULT_SEED}) ..."
@@ -159,12 +188,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     else:
         print(f"Using the raw delivery in {raw}.")
     results = batch.run_agreements(
-        [args.agreement] if args.agreement else None,
+        [agreement] if agreement else None,
         level="all",
         workers=args.workers,
         out=args.out,
         processed=args.processed,
         raw=raw,
+        **notebook_arguments,
         rules=Rules(min_n=args.min_n),
         codebook=args.codebook,
     )
@@ -351,10 +381,27 @@ def build_parser() -> argparse.ArgumentParser:
             )
             p.add_argument("--workers", type=int, default=2, help="parallel notebook workers")
 
+    def notebook_options(p):
+        group = p.add_mutually_exclusive_group()
+        group.add_argument(
+            "--notebook",
+            default="notebooks/brief.ipynb",
+            help="the notebook to render per area (default: the brief; another, e.g. "
+            "notebooks/maal_alkohol.ipynb, gives <area>--<name>.html in the same index)",
+        )
+        group.add_argument(
+            "--notebooks",
+            default=None,
+            metavar="MANIFEST",
+            help="a YAML manifest of notebook x parameter sets, each rendered per area as "
+            "<area>--<name>.html in the same index (see notebooks/eksempel_manifest.yml)",
+        )
+
     p = sub.add_parser(
         "run", help="the main job: default data if data/raw is empty, cube, all briefs"
     )
     common(p)
+    notebook_options(p)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("build", help="clean the raw delivery and build the cube in data/processed")
@@ -373,12 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--level", default="all", choices=("all", "land", "region", "sundhedsklynge", "kommune")
     )
     p.add_argument("--area", nargs="*", help="only these area codes (of --level)")
-    p.add_argument(
-        "--notebook",
-        default="notebooks/brief.ipynb",
-        help="the notebook to render per area (default: the brief; another, e.g. "
-        "notebooks/maal_alkohol.ipynb, gives <area>--<name>.html in the same index)",
-    )
+    notebook_options(p)
     p.add_argument("--force", action="store_true", help="re-render briefs even if unchanged")
     p.add_argument(
         "--pdf",
