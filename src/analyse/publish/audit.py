@@ -282,8 +282,7 @@ def _check_unchanged(processed: Path, manifest: dict) -> dict:
     changed = [
         name
         for name, checksum in manifest.get("tables", {}).items()
-        if not (processed / name).is_file()
-        or cube_build.file_sha256(processed / name) != checksum
+        if not (processed / name).is_file() or cube_build.file_sha256(processed / name) != checksum
     ]
     return {
         "check": "tabellerne er dem, bygningen reviderede",
