@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from analyse.cube import build as cube_build
+from analyse.cube import protection as cube_protection
 from analyse.data import synth
 
 SMALL_SCALE = 0.05
 SMALL_SEED = 5
+#: The linked protection itself (the autouse fixture below replaces it in other builds).
+_REAL_PROTECT_CUBE = cube_protection.protect_cube
 
 
 @pytest.fixture(scope="session")
@@ -25,19 +28,15 @@ def small_raw(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def small_processed(small_raw, tmp_path_factory) -> cube_build.BuildResult:
-    """The processed tables built from :func:`small_raw`, with the per-table disclosure rules.
-
-    The linked protection's LPs are skipped here (:func:`without_linked_protection`): at this
-    scale 57 % of all cells are primary-suppressed, a regime in which the LPs take many minutes
-    (the full default: ≈50 s), far beyond the suite's budget. The linked protection and the
-    audit are tested on constructed tables in tests/test_cube_protection.py and
-    tests/test_protection.py, and measured on the full default by bench/bench_disclosure.py.
-    """
-    patch = without_linked_protection()
-    try:
+    """The processed tables built from :func:`small_raw`, with the whole disclosure control: the
+    per-table rules and the linked protection's LPs (≈ 35 s here in one process: at this scale
+    57 % of all cells are primary-suppressed). Other builds inside the tests skip the LPs
+    (:func:`_builds_without_linked_lps`); this one is what the session's briefs and the audit
+    test (tests/test_audit_run.py) publish."""
+    with pytest.MonkeyPatch.context() as patch:
+        # The autouse stub of the test that first asks for this fixture may be active.
+        patch.setattr(cube_protection, "protect_cube", _REAL_PROTECT_CUBE)
         return cube_build.build_processed(small_raw, tmp_path_factory.mktemp("processed"))
-    finally:
-        patch.__exit__(None, None, None)
 
 
 #: The areas of the session's small batch run: one brief per level (Denmark, Region
@@ -114,3 +113,29 @@ def _builds_without_linked_lps(request, monkeypatch):
     from analyse.cube import protection
 
     monkeypatch.setattr(protection, "protect_cube", per_table_only)
+
+
+def replay_protection(processed: Path):
+    """Stands in for ``protection.protect_cube`` in a rebuild of the same data: the cells that
+    the build of ``processed`` had get its hidden pattern again (so an unchanged rebuild equals
+    it, without the LPs); cells it did not have (changed inputs or rules) the per-table one."""
+    import numpy as np
+    import pandas as pd
+
+    internal = pd.read_parquet(processed / cube_build.INTERNAL_DIR / cube_build.INTERNAL_CELLS)
+    record = cube_build.read_manifest(processed)["protection"]
+    keys = ["source", *cube_protection.CELL_KEYS]
+
+    def replay(cells, hidden_before, **kwargs):
+        same = len(cells) == len(internal) and cells[keys].astype(str).equals(
+            internal[keys].astype(str)
+        )
+        if not same:
+            return per_table_only(cells, hidden_before)
+        before = np.asarray(hidden_before, dtype=bool)
+        hidden = internal["hidden"].to_numpy(bool) | before
+        return cube_protection.Protection(
+            hidden, hidden & ~before, pd.DataFrame({"exposed": []}), record
+        )
+
+    return replay

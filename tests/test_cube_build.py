@@ -5,7 +5,8 @@ The first build is the session fixture ``small_processed`` (a real, complete bui
 copies in ``tmp_path`` (the raw delivery and/or the processed folder), so the session's folders
 stay as they are. They test the cache decision, not the statistics, so the slow model-fitting
 steps (trend and inequality models, tested in their own modules) are replaced by a stub table
-there (:func:`fast_models`); cleaning, the estimates cube and disclosure control run for real.
+there (:func:`fast_models`), and the linked protection's LPs replay the session build's pattern;
+cleaning, the estimates cube and the per-table disclosure rules run for real.
 
 The cache key includes a hash of the package's files. In a shared working copy the package can
 change while the session runs (and the session build then no longer matches), so the reuse and
@@ -31,9 +32,10 @@ from analyse.cube import inequality
 from analyse.cube import protection as cube_protection
 from analyse.cube import trends as cube_trends
 from analyse.errors import DataValidationError, ParameterError
+from analyse.publish import audit
 from analyse.reference import catalogue
 from analyse.stats import disclosure
-from conftest import per_table_only
+from conftest import replay_protection
 
 
 def sha256(path: Path) -> str:
@@ -94,7 +96,7 @@ STUB_TRENDS = pd.DataFrame(
 
 
 @pytest.fixture
-def fast_models(monkeypatch) -> None:
+def fast_models(monkeypatch, small_processed) -> None:
     """Replace the slow model fits of a build by a one-row stub table (see module docstring)."""
     for module, name in (
         (cube_trends, "trends_for_cube"),
@@ -105,8 +107,10 @@ def fast_models(monkeypatch) -> None:
         stub = STUB_TRENDS if name == "trends_for_cube" else STUB
         monkeypatch.setattr(module, name, lambda *args, stub=stub, **kwargs: stub.copy())
     # The linked protection's LPs (tested on the session build and in test_cube_protection):
-    # these tests are about what is rebuilt when, so the per-table rules suffice here.
-    monkeypatch.setattr(cube_protection, "protect_cube", per_table_only)
+    # these tests are about what is rebuilt when; the session build's pattern is replayed.
+    monkeypatch.setattr(
+        cube_protection, "protect_cube", replay_protection(small_processed.processed)
+    )
 
 
 @pytest.fixture
@@ -243,7 +247,9 @@ def test_build_processed_force_rebuilds(small_raw, small_processed, processed_co
     assert result.reused is False
     assert result.manifest["cache_key"] == small_processed.manifest["cache_key"]
     after = stamps(processed_copy)
-    assert all(after[name] != before[name] for name in before)
+    # (The batch's audit verdict, kept under the tables' checksums, is not a table of the build.)
+    kept = f"{cube_build.INTERNAL_DIR}/{audit.AUDIT_CACHE}"
+    assert all(after[name] != before[name] for name in before if name != kept)
     assert pd.read_parquet(processed_copy / "inequality.parquet").equals(STUB)  # really recomputed
     # Same inputs, same code, same rules: the same (really computed) tables.
     for table in ("estimates", "status", "activity_status"):

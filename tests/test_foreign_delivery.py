@@ -20,9 +20,10 @@ import pandas as pd
 import pytest
 
 from analyse.cube import build as cube_build
+from analyse.cube import protection as cube_protection
 from analyse.reference import catalogue
 from analyse.run.cli import main
-from conftest import without_linked_protection
+from conftest import replay_protection
 
 ROOT = Path(__file__).resolve().parents[1]
 FOREIGN = Path(__file__).parent / "data" / "foreign"
@@ -44,9 +45,12 @@ def foreign_raw(small_raw, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def foreign_processed(foreign_raw, tmp_path_factory) -> Path:
+def foreign_processed(foreign_raw, small_processed, tmp_path_factory) -> Path:
     processed = tmp_path_factory.mktemp("foreign_processed")
-    patch = without_linked_protection()  # the subject here is the codebook, not the LPs
+    # The subject here is the codebook, not the LPs: the session build's pattern is replayed
+    # for the same cells (a foreign layout that changed a cell would not match).
+    patch = pytest.MonkeyPatch()
+    patch.setattr(cube_protection, "protect_cube", replay_protection(small_processed.processed))
     code = main(
         [
             "build",
@@ -58,7 +62,7 @@ def foreign_processed(foreign_raw, tmp_path_factory) -> Path:
             str(CODEBOOK),
         ]
     )
-    patch.__exit__(None, None, None)
+    patch.undo()
     assert code == 0
     return processed
 

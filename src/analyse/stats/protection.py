@@ -1423,14 +1423,17 @@ def _protect_by_lp(
     rounds = 0
     outside = 0
     targets = np.flatnonzero(hidden & has_protection)
-    result, exposed = run_audit(targets, False, local_only=False)
+    # Every target that no certificate (the caller's, local witnesses) settles goes to the
+    # rounds, not only those an LP audit would find exposed: a safe but uncertified target
+    # would otherwise reach the final audit, which solves LPs on its whole table one target at
+    # a time (minutes on the full default), where a joint LP per block certifies it at once.
+    result, exposed = run_audit(targets, shown_in_lp, engine=False)
     if progress is not None:
         progress(rounds, int(exposed.sum()), int(hidden.sum()))
     pending = targets[exposed]
     whole = np.zeros(m, dtype=bool)  # targets that go to the whole table next time
     attempts = np.zeros(m, dtype=int)  # rounds of a target in its current phase (block/whole)
     confirmed = 0
-    swept = False
     while True:
         while pending.size and rounds < max_rounds:
             rounds += 1
@@ -1509,16 +1512,6 @@ def _protect_by_lp(
                 progress(rounds, int(stuck.size), int(hidden.sum()))
             pending = stuck
         targets = np.flatnonzero(hidden & has_protection)
-        if not swept:
-            # Targets that no certificate settles yet (safe against the relaxed attacker of
-            # round 0, or never audited by the full one) get the rounds' LPs too: a joint LP
-            # per block certifies them cheaply, where the final audit would solve LPs on their
-            # whole tables one target at a time.
-            swept = True
-            result, exposed = run_audit(targets, shown_in_lp, engine=False)
-            pending = targets[exposed]
-            if pending.size:
-                continue
         # Confirm on all targets with the full attacker.
         # The final audit decides: a target no witness settles gets its own LPs.
         result, exposed = run_audit(targets, shown_in_lp, local_only=False, decide=True)
