@@ -29,8 +29,8 @@ def small_raw(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def small_processed(small_raw, tmp_path_factory) -> cube_build.BuildResult:
     """The processed tables built from :func:`small_raw`, with the whole disclosure control: the
-    per-table rules and the linked protection's LPs (≈ 35 s here in one process: at this scale
-    57 % of all cells are primary-suppressed). Other builds inside the tests skip the LPs
+    per-table rules and the linked protection's LPs (in one process; about half a minute of the
+    build: at this scale 57 % of all cells are primary-suppressed). Other builds skip the LPs
     (:func:`_builds_without_linked_lps`); this one is what the session's briefs and the audit
     test (tests/test_audit_run.py) publish."""
     with pytest.MonkeyPatch.context() as patch:
@@ -76,9 +76,9 @@ def small_run(small_raw, small_processed, tmp_path_factory):
 def without_linked_protection():
     """A context in which builds skip the linked protection's LPs (per-table rules only).
 
-    For module fixtures whose subject is something else (a foreign codebook, partial
-    coverage) and that would otherwise pay the LPs of a whole small build again; the linked
-    protection itself is tested on the session build and in tests/test_cube_protection.py.
+    For module fixtures whose subject is something else (e.g. partial coverage) and that would
+    otherwise pay the LPs of a whole small build again; the linked protection itself runs in the
+    session build (audited by tests/test_audit_run.py) and in tests/test_cube_protection.py.
     """
     from analyse.cube import protection
 
@@ -106,8 +106,9 @@ def per_table_only(cells, hidden_before, **kwargs):
 
 @pytest.fixture(autouse=True)
 def _builds_without_linked_lps(request, monkeypatch):
-    """Every build inside a test uses the per-table rules only (see :func:`small_processed`),
-    except in tests marked ``linked_protection``, which exercise the LPs on small tables."""
+    """Every build inside a test uses the per-table rules only (or a replay of the session
+    build's pattern, :func:`replay_protection`), except the session build itself
+    (:func:`small_processed`) and tests marked ``linked_protection``, which run the LPs."""
     if request.node.get_closest_marker("linked_protection"):
         return
     from analyse.cube import protection
