@@ -140,6 +140,15 @@ def test_a_rerun_renders_only_the_missing_page(two_sets, small_raw, small_proces
             f"  - notebook: {ALKOHOL}\n    parameters: {{microdata: 'ja'}}\n",
             "entry 2: parameter 'microdata' = 'ja' is a str; maal_alkohol.ipynb expects a bool",
         ),
+        (
+            f"  - notebook: {ALKOHOL}\n    parameters: {{breakdown: 'sex,education'}}\n",
+            "entry 2: maal_alkohol.ipynb: breakdown = 'sex,education' is estimated from the "
+            "microdata; the linked protection",
+        ),
+        (
+            f"  - notebook: {ALKOHOL}\n    parameters: {{breakdown: sex_age}}\n    level: kommune\n",
+            "breakdown = 'sex_age' for the kommune level is estimated from the microdata",
+        ),
         (f"  - notebook: {ALKOHOL}\n    name: alkohol\n", "entry 2: name 'alkohol' is also"),
         (f"  - notebook: {ALKOHOL}\n    levels: kommune\n", "entry 2: unknown key(s) levels"),
     ],
@@ -153,6 +162,16 @@ def test_bad_entries_are_refused_naming_file_entry_and_problem(tmp_path, entry, 
         load_manifest(path)
     assert str(path) in str(error.value)
     assert message in str(error.value)
+
+
+def test_sex_age_is_published_for_regions_and_denmark_only(tmp_path):
+    entry = f"  - notebook: {ALKOHOL}\n    parameters: {{breakdown: sex_age}}\n"
+    path = _manifest(tmp_path / "m.yml", "notebooks:\n" + entry + "    level: region\n")
+    assert [e.parameters for e in load_manifest(path)] == [{"breakdown": "sex_age"}]
+    # Without a level of its own, the run's level decides (all: the kommuner too).
+    path = _manifest(tmp_path / "n.yml", "notebooks:\n" + entry)
+    with pytest.raises(ParameterError, match="for all levels"):
+        batch.run_briefs(level="all", notebooks=path, progress=None, out=tmp_path / "r")
 
 
 def test_malformed_yaml_is_refused_naming_the_file(tmp_path):
@@ -185,7 +204,7 @@ def test_the_shipped_example_manifest_loads_and_names_distinct_pages():
     names = [e.name for e in entries]
     assert len(set(names)) == len(names) == 3
     assert entries[2].level == "kommune"
-    assert entries[2].label.endswith("opdeling: køn og uddannelse")
+    assert entries[2].label.endswith("opdeling: aldersgruppe")
 
 
 def test_an_entry_with_a_level_renders_only_that_level(

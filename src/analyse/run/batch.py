@@ -780,7 +780,9 @@ def run_agreements(
         notebook, notebook_suffix, notebooks
     )  # all checked: before any work
     for entry in entries:
-        check_publishable(entry.notebook, {**(extra_parameters or {}), **entry.parameters})
+        check_publishable(
+            entry.notebook, {**(extra_parameters or {}), **entry.parameters}, entry.level or level
+        )
     if workers < 1:
         raise ParameterError(f"workers must be at least 1, got {workers}")
     if pdf:
@@ -1508,9 +1510,20 @@ def _manifest_notebooks(notebooks, entries: list[NotebookEntry]) -> list[dict]:
     ]
 
 
-def check_publishable(notebook: Path, extra_parameters: dict | None = None) -> None:
-    """Refuse a notebook whose parameters turn suppression off (``internal = True``, by default
-    or in ``extra_parameters``): its tables and figures are for work inside the unit only.
+#: Breakdowns the published tables hold, and so the linked protection covers (sex × age for
+#: regions and Denmark only: ``analyse.cube.estimates.PUBLISHED_LEVELS``).
+PUBLISHED_BREAKDOWNS = ("total", "sex", "age_group", "education", "labour_market")
+SEX_AGE_LEVELS = ("land", "region")
+
+
+def check_publishable(
+    notebook: Path, extra_parameters: dict | None = None, level: str | None = None
+) -> None:
+    """Refuse a notebook page the batch may not publish: parameters that turn suppression off
+    (``internal = True``, by default or in ``extra_parameters``: for work inside the unit only),
+    or a breakdown the published tables do not hold (a crossed one such as ``"sex,education"``,
+    or sex × age below the regions, for ``level``): it is estimated from the microdata, and the
+    linked protection over all published relations (docs/methods.md §6) does not cover it.
 
     Raises
     ------
@@ -1520,20 +1533,35 @@ def check_publishable(notebook: Path, extra_parameters: dict | None = None) -> N
     import ast
 
     nb = nbformat.read(notebook, as_version=4)
-    internal = False
+    parameters: dict = {}
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
             for node in ast.parse(cell.source).body:
-                target = getattr(node, "target", None)
-                if getattr(target, "id", None) == INTERNAL_PARAMETER:
-                    internal = bool(getattr(node.value, "value", False))
-    if extra_parameters and INTERNAL_PARAMETER in extra_parameters:
-        internal = bool(extra_parameters[INTERNAL_PARAMETER])
-    if internal:
+                name = getattr(getattr(node, "target", None), "id", None)
+                if name is not None:
+                    parameters[name] = getattr(node.value, "value", None)
+    parameters.update(extra_parameters or {})
+    if bool(parameters.get(INTERNAL_PARAMETER, False)):
         raise ParameterError(
             f"{notebook.name}: {INTERNAL_PARAMETER} = True turns the suppression of small cells "
             "off (Kun til intern brug — må ikke offentliggøres); the batch does not render it. "
             f"Set {INTERNAL_PARAMETER} = False in its parameters cell."
+        )
+    breakdown = parameters.get("breakdown")
+    if not isinstance(breakdown, str):
+        return
+    crossed = "," in breakdown
+    low_sex_age = breakdown == "sex_age" and level is not None and level not in SEX_AGE_LEVELS
+    if crossed or low_sex_age:
+        where = (
+            "" if crossed else f" for the {level} level" if level != "all" else " for all levels"
+        )
+        raise ParameterError(
+            f"{notebook.name}: breakdown = {breakdown!r}{where} is estimated from the microdata; "
+            "the linked protection of the published tables (docs/methods.md §6) does not cover "
+            "it, so the batch does not publish it. Use it in JupyterLab inside the unit, or "
+            f"render a breakdown of the published tables: {', '.join(PUBLISHED_BREAKDOWNS)} "
+            f"(sex_age for {' and '.join(SEX_AGE_LEVELS)})."
         )
 
 

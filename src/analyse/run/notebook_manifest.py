@@ -112,7 +112,7 @@ def load_manifest(path: str | Path) -> list[NotebookEntry]:
             raise ParameterError(f"{at}: `parameters:` must be a mapping name: value")
         _check_parameters(at, notebook, parameters)
         try:
-            batch.check_publishable(notebook, parameters)
+            batch.check_publishable(notebook, parameters, raw.get("level"))
         except ParameterError as exc:
             raise ParameterError(f"{at}: {exc}") from exc
         level = raw.get("level")
