@@ -9,8 +9,8 @@ CONSTRAINTS := requirements/constraints.txt
 # same CODEBOOK for run, build and briefs). Empty: the shipped codebook.
 CODEBOOK ?=
 CODEBOOK_OPTION := $(if $(CODEBOOK),--codebook $(CODEBOOK),)
-# Test processes (pytest-xdist): the suite takes about 6,5 min with 2 on 2 cores, 11 min with 0
-# (make test TEST_WORKERS=0). A test file runs in one process, so its module fixtures are built once.
+# Test processes (pytest-xdist): the suite takes about 8 min with 2 on 2 cores (make test
+# TEST_WORKERS=0: one process). A test file runs in one process: its module fixtures are built once.
 TEST_WORKERS ?= 2
 # Quiet pip, but keep errors visible.
 PIP_FLAGS := --disable-pip-version-check --no-input -q
