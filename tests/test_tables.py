@@ -70,3 +70,11 @@ def test_same_table_same_html_and_a_changed_table_changes_table_and_figure():
 def test_breakdown_label_in_danish():
     assert tables.breakdown_label("sex,education") == "køn og uddannelse"
     assert tables.breakdown_label("labour_market") == "arbejdsmarkedstilknytning"
+
+
+def test_share_titles_read_as_danish():
+    from analyse.publish.tables import share_title
+
+    assert share_title("total") == "Andel i alt"  # not "Andel efter I alt"
+    assert share_title("sex") == "Andel efter køn"
+    assert share_title("sex,education") == "Andel efter køn og uddannelse"

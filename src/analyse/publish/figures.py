@@ -22,7 +22,7 @@ from matplotlib.ticker import FuncFormatter
 
 from analyse.cube.analysis import TrendModel
 from analyse.publish import plots, report
-from analyse.publish.tables import INTERNAL_BANNER, breakdown_label
+from analyse.publish.tables import INTERNAL_BANNER, breakdown_label, share_title
 from analyse.stats.disclosure import round_share
 
 FIGSIZE = (7.0, 3.8)
@@ -113,7 +113,7 @@ def estimates_figure(estimates: pd.DataFrame, *, internal: bool = False) -> Char
         high=lambda f: _pct(f["ci_high"]),
     )
     breakdown = estimates["breakdown"].iloc[0] if len(estimates) else "total"
-    title = f"Andel efter {breakdown_label(breakdown)}"
+    title = share_title(breakdown)
     with mpl.rc_context(_RC), sns.axes_style("whitegrid"):
         fig, ax = _figure(title, internal)
         if not shown.empty:

@@ -77,6 +77,13 @@ def breakdown_label(breakdown: str) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " og " + parts[-1]
 
 
+def share_title(breakdown: str) -> str:
+    """ "Andel i alt" for the whole area, else "Andel efter køn og uddannelse" (figures, tables)."""
+    if str(breakdown) == "total":
+        return "Andel i alt"
+    return f"Andel efter {breakdown_label(breakdown)}"
+
+
 def _level_text(level) -> str:
     return f"{report.number(float(level) * 100)} pct."
 
@@ -173,7 +180,7 @@ def estimates_table(estimates: pd.DataFrame, *, internal: bool = False) -> Style
             else f"{first['method']}"
         )
         caption = (
-            f"Andel efter {breakdown_label(first['breakdown'])}; kilde: "
+            f"{share_title(first['breakdown'])}; kilde: "
             f"{_SOURCE_DA.get(first['source'], first['source'])}. {_design(first['method'])} "
             f"{_level_text(first['level'])}-konfidensintervaller: {method}. "
             + _suppression_note(internal)
