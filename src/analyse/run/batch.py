@@ -1530,17 +1530,7 @@ def check_publishable(
     ParameterError
         Naming the notebook and the parameter.
     """
-    import ast
-
-    nb = nbformat.read(notebook, as_version=4)
-    parameters: dict = {}
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-            for node in ast.parse(cell.source).body:
-                name = getattr(getattr(node, "target", None), "id", None)
-                if name is not None:
-                    parameters[name] = getattr(node.value, "value", None)
-    parameters.update(extra_parameters or {})
+    parameters = {**notebook_parameters(notebook), **(extra_parameters or {})}
     if bool(parameters.get(INTERNAL_PARAMETER, False)):
         raise ParameterError(
             f"{notebook.name}: {INTERNAL_PARAMETER} = True turns the suppression of small cells "
